@@ -89,9 +89,20 @@ static int app_open(app *a, const char *dir, sy_err *e) {
     return rc;
 }
 
+static void store_metrics(void *ctx, sy_buf *out) {
+    sy_store *s = ctx;
+    sy_buf_addf(out,
+                "# HELP siyu_database_bytes Size of the workspace database including its WAL.\n"
+                "# TYPE siyu_database_bytes gauge\nsiyu_database_bytes %lld\n"
+                "# HELP siyu_schema_version Highest migration applied.\n"
+                "# TYPE siyu_schema_version gauge\nsiyu_schema_version %d\n",
+                (long long)sy_store_size_bytes(s), sy_store_schema_version(s));
+}
+
 static int app_http(app *a) {
     a->http = sy_http_create();
     if (!a->http) return SY_E_NOMEM;
+    sy_http_add_metrics(a->http, store_metrics, a->store);
     sy_staff_register(a->staff, a->http);
     sy_contacts_register(a->contacts, a->http);
     return 0;

@@ -196,6 +196,8 @@ void sy_contacts_import_recover(sy_contacts *c);
 void sy_contacts_import_join_all(sy_contacts *c);
 int sy_contacts_import_http(sy_req *r, sy_contacts *c, int preview);
 
+void sy_contacts_metrics_register(sy_contacts *c, sy_http *h);
+
 /* Small JSON helpers. */
 json_t *sy_contacts_jstr(const char *s);          /* NULL → json null */
 json_t *sy_contacts_jid(int64_t v);               /* 0 → json null */

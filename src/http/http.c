@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 #include <microhttpd.h>
+#include <zlib.h>
 #include "http.h"
 
 #define DEFAULT_BODY_LIMIT (64 * 1024)
@@ -73,6 +74,9 @@ typedef struct req_state {
     sy_buf body;
     int too_large;
     int64_t t0;
+    int deferred;             /* handler returned SY_DEFERRED; connection suspended */
+    int resumed;              /* sy_req_resume called */
+    int deferred_rc;
     /* reply */
     int replied;
     int status;
@@ -397,6 +401,70 @@ static int valid_rid(const char *s) {
     return 1;
 }
 
+static void finish(req_state *rs, int rc);
+
+/* Inflates a gzip or zlib body in place when the route accepts compressed
+ * bodies. Returns 0, or an error code with r->err set. */
+static int decompress_body(req_state *rs) {
+    sy_req *r = &rs->req;
+    const char *enc = MHD_lookup_connection_value(rs->conn, MHD_HEADER_KIND, "Content-Encoding");
+    int magic = rs->body.len >= 2 && (unsigned char)rs->body.p[0] == 0x1f && (unsigned char)rs->body.p[1] == 0x8b;
+    if (enc && strcasecmp(enc, "identity") == 0) enc = NULL;
+    if (enc && strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "deflate") != 0 && strcasecmp(enc, "x-gzip") != 0)
+        return sy_err_set(&r->err, SY_E_UNSUPPORTED, "Content-Encoding \"%s\" is not supported; send gzip, deflate or none", enc);
+    if (!enc && !magic) return 0;
+    if (!r->route->compressed)
+        return sy_err_set(&r->err, SY_E_UNSUPPORTED, "this route does not accept compressed bodies");
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 32) != Z_OK) return sy_err_set(&r->err, SY_E_NOMEM, "out of memory");
+    sy_buf out = SY_BUF_INIT;
+    z.next_in = (unsigned char *)rs->body.p;
+    z.avail_in = (unsigned)rs->body.len;
+    int zr = Z_OK, rc = 0;
+    while (zr != Z_STREAM_END) {
+        sy_buf_grow(&out, 64 * 1024);
+        z.next_out = (unsigned char *)out.p + out.len;
+        z.avail_out = (unsigned)(out.cap - out.len - 1);
+        size_t before = z.avail_out;
+        zr = inflate(&z, Z_NO_FLUSH);
+        out.len += before - z.avail_out;
+        if (out.len > rs->limit) {
+            rc = sy_err_set(&r->err, SY_E_TOO_LARGE, "decompressed body is larger than the %zu-byte limit", rs->limit);
+            break;
+        }
+        if (zr == Z_STREAM_END) break;
+        if (zr != Z_OK || (z.avail_in == 0 && before == z.avail_out)) {
+            rc = sy_err_set(&r->err, SY_E_INVALID, "request body is not valid %s data", enc ? enc : "gzip");
+            break;
+        }
+    }
+    inflateEnd(&z);
+    if (rc) {
+        sy_buf_release(&out);
+        return rc;
+    }
+    out.p[out.len] = 0;
+    sy_buf_release(&rs->body);
+    rs->body = out;
+    r->body = out.p;
+    r->body_len = out.len;
+    return 0;
+}
+
+void sy_req_defer(sy_req *r) {
+    req_state *rs = r->priv;
+    rs->deferred = 1;
+    MHD_suspend_connection(rs->conn);
+}
+
+void sy_req_resume(sy_req *r, int rc) {
+    req_state *rs = r->priv;
+    rs->deferred_rc = rc;
+    rs->resumed = 1;
+    MHD_resume_connection(rs->conn);
+}
+
 static void dispatch(sy_http *h, req_state *rs) {
     sy_req *r = &rs->req;
     if (rs->route_index == h->n_routes) {
@@ -410,8 +478,8 @@ static void dispatch(sy_http *h, req_state *rs) {
         return;
     }
     const sy_route *rt = r->route;
-    int rc = 0;
-    if (h->authn) rc = h->authn(h->authn_ctx, r, rt->auth, &r->auth, &r->err);
+    int rc = decompress_body(rs);
+    if (rc == 0 && h->authn) rc = h->authn(h->authn_ctx, r, rt->auth, &r->auth, &r->err);
     if (rc == 0 && rt->auth != SY_AUTH_NONE) {
         if (r->auth.kind == SY_AUTH_NONE)
             rc = sy_err_set(&r->err, SY_E_UNAUTHENTICATED,
@@ -425,6 +493,14 @@ static void dispatch(sy_http *h, req_state *rs) {
                             rt->pattern);
     }
     if (rc == 0) rc = rt->fn(r);
+    if (rc == SY_DEFERRED && rs->deferred) return;
+    finish(rs, rc);
+}
+
+/* Turns a handler's result into the reply: errors become JSON errors. */
+static void finish(req_state *rs, int rc) {
+    sy_req *r = &rs->req;
+    const sy_route *rt = r->route;
     if (rc < 0) {
         rs->replied = 0;
         json_t *details = r->err_details;
@@ -461,7 +537,12 @@ static enum MHD_Result send_reply(sy_http *h, req_state *rs) {
         (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) && serve_static(h, rs, &resp, &status)) {
         /* static file */
     } else {
-        dispatch(h, rs);
+        if (rs->resumed) {
+            finish(rs, rs->deferred_rc);
+        } else {
+            dispatch(h, rs);
+            if (rs->deferred) return MHD_YES; /* suspended; answered on resume */
+        }
         status = rs->status;
         resp = MHD_create_response_from_buffer(rs->len, rs->data, MHD_RESPMEM_MUST_COPY);
         if (!resp) return MHD_NO;

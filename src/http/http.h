@@ -50,6 +50,10 @@ typedef struct sy_route {
     uint64_t perm;
     size_t body_limit;
     const char *summary;
+    /* Accept gzip/deflate bodies (Content-Encoding, or gzip magic bytes
+     * whatever the headers say, as some SDKs mislabel them); body_limit then
+     * bounds both the compressed and the decompressed size. */
+    int compressed;
 } sy_route;
 
 /* Authenticator: inspects the request (cookies, Authorization header, CSRF
@@ -114,6 +118,17 @@ const char *sy_req_cookie(sy_req *r, const char *name);
 /* Parses the body as a JSON object (r->err filled: 400 with line/column).
  * The object is released with the arena. */
 int sy_req_json(sy_req *r, json_t **out);
+
+/* --- deferred replies ---
+ * A handler that must wait for other work (ingestion waits for its group
+ * commit) calls sy_req_defer(r) and returns SY_DEFERRED. Its connection is
+ * suspended; no pool thread is held. The thread doing the work later fills
+ * the reply with sy_reply_json/sy_reply_raw (or sets r->err) and calls
+ * sy_req_resume(r, rc) exactly once; rc < 0 sends r->err as the error. After
+ * sy_req_resume the request must not be touched again. */
+#define SY_DEFERRED 1
+void sy_req_defer(sy_req *r);
+void sy_req_resume(sy_req *r, int rc);
 
 /* --- replying (each handler replies exactly once) --- */
 /* Sends v (stolen) with status. Returns 0. */

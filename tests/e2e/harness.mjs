@@ -53,10 +53,11 @@ export class Client {
   del(url, body, headers) { return this.req('DELETE', url, body, headers); }
 }
 
-// Starts a server. opts.contacts: when set, `siyu demo --contacts N` seeds the
+// Starts a server. opts.dataDir: use this data dir instead of a fresh one.
+// opts.contacts: when set, `siyu demo --contacts N` seeds the
 // data dir first (demo.json is then in srv.demo). opts.args: extra serve args.
 export async function startServer(opts = {}) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'siyu-e2e-'));
+  const dir = opts.dataDir || mkdtempSync(path.join(tmpdir(), 'siyu-e2e-'));
   let demo = null;
   if (opts.contacts !== undefined) {
     const r = runSiyu(['demo', '--data', dir, '--seed', String(opts.seed ?? 1), '--contacts', String(opts.contacts)]);

@@ -22,6 +22,29 @@ static int h_body(sy_req *r) {
     return sy_reply_json(r, 201, json_pack("{s:s}", "name", name));
 }
 
+#include <pthread.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* Completes a deferred request from another thread, as the event writer does. */
+static void *complete_later(void *p) {
+    sy_req *r = p;
+    usleep(20000);
+    sy_reply_json(r, 200, json_pack("{s:s}", "done", "later"));
+    sy_req_resume(r, 0);
+    return NULL;
+}
+
+static int h_defer(sy_req *r) {
+    pthread_t t;
+    sy_req_defer(r);
+    pthread_create(&t, NULL, complete_later, r);
+    pthread_detach(t);
+    return SY_DEFERRED;
+}
+
+static int h_size(sy_req *r) { return sy_reply_json(r, 200, json_pack("{s:I}", "len", (json_int_t)r->body_len)); }
+
 static int h_secret(sy_req *r) { return sy_reply_json(r, 200, json_pack("{s:b}", "ok", 1)); }
 
 /* Test authenticator: "Bearer good" is staff with perm bit 1; "Bearer weak" has none. */
@@ -41,6 +64,8 @@ static const sy_route routes[] = {
     {"GET", "/api/v1/things/{id}", h_echo, NULL, SY_AUTH_NONE, 0, 0, "echo"},
     {"POST", "/api/v1/things", h_body, NULL, SY_AUTH_NONE, 0, 100, "create"},
     {"GET", "/api/v1/secret", h_secret, NULL, SY_AUTH_STAFF, 1, 0, "secret"},
+    {"GET", "/api/v1/slow", h_defer, NULL, SY_AUTH_NONE, 0, 0, "deferred"},
+    {"POST", "/api/v1/size", h_size, NULL, SY_AUTH_NONE, 0, 2000, "body size", 1},
 };
 
 typedef struct reply {
@@ -201,6 +226,76 @@ static void test_builtin(void **state) {
     sy_buf_release(&r.body);
 }
 
+static void test_deferred(void **state) {
+    (void)state;
+    reply r;
+    for (int i = 0; i < 5; i++) {
+        call("GET", "/api/v1/slow", NULL, NULL, &r);
+        assert_int_equal(r.status, 200);
+        assert_non_null(strstr(r.body.p, "later"));
+        sy_buf_release(&r.body);
+    }
+}
+
+/* Posts raw bytes (no Content-Encoding header: gzip must be sniffed). */
+static void post_raw(const char *path, const unsigned char *data, size_t n, reply *out) {
+    CURL *c = curl_easy_init();
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    memset(out, 0, sizeof *out);
+    struct curl_slist *hs = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)n);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_slist_free_all(hs);
+    curl_easy_cleanup(c);
+}
+
+static size_t gzip_bytes(const char *in, size_t n, unsigned char *out, size_t cap) {
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    z.next_in = (unsigned char *)in;
+    z.avail_in = (unsigned)n;
+    z.next_out = out;
+    z.avail_out = (unsigned)cap;
+    deflate(&z, Z_FINISH);
+    size_t len = cap - z.avail_out;
+    deflateEnd(&z);
+    return len;
+}
+
+static void test_gzip(void **state) {
+    (void)state;
+    char plain[1500];
+    memset(plain, 'x', sizeof plain);
+    unsigned char gz[4096];
+    size_t n = gzip_bytes(plain, sizeof plain, gz, sizeof gz);
+    reply r;
+    post_raw("/api/v1/size", gz, n, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.p, "\"len\":1500"));
+    sy_buf_release(&r.body);
+    /* decompressing past the route limit is 413, however small the gzip */
+    char big[5000];
+    memset(big, 'y', sizeof big);
+    n = gzip_bytes(big, sizeof big, gz, sizeof gz);
+    post_raw("/api/v1/size", gz, n, &r);
+    assert_int_equal(r.status, 413);
+    sy_buf_release(&r.body);
+    /* truncated gzip is 400 */
+    n = gzip_bytes(plain, sizeof plain, gz, sizeof gz);
+    post_raw("/api/v1/size", gz, n / 2, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body.p, "not valid"));
+    sy_buf_release(&r.body);
+}
+
 static sy_http *server;
 
 static int setup(void **state) {
@@ -230,6 +325,8 @@ int main(void) {
         cmocka_unit_test(test_bodies),
         cmocka_unit_test(test_auth),
         cmocka_unit_test(test_builtin),
+        cmocka_unit_test(test_deferred),
+        cmocka_unit_test(test_gzip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

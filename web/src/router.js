@@ -1,0 +1,70 @@
+// router.js — client-side routes. The server answers any unknown GET path
+// with index.html, so deep links work. Each route names the permission it
+// needs (meta.perm, any of a list); the guard sends people without it to the
+// first page they may use.
+import { createRouter, createWebHistory } from 'vue-router';
+import { session, loadMe, can } from './session.js';
+
+const Layout = () => import('./components/AppLayout.vue');
+
+export const SETTINGS_TABS = [
+  { name: 'workspace', perm: 'settings.manage' },
+  { name: 'staff', perm: 'staff.manage' },
+  { name: 'departments', perm: 'staff.manage' },
+  { name: 'stores', perm: 'staff.manage' },
+  { name: 'roles', perm: 'roles.manage' },
+  { name: 'channels', perm: 'settings.manage' },
+  { name: 'attributes', perm: 'settings.manage' },
+  { name: 'pool', perm: 'pool.manage' },
+  { name: 'tokens', perm: 'settings.manage' },
+  { name: 'writekeys', perm: 'settings.manage' },
+  { name: 'audit', perm: 'audit.read' },
+];
+export const SETTINGS_PERMS = [...new Set(SETTINGS_TABS.map((t) => t.perm))];
+
+// The menu, in order. icon names are Element Plus icons (registered as Icon*).
+export const MENU = [
+  { path: '/overview', key: 'menu.overview', icon: 'IconDataAnalysis', perm: 'contacts.read' },
+  { path: '/contacts', key: 'menu.contacts', icon: 'IconUser', perm: 'contacts.read' },
+  { path: '/pool', key: 'menu.pool', icon: 'IconBox', perm: 'contacts.read' },
+  { path: '/import', key: 'menu.import', icon: 'IconUpload', perm: 'contacts.import' },
+  { path: '/export', key: 'menu.export', icon: 'IconDownload', perm: 'contacts.export' },
+  { path: '/settings', key: 'menu.settings', icon: 'IconSetting', perm: SETTINGS_PERMS },
+];
+
+const routes = [
+  { path: '/login', name: 'login', component: () => import('./pages/LoginPage.vue'), meta: { public: true } },
+  {
+    path: '/',
+    component: Layout,
+    children: [
+      { path: '', redirect: () => firstAllowed() },
+      { path: 'overview', name: 'overview', component: () => import('./pages/OverviewPage.vue'), meta: { perm: 'contacts.read' } },
+      { path: 'contacts/:id?', name: 'contacts', component: () => import('./pages/ContactsPage.vue'), meta: { perm: 'contacts.read' } },
+      { path: 'pool/:id?', name: 'pool', component: () => import('./pages/ContactsPage.vue'), meta: { perm: 'contacts.read', pool: true } },
+      { path: 'import', name: 'import', component: () => import('./pages/ImportPage.vue'), meta: { perm: 'contacts.import' } },
+      { path: 'export', name: 'export', component: () => import('./pages/ExportPage.vue'), meta: { perm: 'contacts.export' } },
+      { path: 'settings/:tab?', name: 'settings', component: () => import('./pages/SettingsPage.vue'), meta: { perm: SETTINGS_PERMS } },
+      { path: 'forbidden', name: 'forbidden', component: () => import('./pages/ForbiddenPage.vue') },
+    ],
+  },
+  { path: '/:rest(.*)*', redirect: '/' },
+];
+
+export function firstAllowed() {
+  const m = MENU.find((x) => can(x.perm));
+  return m ? m.path : '/forbidden';
+}
+
+export const router = createRouter({ history: createWebHistory('/'), routes });
+
+router.beforeEach(async (to) => {
+  if (!session.loaded) await loadMe();
+  if (to.meta.public) {
+    if (to.name === 'login' && session.me) return firstAllowed();
+    return true;
+  }
+  if (!session.me) return { name: 'login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} };
+  if (to.meta.perm && !can(to.meta.perm)) return firstAllowed() === to.path ? '/forbidden' : firstAllowed();
+  return true;
+});
