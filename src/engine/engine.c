@@ -1,0 +1,408 @@
+/* engine.c — columnar event index, per-contact positions, profiles, idsets. */
+#define _GNU_SOURCE /* qsort_r */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <roaring/roaring.h>
+#include "engine.h"
+#include "base/err.h"
+
+/* Columns are stored in fixed-size chunks so that appending never moves
+ * events readers may be looking at; only the chunk table grows. */
+#define CHUNK_BITS 16
+#define CHUNK (1u << CHUNK_BITS)
+
+typedef struct chunk {
+    int64_t ts[CHUNK];
+    uint32_t contact[CHUNK];
+    uint16_t type[CHUNK];
+    uint8_t flags[CHUNK];
+    uint16_t dims[SY_DIM_COUNT][CHUNK];
+} chunk;
+
+/* Revenue is sparse (orders only): (position, fen) pairs in position order. */
+typedef struct revenue {
+    uint32_t pos;
+    int64_t fen;
+} revenue;
+
+/* One contact: positions of its own events sorted by (ts, pos), profile
+ * fields, and the merge link. */
+typedef struct contact_slot {
+    uint32_t *pos;
+    uint32_t n, cap;
+    uint32_t merged_into;  /* 0 = canonical */
+    uint32_t *children;    /* contacts merged into this one */
+    uint32_t n_children, cap_children;
+    sy_engine_profile p;
+} contact_slot;
+
+struct sy_engine {
+    pthread_rwlock_t lock;
+    chunk **chunks;
+    size_t n_chunks, cap_chunks;
+    size_t size;
+    revenue *rev;
+    size_t n_rev, cap_rev;
+    contact_slot *contacts;
+    size_t n_contacts; /* slots allocated: ids < n_contacts */
+};
+
+sy_engine *sy_engine_create(void) {
+    sy_engine *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    pthread_rwlock_init(&e->lock, NULL);
+    return e;
+}
+
+void sy_engine_destroy(sy_engine *e) {
+    if (!e) return;
+    for (size_t i = 0; i < e->n_chunks; i++) free(e->chunks[i]);
+    free(e->chunks);
+    free(e->rev);
+    for (size_t i = 0; i < e->n_contacts; i++) {
+        free(e->contacts[i].pos);
+        free(e->contacts[i].children);
+    }
+    free(e->contacts);
+    pthread_rwlock_destroy(&e->lock);
+    free(e);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 4;
+    while (c < need) c *= 2;
+    void *np = realloc(*p, c * elem);
+    if (!np) return SY_E_NOMEM;
+    *p = np;
+    *cap = c;
+    return 0;
+}
+
+static inline int64_t ts_at(const sy_engine *e, uint32_t pos) {
+    return e->chunks[pos >> CHUNK_BITS]->ts[pos & (CHUNK - 1)];
+}
+
+static int ensure_contact(sy_engine *e, uint32_t id) {
+    if (id < e->n_contacts) return 0;
+    size_t n = e->n_contacts ? e->n_contacts : 1024;
+    while (n <= id) n *= 2;
+    contact_slot *c = realloc(e->contacts, n * sizeof *c);
+    if (!c) return SY_E_NOMEM;
+    memset(c + e->n_contacts, 0, (n - e->n_contacts) * sizeof *c);
+    e->contacts = c;
+    e->n_contacts = n;
+    return 0;
+}
+
+/* Inserts pos into the contact's position list keeping (ts, pos) order;
+ * events mostly arrive in time order, so this is usually an append. */
+static int add_position(sy_engine *e, contact_slot *c, uint32_t pos) {
+    size_t cap = c->cap;
+    if (grow((void **)&c->pos, &cap, (size_t)c->n + 1, sizeof *c->pos)) return SY_E_NOMEM;
+    c->cap = (uint32_t)cap;
+    int64_t ts = ts_at(e, pos);
+    uint32_t i = c->n;
+    while (i > 0 && ts_at(e, c->pos[i - 1]) > ts) {
+        c->pos[i] = c->pos[i - 1];
+        i--;
+    }
+    c->pos[i] = pos;
+    c->n++;
+    return 0;
+}
+
+static void profile_add(sy_engine_profile *p, const sy_engine_event *ev) {
+    p->events++;
+    if (!(ev->flags & SY_EV_SYSTEM)) {
+        if (!p->first_seen || ev->ts < p->first_seen) p->first_seen = ev->ts;
+        if (ev->ts > p->last_seen) p->last_seen = ev->ts;
+    }
+    if (ev->flags & SY_EV_ORDER) {
+        p->orders++;
+        p->spend_fen += ev->revenue_fen;
+        if (ev->ts > p->last_order_at) p->last_order_at = ev->ts;
+    } else if (ev->flags & SY_EV_REFUND) {
+        p->spend_fen -= ev->revenue_fen;
+    }
+}
+
+int sy_engine_append(sy_engine *e, const sy_engine_event *ev, size_t n) {
+    int rc = 0;
+    pthread_rwlock_wrlock(&e->lock);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t pos = e->size;
+        if (pos >= UINT32_MAX) { rc = SY_E_NOMEM; break; }
+        if ((pos >> CHUNK_BITS) >= e->n_chunks) {
+            if ((rc = grow((void **)&e->chunks, &e->cap_chunks, e->n_chunks + 1, sizeof *e->chunks))) break;
+            chunk *c = malloc(sizeof *c);
+            if (!c) { rc = SY_E_NOMEM; break; }
+            e->chunks[e->n_chunks++] = c;
+        }
+        chunk *c = e->chunks[pos >> CHUNK_BITS];
+        size_t k = pos & (CHUNK - 1);
+        c->ts[k] = ev[i].ts;
+        c->contact[k] = ev[i].contact;
+        c->type[k] = ev[i].type;
+        c->flags[k] = ev[i].flags;
+        for (int d = 0; d < SY_DIM_COUNT; d++) c->dims[d][k] = ev[i].dims[d];
+        if (ev[i].revenue_fen) {
+            if ((rc = grow((void **)&e->rev, &e->cap_rev, e->n_rev + 1, sizeof *e->rev))) break;
+            e->rev[e->n_rev++] = (revenue){(uint32_t)pos, ev[i].revenue_fen};
+        }
+        if ((rc = ensure_contact(e, ev[i].contact))) break;
+        e->size++;
+        contact_slot *cs = &e->contacts[ev[i].contact];
+        if ((rc = add_position(e, cs, (uint32_t)pos))) break;
+        /* The profile belongs to the canonical contact. */
+        uint32_t canon = ev[i].contact;
+        while (e->contacts[canon].merged_into) canon = e->contacts[canon].merged_into;
+        profile_add(&e->contacts[canon].p, &ev[i]);
+    }
+    pthread_rwlock_unlock(&e->lock);
+    return rc;
+}
+
+size_t sy_engine_size(sy_engine *e) {
+    pthread_rwlock_rdlock(&e->lock);
+    size_t n = e->size;
+    pthread_rwlock_unlock(&e->lock);
+    return n;
+}
+
+static int64_t revenue_at(const sy_engine *e, uint32_t pos) {
+    size_t lo = 0, hi = e->n_rev;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (e->rev[mid].pos < pos) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < e->n_rev && e->rev[lo].pos == pos ? e->rev[lo].fen : 0;
+}
+
+static void event_at(const sy_engine *e, uint32_t pos, sy_engine_event *out) {
+    const chunk *c = e->chunks[pos >> CHUNK_BITS];
+    size_t k = pos & (CHUNK - 1);
+    out->ts = c->ts[k];
+    out->contact = c->contact[k];
+    out->type = c->type[k];
+    out->flags = c->flags[k];
+    for (int d = 0; d < SY_DIM_COUNT; d++) out->dims[d] = c->dims[d][k];
+    out->revenue_fen = revenue_at(e, pos);
+}
+
+void sy_engine_event_at(sy_engine *e, uint32_t pos, sy_engine_event *out) {
+    pthread_rwlock_rdlock(&e->lock);
+    if (pos < e->size) event_at(e, pos, out);
+    else memset(out, 0, sizeof *out);
+    pthread_rwlock_unlock(&e->lock);
+}
+
+/* Recomputes a canonical contact's profile from its events and those of the
+ * contacts merged into it. */
+static void collect(const sy_engine *e, uint32_t id, uint32_t **list, size_t *n, size_t *cap);
+
+static void recompute_profile(sy_engine *e, uint32_t id) {
+    contact_slot *c = &e->contacts[id];
+    memset(&c->p, 0, sizeof c->p);
+    uint32_t *list = NULL;
+    size_t n = 0, cap = 0;
+    collect(e, id, &list, &n, &cap);
+    for (size_t i = 0; i < n; i++) {
+        sy_engine_event ev;
+        event_at(e, list[i], &ev);
+        profile_add(&c->p, &ev);
+    }
+    free(list);
+}
+
+void sy_engine_merge(sy_engine *e, uint32_t loser, uint32_t winner) {
+    if (loser == winner) return;
+    pthread_rwlock_wrlock(&e->lock);
+    if (ensure_contact(e, loser > winner ? loser : winner) == 0) {
+        contact_slot *l = &e->contacts[loser], *w = &e->contacts[winner];
+        size_t cap = w->cap_children;
+        if (!l->merged_into && grow((void **)&w->children, &cap, (size_t)w->n_children + 1, sizeof *w->children) == 0) {
+            w->cap_children = (uint32_t)cap;
+            w->children[w->n_children++] = loser;
+            l->merged_into = winner;
+            memset(&l->p, 0, sizeof l->p);
+            recompute_profile(e, winner);
+        }
+    }
+    pthread_rwlock_unlock(&e->lock);
+}
+
+void sy_engine_unmerge(sy_engine *e, uint32_t loser) {
+    pthread_rwlock_wrlock(&e->lock);
+    if (loser < e->n_contacts && e->contacts[loser].merged_into) {
+        uint32_t winner = e->contacts[loser].merged_into;
+        contact_slot *w = &e->contacts[winner];
+        for (uint32_t i = 0; i < w->n_children; i++)
+            if (w->children[i] == loser) {
+                w->children[i] = w->children[--w->n_children];
+                break;
+            }
+        e->contacts[loser].merged_into = 0;
+        recompute_profile(e, winner);
+        recompute_profile(e, loser);
+    }
+    pthread_rwlock_unlock(&e->lock);
+}
+
+void sy_engine_profile_get(sy_engine *e, uint32_t contact, sy_engine_profile *out) {
+    pthread_rwlock_rdlock(&e->lock);
+    if (contact < e->n_contacts) *out = e->contacts[contact].p;
+    else memset(out, 0, sizeof *out);
+    pthread_rwlock_unlock(&e->lock);
+}
+
+/* Appends the positions of id and (recursively) of contacts merged into it. */
+static void collect(const sy_engine *e, uint32_t id, uint32_t **list, size_t *n, size_t *cap) {
+    if (id >= e->n_contacts) return;
+    const contact_slot *c = &e->contacts[id];
+    if (c->n && grow((void **)list, cap, *n + c->n, sizeof **list) == 0) {
+        memcpy(*list + *n, c->pos, c->n * sizeof **list);
+        *n += c->n;
+    }
+    for (uint32_t i = 0; i < c->n_children; i++) collect(e, c->children[i], list, n, cap);
+}
+
+/* qsort_r comparator: newest first, ties by position. */
+static int cmp_newest(const void *a, const void *b, void *eng) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int64_t tx = ts_at(eng, x), ty = ts_at(eng, y);
+    if (tx != ty) return tx < ty ? 1 : -1;
+    return x < y ? 1 : (x > y ? -1 : 0);
+}
+
+size_t sy_engine_contact_events(sy_engine *e, uint32_t contact, int64_t from, int64_t to, int type,
+                                size_t offset, uint32_t *out, size_t cap) {
+    pthread_rwlock_rdlock(&e->lock);
+    size_t total = 0;
+    if (contact < e->n_contacts) {
+        const contact_slot *c = &e->contacts[contact];
+        uint32_t *list = NULL;
+        size_t n = 0, lcap = 0;
+        if (c->n_children == 0) {
+            list = c->pos; /* own list, already in time order */
+            n = c->n;
+        } else {
+            collect(e, contact, &list, &n, &lcap);
+            qsort_r(list, n, sizeof *list, cmp_newest, e);
+        }
+        int newest_first = c->n_children != 0;
+        for (size_t k = 0; k < n; k++) {
+            uint32_t pos = newest_first ? list[k] : list[n - 1 - k];
+            int64_t ts = ts_at(e, pos);
+            if (ts < from || ts >= to) continue;
+            if (type >= 0 && e->chunks[pos >> CHUNK_BITS]->type[pos & (CHUNK - 1)] != type) continue;
+            if (total >= offset && total - offset < cap) out[total - offset] = pos;
+            total++;
+        }
+        if (lcap) free(list);
+    }
+    pthread_rwlock_unlock(&e->lock);
+    return total;
+}
+
+void sy_engine_contact_type_counts(sy_engine *e, uint32_t contact, uint32_t *counts, size_t n) {
+    memset(counts, 0, n * sizeof *counts);
+    pthread_rwlock_rdlock(&e->lock);
+    uint32_t *list = NULL;
+    size_t m = 0, cap = 0;
+    collect(e, contact, &list, &m, &cap);
+    for (size_t i = 0; i < m; i++) {
+        uint16_t t = e->chunks[list[i] >> CHUNK_BITS]->type[list[i] & (CHUNK - 1)];
+        if (t < n) counts[t]++;
+    }
+    free(list);
+    pthread_rwlock_unlock(&e->lock);
+}
+
+void sy_engine_memory(sy_engine *e, size_t *total, size_t *base_columns) {
+    pthread_rwlock_rdlock(&e->lock);
+    /* base columns: ts (8) + contact (4) + type (2) + flags (1) per event, plus sparse revenue */
+    size_t base = e->size * (8 + 4 + 2 + 1) + e->n_rev * sizeof(revenue);
+    size_t t = e->n_chunks * sizeof(chunk) + e->cap_rev * sizeof(revenue) + e->n_contacts * sizeof(contact_slot);
+    for (size_t i = 0; i < e->n_contacts; i++) t += e->contacts[i].cap * sizeof(uint32_t);
+    pthread_rwlock_unlock(&e->lock);
+    if (total) *total = t;
+    if (base_columns) *base_columns = base;
+}
+
+/* --- idsets --- */
+
+struct sy_idset {
+    roaring_bitmap_t *r;
+};
+
+sy_idset *sy_idset_create(void) {
+    sy_idset *s = malloc(sizeof *s);
+    if (!s) return NULL;
+    s->r = roaring_bitmap_create();
+    if (!s->r) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sy_idset_destroy(sy_idset *s) {
+    if (!s) return;
+    roaring_bitmap_free(s->r);
+    free(s);
+}
+
+sy_idset *sy_idset_copy(const sy_idset *s) {
+    sy_idset *c = malloc(sizeof *c);
+    if (!c) return NULL;
+    c->r = roaring_bitmap_copy(s->r);
+    if (!c->r) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void sy_idset_add(sy_idset *s, uint32_t id) { roaring_bitmap_add(s->r, id); }
+void sy_idset_remove(sy_idset *s, uint32_t id) { roaring_bitmap_remove(s->r, id); }
+int sy_idset_contains(const sy_idset *s, uint32_t id) { return roaring_bitmap_contains(s->r, id); }
+uint64_t sy_idset_count(const sy_idset *s) { return roaring_bitmap_get_cardinality(s->r); }
+void sy_idset_and(sy_idset *s, const sy_idset *o) { roaring_bitmap_and_inplace(s->r, o->r); }
+void sy_idset_or(sy_idset *s, const sy_idset *o) { roaring_bitmap_or_inplace(s->r, o->r); }
+void sy_idset_andnot(sy_idset *s, const sy_idset *o) { roaring_bitmap_andnot_inplace(s->r, o->r); }
+
+size_t sy_idset_list(const sy_idset *s, uint32_t from, uint32_t *out, size_t cap) {
+    size_t n = 0;
+    roaring_uint32_iterator_t *it = roaring_create_iterator(s->r);
+    if (!it) return 0;
+    if (roaring_move_uint32_iterator_equalorlarger(it, from))
+        while (it->has_value && n < cap) {
+            out[n++] = it->current_value;
+            roaring_advance_uint32_iterator(it);
+        }
+    roaring_free_uint32_iterator(it);
+    return n;
+}
+
+sy_idset *sy_engine_who_did(sy_engine *e, int type, int64_t from, int64_t to, int include_system) {
+    sy_idset *s = sy_idset_create();
+    if (!s) return NULL;
+    pthread_rwlock_rdlock(&e->lock);
+    for (size_t ci = 0; ci < e->n_chunks; ci++) {
+        const chunk *c = e->chunks[ci];
+        size_t lim = ci + 1 < e->n_chunks ? CHUNK : e->size - ci * CHUNK;
+        for (size_t k = 0; k < lim; k++) {
+            if (c->ts[k] < from || c->ts[k] >= to) continue;
+            if (type >= 0 && c->type[k] != type) continue;
+            if (!include_system && (c->flags[k] & SY_EV_SYSTEM)) continue;
+            uint32_t id = c->contact[k];
+            while (id < e->n_contacts && e->contacts[id].merged_into) id = e->contacts[id].merged_into;
+            roaring_bitmap_add(s->r, id);
+        }
+    }
+    pthread_rwlock_unlock(&e->lock);
+    return s;
+}

@@ -1,0 +1,102 @@
+/* engine.h — the in-memory event index and sets of contacts.
+ *
+ * engine/ holds what analytics and segments need in RAM: for every committed
+ * event a row of a few columns (contact, time, type, revenue, four
+ * dictionary-encoded dimensions), and for every contact the positions of its
+ * events in time order plus computed profile fields. It is derived data:
+ * rebuilt from the event log at start and appended to as transactions
+ * commit; losing it loses nothing.
+ *
+ * Threads: sy_engine_append / _merge / _unmerge are called by one thread at a
+ * time (the event writer); readers call the query functions from any thread.
+ * Each query takes the engine's read lock for its own duration.
+ *
+ * Only engine/ includes roaring.h; other modules hold sets of contacts
+ * through the opaque sy_idset. */
+#ifndef SY_ENGINE_H
+#define SY_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Dimensions kept per event (dictionary ids; 0 = absent). */
+enum { SY_DIM_CHANNEL = 0, SY_DIM_STORE = 1, SY_DIM_CATEGORY = 2, SY_DIM_SKU = 3, SY_DIM_COUNT = 4 };
+
+/* Event flags. */
+enum {
+    SY_EV_SYSTEM = 1, /* produced by siyu itself: never counts as activity */
+    SY_EV_ORDER = 2,  /* an order (revenue_fen > 0 adds to spend) */
+    SY_EV_REFUND = 4, /* a refund (revenue_fen subtracts from spend) */
+};
+
+typedef struct sy_engine_event {
+    uint32_t contact;    /* internal contact id at ingestion */
+    uint16_t type;       /* event type id (catalog) */
+    uint8_t flags;       /* SY_EV_* */
+    int64_t ts;          /* event time, UTC ms */
+    int64_t revenue_fen; /* order amount (orders and refunds), else 0 */
+    uint16_t dims[SY_DIM_COUNT];
+} sy_engine_event;
+
+/* Computed profile of one contact (activity excludes system events). */
+typedef struct sy_engine_profile {
+    int64_t first_seen; /* 0 when the contact has no activity */
+    int64_t last_seen;
+    int64_t last_order_at;
+    uint32_t events;    /* all events, system ones included */
+    uint32_t orders;    /* orders minus refunded orders is not tracked: refunds only subtract spend */
+    int64_t spend_fen;
+} sy_engine_profile;
+
+typedef struct sy_engine sy_engine;
+
+/* Returns a new empty engine, or NULL when out of memory. */
+sy_engine *sy_engine_create(void);
+void sy_engine_destroy(sy_engine *e); /* NULL ok */
+
+/* Appends n committed events (copied). Returns 0 or SY_E_NOMEM. */
+int sy_engine_append(sy_engine *e, const sy_engine_event *ev, size_t n);
+/* Number of events held. */
+size_t sy_engine_size(sy_engine *e);
+
+/* Records that contact `loser` was merged into `winner`: from now on the
+ * loser's events read as the winner's. sy_engine_unmerge undoes it. */
+void sy_engine_merge(sy_engine *e, uint32_t loser, uint32_t winner);
+void sy_engine_unmerge(sy_engine *e, uint32_t loser);
+
+/* Profile of a contact (zeros when it has no events). */
+void sy_engine_profile_get(sy_engine *e, uint32_t contact, sy_engine_profile *out);
+
+/* Event positions of a contact (its own and those of contacts merged into
+ * it) with ts in [from, to) and type == type (type < 0: any), newest first,
+ * skipping `offset` matches and writing at most cap positions to out.
+ * Returns the total number of matches (which may exceed cap). */
+size_t sy_engine_contact_events(sy_engine *e, uint32_t contact, int64_t from, int64_t to, int type,
+                                size_t offset, uint32_t *out, size_t cap);
+/* Copies the event at a position returned above. */
+void sy_engine_event_at(sy_engine *e, uint32_t pos, sy_engine_event *out);
+/* Per-type event counts of a contact: fills counts[type] for type < n. */
+void sy_engine_contact_type_counts(sy_engine *e, uint32_t contact, uint32_t *counts, size_t n);
+
+/* Memory held: total bytes and bytes of the base event columns. */
+void sy_engine_memory(sy_engine *e, size_t *total, size_t *base_columns);
+
+/* --- sets of contacts (roaring bitmaps) --- */
+typedef struct sy_idset sy_idset;
+sy_idset *sy_idset_create(void);        /* NULL on out-of-memory */
+void sy_idset_destroy(sy_idset *s);     /* NULL ok */
+sy_idset *sy_idset_copy(const sy_idset *s);
+void sy_idset_add(sy_idset *s, uint32_t id);
+void sy_idset_remove(sy_idset *s, uint32_t id);
+int sy_idset_contains(const sy_idset *s, uint32_t id);
+uint64_t sy_idset_count(const sy_idset *s);
+void sy_idset_and(sy_idset *s, const sy_idset *other); /* s ∩= other */
+void sy_idset_or(sy_idset *s, const sy_idset *other);  /* s ∪= other */
+void sy_idset_andnot(sy_idset *s, const sy_idset *other); /* s −= other */
+/* Writes up to cap ids ≥ from, ascending, to out; returns how many. */
+size_t sy_idset_list(const sy_idset *s, uint32_t from, uint32_t *out, size_t cap);
+/* Contacts with at least one event of type (type < 0: any) in [from, to),
+ * counting system events only when include_system. Caller destroys. */
+sy_idset *sy_engine_who_did(sy_engine *e, int type, int64_t from, int64_t to, int include_system);
+
+#endif

@@ -1,0 +1,179 @@
+/* Unit tests for engine/: a differential test of the event index against
+ * plain loops over the same random events, merges, and idset algebra. */
+#include "test.h"
+#include "engine/engine.h"
+
+#define N_EV 20000
+#define N_CONTACTS 300
+
+static sy_engine_event evs[N_EV];
+static uint64_t rng = 88172645463325252ULL;
+static uint64_t next(void) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static void fill(sy_engine *e) {
+    for (int i = 0; i < N_EV; i++) {
+        sy_engine_event *v = &evs[i];
+        memset(v, 0, sizeof *v);
+        v->contact = 1 + (uint32_t)(next() % N_CONTACTS);
+        v->type = (uint16_t)(next() % 7);
+        v->ts = 1700000000000LL + (int64_t)(next() % (90LL * 86400000)); /* out of order on purpose */
+        if (v->type == 3) {
+            v->flags = SY_EV_ORDER;
+            v->revenue_fen = 100 + (int64_t)(next() % 50000);
+        }
+        if (v->type == 6) v->flags = SY_EV_SYSTEM;
+        v->dims[SY_DIM_CATEGORY] = (uint16_t)(next() % 5);
+    }
+    /* append in uneven batches, as group commits do */
+    for (int i = 0; i < N_EV;) {
+        int n = 1 + (int)(next() % 500);
+        if (i + n > N_EV) n = N_EV - i;
+        assert_int_equal(sy_engine_append(e, evs + i, (size_t)n), 0);
+        i += n;
+    }
+}
+
+static void naive_profile(uint32_t c, const uint32_t *canon, sy_engine_profile *p) {
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < N_EV; i++) {
+        if (canon[evs[i].contact] != c) continue;
+        p->events++;
+        if (!(evs[i].flags & SY_EV_SYSTEM)) {
+            if (!p->first_seen || evs[i].ts < p->first_seen) p->first_seen = evs[i].ts;
+            if (evs[i].ts > p->last_seen) p->last_seen = evs[i].ts;
+        }
+        if (evs[i].flags & SY_EV_ORDER) {
+            p->orders++;
+            p->spend_fen += evs[i].revenue_fen;
+            if (evs[i].ts > p->last_order_at) p->last_order_at = evs[i].ts;
+        }
+    }
+}
+
+static void check_contact(sy_engine *e, uint32_t c, const uint32_t *canon) {
+    sy_engine_profile got, want;
+    sy_engine_profile_get(e, c, &got);
+    naive_profile(c, canon, &want);
+    assert_int_equal(got.events, want.events);
+    assert_int_equal(got.orders, want.orders);
+    assert_int_equal(got.spend_fen, want.spend_fen);
+    assert_int_equal(got.first_seen, want.first_seen);
+    assert_int_equal(got.last_seen, want.last_seen);
+    assert_int_equal(got.last_order_at, want.last_order_at);
+    /* events of type 2 in a window, newest first, paged */
+    int64_t from = 1700000000000LL + 10LL * 86400000, to = from + 30LL * 86400000;
+    size_t want_n = 0;
+    int64_t prev = INT64_MAX;
+    for (int i = 0; i < N_EV; i++)
+        if (canon[evs[i].contact] == c && evs[i].type == 2 && evs[i].ts >= from && evs[i].ts < to) want_n++;
+    uint32_t pos[4096];
+    size_t total = sy_engine_contact_events(e, c, from, to, 2, 0, pos, 4096);
+    assert_int_equal(total, want_n);
+    for (size_t k = 0; k < total; k++) {
+        sy_engine_event ev;
+        sy_engine_event_at(e, pos[k], &ev);
+        assert_int_equal(ev.type, 2);
+        assert_true(ev.ts <= prev);
+        assert_true(ev.ts >= from && ev.ts < to);
+        assert_int_equal(canon[ev.contact], c);
+        prev = ev.ts;
+    }
+    if (total > 3) { /* offset paging returns the same sequence */
+        uint32_t page[2];
+        assert_int_equal(sy_engine_contact_events(e, c, from, to, 2, 2, page, 2), total);
+        assert_int_equal(page[0], pos[2]);
+        assert_int_equal(page[1], pos[3]);
+    }
+}
+
+static void test_differential(void **state) {
+    (void)state;
+    sy_engine *e = sy_engine_create();
+    fill(e);
+    assert_int_equal(sy_engine_size(e), N_EV);
+    uint32_t canon[N_CONTACTS + 1];
+    for (uint32_t i = 0; i <= N_CONTACTS; i++) canon[i] = i;
+    for (uint32_t c = 1; c <= N_CONTACTS; c += 7) check_contact(e, c, canon);
+
+    /* merge 5 into 9 and 17 into 9; then unmerge 5 */
+    sy_engine_merge(e, 5, 9);
+    sy_engine_merge(e, 17, 9);
+    canon[5] = canon[17] = 9;
+    check_contact(e, 9, canon);
+    sy_engine_profile p5;
+    sy_engine_profile_get(e, 5, &p5);
+    assert_int_equal(p5.events, 0);
+    sy_engine_unmerge(e, 5);
+    canon[5] = 5;
+    check_contact(e, 9, canon);
+    check_contact(e, 5, canon);
+
+    /* who did type 3 (orders) in the first 30 days, and never system events */
+    int64_t from = 1700000000000LL, to = from + 30LL * 86400000;
+    sy_idset *s = sy_engine_who_did(e, 3, from, to, 0);
+    uint64_t want = 0;
+    for (uint32_t c = 1; c <= N_CONTACTS; c++) {
+        if (canon[c] != c) continue;
+        int did = 0;
+        for (int i = 0; i < N_EV && !did; i++)
+            did = canon[evs[i].contact] == c && evs[i].type == 3 && evs[i].ts >= from && evs[i].ts < to;
+        want += did;
+        assert_int_equal(sy_idset_contains(s, c), did);
+    }
+    assert_int_equal(sy_idset_count(s), want);
+    sy_idset *sys = sy_engine_who_did(e, 6, 0, INT64_MAX, 0);
+    assert_int_equal(sy_idset_count(sys), 0);
+    sy_idset_destroy(sys);
+    sy_idset_destroy(s);
+
+    size_t total, base;
+    sy_engine_memory(e, &total, &base);
+    assert_true(base >= (size_t)N_EV * 15);
+    assert_true(total >= base);
+    sy_engine_destroy(e);
+}
+
+static void test_idset(void **state) {
+    (void)state;
+    sy_idset *a = sy_idset_create(), *b = sy_idset_create();
+    for (uint32_t i = 0; i < 1000; i += 2) sy_idset_add(a, i);
+    for (uint32_t i = 0; i < 1000; i += 3) sy_idset_add(b, i);
+    sy_idset *and = sy_idset_copy(a), *or = sy_idset_copy(a), *not = sy_idset_copy(a);
+    sy_idset_and(and, b);
+    sy_idset_or(or, b);
+    sy_idset_andnot(not, b);
+    uint64_t n_and = 0, n_or = 0, n_not = 0;
+    for (uint32_t i = 0; i < 1000; i++) {
+        n_and += (i % 2 == 0 && i % 3 == 0);
+        n_or += (i % 2 == 0 || i % 3 == 0);
+        n_not += (i % 2 == 0 && i % 3 != 0);
+    }
+    assert_int_equal(sy_idset_count(and), n_and);
+    assert_int_equal(sy_idset_count(or), n_or);
+    assert_int_equal(sy_idset_count(not), n_not);
+    uint32_t out[4];
+    assert_int_equal(sy_idset_list(and, 7, out, 4), 4);
+    assert_int_equal(out[0], 12);
+    assert_int_equal(out[3], 30);
+    sy_idset_remove(and, 12);
+    assert_false(sy_idset_contains(and, 12));
+    sy_idset_destroy(a);
+    sy_idset_destroy(b);
+    sy_idset_destroy(and);
+    sy_idset_destroy(or);
+    sy_idset_destroy(not);
+    sy_idset_destroy(NULL);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_differential),
+        cmocka_unit_test(test_idset),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
