@@ -14,6 +14,8 @@
 #include "http/http.h"
 #include "staff/staff.h"
 #include "contacts/contacts.h"
+#include "engine/engine.h"
+#include "events/events.h"
 
 /* --- argument parsing: --flag VALUE pairs and boolean --flags --- */
 
@@ -78,6 +80,8 @@ typedef struct app {
     sy_store *store;
     sy_staff *staff;
     sy_contacts *contacts;
+    sy_engine *engine;
+    sy_events *events;
     sy_http *http;
 } app;
 
@@ -86,6 +90,8 @@ static int app_open(app *a, const char *dir, sy_err *e) {
     int rc = sy_store_open(dir, &a->store, e);
     if (rc == 0) rc = sy_staff_create(a->store, &a->staff, e);
     if (rc == 0) rc = sy_contacts_create(a->store, a->staff, 0, &a->contacts, e);
+    if (rc == 0 && !(a->engine = sy_engine_create())) rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
+    if (rc == 0) rc = sy_events_create(a->store, a->staff, a->contacts, a->engine, &a->events, e);
     return rc;
 }
 
@@ -105,11 +111,14 @@ static int app_http(app *a) {
     sy_http_add_metrics(a->http, store_metrics, a->store);
     sy_staff_register(a->staff, a->http);
     sy_contacts_register(a->contacts, a->http);
+    sy_events_register(a->events, a->http);
     return 0;
 }
 
 static void app_close(app *a) {
     sy_http_destroy(a->http);
+    sy_events_destroy(a->events);
+    sy_engine_destroy(a->engine);
     sy_contacts_destroy(a->contacts);
     sy_staff_destroy(a->staff);
     sy_store_close(a->store);
@@ -220,7 +229,8 @@ static int write_demo_json(const char *dir, const sy_staff_demo *d, sy_err *e) {
 }
 
 static int cmd_demo(int argc, char **argv) {
-    opt o[] = {{"--data", 1, "./data", 0}, {"--seed", 1, "1", 0}, {"--contacts", 1, "20000", 0}};
+    opt o[] = {{"--data", 1, "./data", 0}, {"--seed", 1, "1", 0}, {"--contacts", 1, "20000", 0},
+               {"--days", 1, "90", 0}};
     int p = parse_opts("demo", argc, argv, o, SY_ARRAY_LEN(o));
     if (p == 1) {
         puts("usage: siyu demo [--data DIR] [--seed N] [--contacts N]\n"
@@ -228,13 +238,16 @@ static int cmd_demo(int argc, char **argv) {
              "  stores, staff, channels and contacts. Prints the admin login and writes\n"
              "  DIR/demo.json (logins, an admin API token and a write key).\n"
              "  --seed N       makes the data deterministic (default 1)\n"
-             "  --contacts N   number of contacts (default 20000)");
+             "  --contacts N   number of contacts (default 20000)\n"
+             "  --days N       days of customer behaviour (events) to generate (default 90; 0 = none)");
         return 0;
     }
     if (p) return p;
     uint64_t seed, n;
     if (parse_u64("demo", "--seed", o[1].value, UINT32_MAX, &seed)) return 2;
     if (parse_u64("demo", "--contacts", o[2].value, 10000000, &n)) return 2;
+    uint64_t days;
+    if (parse_u64("demo", "--days", o[3].value, 3650, &days)) return 2;
     char dbpath[1024];
     snprintf(dbpath, sizeof dbpath, "%s/siyu.db", o[0].value);
     if (access(dbpath, F_OK) == 0) {
@@ -247,14 +260,22 @@ static int cmd_demo(int argc, char **argv) {
     sy_staff_demo d;
     memset(&d, 0, sizeof d);
     int64_t t0 = sy_mono_ms();
+    int64_t wk = 0;
+    sy_arena *tmp = sy_arena_create();
     if (app_open(&a, o[0].value, &e) || sy_staff_demo_seed(a.staff, seed, &d, &e) ||
-        sy_contacts_demo_seed(a.contacts, &d, seed, (size_t)n, &e) || write_demo_json(o[0].value, &d, &e)) {
+        sy_contacts_demo_seed(a.contacts, &d, seed, (size_t)n, &e) ||
+        sy_staff_check_write_key(a.staff, tmp, d.write_key, &wk, &e) ||
+        (days && sy_events_demo_seed(a.events, wk, seed, (int)days, &e)) || write_demo_json(o[0].value, &d, &e)) {
+        sy_arena_destroy(tmp);
         app_close(&a);
         return fail("demo", &e);
     }
+    sy_arena_destroy(tmp);
+    sy_events_stats es;
+    sy_events_get_stats(a.events, &es);
     app_close(&a);
-    printf("demo workspace created in %s (%llu contacts, %.1f s)\n", o[0].value, (unsigned long long)n,
-           (double)(sy_mono_ms() - t0) / 1000.0);
+    printf("demo workspace created in %s (%llu contacts, %llu events, %.1f s)\n", o[0].value, (unsigned long long)n,
+           (unsigned long long)es.events, (double)(sy_mono_ms() - t0) / 1000.0);
     printf("admin login: %s / %s   (shown once; also in %s/demo.json)\n", d.admin_username, d.admin_password,
            o[0].value);
     return 0;
@@ -293,12 +314,37 @@ static int cmd_import(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_export_events(int argc, char **argv) {
+    opt o[] = {{"--data", 1, "./data", 0}, {"--to", 1, NULL, 0}};
+    int p = parse_opts("export", argc, argv, o, SY_ARRAY_LEN(o));
+    if (p == 1) {
+        puts("usage: siyu export events --to FILE.jsonl [--data DIR]\n"
+             "  Writes every stored event as JSON Lines (messageId, contact_id, event, timestamp,\n"
+             "  received_at, properties).");
+        return 0;
+    }
+    if (p) return p;
+    if (!o[1].value) return usage_error("export", "%s", "--to is required");
+    sy_err e = {0};
+    app a;
+    size_t rows = 0;
+    if (app_open(&a, o[0].value, &e) || sy_events_export_file(a.events, o[1].value, &rows, &e)) {
+        app_close(&a);
+        return fail("export", &e);
+    }
+    app_close(&a);
+    printf("exported %zu events to %s\n", rows, o[1].value);
+    return 0;
+}
+
 static int cmd_export(int argc, char **argv) {
     opt o[] = {{"--data", 1, "./data", 0}, {"--to", 1, NULL, 0}, {"--unmask", 0, NULL, 0}};
+    if (argc > 0 && strcmp(argv[0], "events") == 0) return cmd_export_events(argc - 1, argv + 1);
     if (argc > 0 && strcmp(argv[0], "contacts") == 0) argc--, argv++;
     int p = parse_opts("export", argc, argv, o, SY_ARRAY_LEN(o));
     if (p == 1) {
         puts("usage: siyu export [contacts] --to FILE.csv [--data DIR] [--unmask]\n"
+             "       siyu export events --to FILE.jsonl [--data DIR]\n"
              "  Writes every contact as UTF-8 CSV with BOM (opens in Excel). Phones are masked\n"
              "  unless --unmask. The export is recorded in the audit log.");
         return 0;

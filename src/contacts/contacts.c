@@ -687,7 +687,7 @@ static void *timer_main(void *arg) {
         sy_err e;
         sy_err_clear(&e);
         size_t n = 0;
-        if (sy_contacts_recycle_run(c, NULL, &n, &e))
+        if (sy_contacts_recycle_run(c, NULL, 0, &n, &e))
             sy_warn("msg=\"lead recycling failed\" err=\"%s\"", e.msg);
         else if (n)
             sy_info("msg=\"leads recycled to the pool\" count=%zu", n);

@@ -54,4 +54,58 @@ int sy_contacts_import_file(sy_contacts *c, const char *path, const char *encodi
                             const char *dedupe, sy_buf *report, sy_err *e);
 int sy_contacts_export_file(sy_contacts *c, const char *path, int unmask, size_t *rows, sy_err *e);
 
+/* --- identity resolution for the events module (contacts_ident.c) ---
+ * These run inside the caller's write job on the writer connection (db) and
+ * act as the system; the events module resolves every message through them. */
+
+/* Normalises an identity value (phone → E.164, email → lowercase …) into
+ * arena memory. Errors: SY_E_INVALID naming the value. */
+int sy_contacts_identity_norm(sy_arena *a, const char *type, const char *value, char **out, sy_err *e);
+/* Live contact holding identity (type, value), following merges; *id = 0
+ * when none. */
+int sy_contacts_ident_find(sy_db *db, const char *type, const char *value, int64_t *id, sy_err *e);
+/* Creates an empty contact with source channel "SDK". */
+int sy_contacts_ident_create(sy_db *db, int64_t now, int64_t *id, sy_err *e);
+/* Links identity to contact id; SY_E_CONFLICT when another contact holds it. */
+int sy_contacts_ident_attach(sy_db *db, int64_t id, const char *type, const char *value, int64_t now,
+                             sy_err *e);
+/* *has = 1 when contact id has an identity of type. */
+int sy_contacts_ident_has_type(sy_db *db, int64_t id, const char *type, int *has, sy_err *e);
+/* Merges loser into winner as the system (recorded, reversible by an admin). */
+int sy_contacts_ident_merge(sy_db *db, int64_t winner, int64_t loser, const char *reason, sy_err *e);
+/* Applies identify traits: standard ones (name, phone, email, gender,
+ * birthday, city, company) to the contact's columns, declared custom
+ * attributes to its attributes; *rest gets a new object of every other
+ * trait (caller decrefs). Invalid values are skipped (sy_contacts_check_traits
+ * rejects them before a request is accepted). */
+int sy_contacts_ident_traits(sy_db *db, sy_arena *a, int64_t id, json_t *traits, int64_t now, json_t **rest,
+                             sy_err *e);
+/* Validates traits before ingestion: phone and email formats, declared
+ * custom attribute types. Any thread. Errors: SY_E_INVALID with the field. */
+int sy_contacts_check_traits(sy_contacts *c, sy_arena *a, json_t *traits, sy_err *e);
+
+/* Merge listeners: fn(ctx, winner, loser, undo) after every committed merge
+ * or undo (staff merges, identify merges). Register before serving. */
+typedef void (*sy_contacts_merge_fn)(void *ctx, int64_t winner, int64_t loser, int undo);
+void sy_contacts_on_merge(sy_contacts *c, sy_contacts_merge_fn fn, void *ctx);
+/* Calls fn for every merge in force, oldest first (start-up replay). */
+int sy_contacts_ident_each_merge(sy_contacts *c, sy_contacts_merge_fn fn, void *ctx, sy_err *e);
+/* Resolves a contact id (following merges) and checks the actor's scope.
+ * SY_E_NOT_FOUND when missing or outside it. Any thread. */
+int sy_contacts_visible(sy_contacts *c, sy_arena *a, const sy_actor *actor, int64_t id, int64_t *live,
+                        sy_err *e);
+
+/* Timeline sources: other modules add items (events, messages) to the one
+ * contact timeline. fn appends up to limit items with at < before (ms;
+ * INT64_MAX for the newest) to the JSON array items, newest first; items
+ * have at least {"kind","at"}. */
+typedef int (*sy_timeline_source)(void *ctx, sy_arena *a, int64_t contact_id, int64_t before, size_t limit,
+                                  json_t *items, sy_err *e);
+void sy_contacts_add_timeline_source(sy_contacts *c, sy_timeline_source fn, void *ctx);
+
+/* Calls fn for every live contact holding an identity of type, in id
+ * order (demo behaviour generation, exports). Any thread. */
+typedef void (*sy_contacts_identity_fn)(void *ctx, int64_t contact_id, const char *value);
+int sy_contacts_each_identity(sy_contacts *c, const char *type, sy_contacts_identity_fn fn, void *ctx, sy_err *e);
+
 #endif

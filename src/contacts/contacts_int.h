@@ -20,7 +20,7 @@
     "(SELECT id FROM contact_imports WHERE published_at IS NOT NULL))"
 
 /* Rows per write job for bulk work: keeps each job well under 100 ms. */
-#define SY_CONTACTS_CHUNK 2000
+#define SY_CONTACTS_CHUNK 1000
 
 struct import_job;
 
@@ -39,7 +39,23 @@ struct sy_contacts {
     pthread_mutex_t import_lock;
     /* counters for /metrics */
     int64_t n_exports, n_unmasks, n_merges, n_recycled, n_import_rows;
+    /* merge listeners (contacts_ident.c): set before serving, read after */
+    struct {
+        void (*fn)(void *ctx, int64_t winner, int64_t loser, int undo);
+        void *ctx;
+    } merge_listeners[4];
+    int n_merge_listeners;
+    /* timeline sources (contacts_ident.c): set before serving, read after */
+    struct {
+        sy_timeline_source fn;
+        void *ctx;
+    } timeline_sources[4];
+    int n_timeline_sources;
 };
+
+/* Tells the merge listeners (the event index) about a committed merge or
+ * undo. Call after the write job committed. */
+void sy_contacts_notify_merge(sy_contacts *c, int64_t winner, int64_t loser, int undo);
 
 /* Follow-up statuses: API key and the Chinese label. */
 typedef struct sy_contact_status {
@@ -186,8 +202,9 @@ typedef struct pool_settings {
 int sy_contacts_pool_settings(sy_db *db, pool_settings *out, sy_err *e);
 /* Recycles one chunk; *n gets the count (0 when nothing is left). */
 int sy_contacts_recycle_chunk(sy_db *db, int64_t now, int64_t days, size_t *n, sy_err *e);
-/* Runs recycling to completion in chunks, audited. */
-int sy_contacts_recycle_run(sy_contacts *c, const sy_actor *actor, size_t *n, sy_err *e);
+/* Runs recycling to completion in chunks, audited. Does nothing while
+ * recycling is disabled unless force is set (the manual "run now"). */
+int sy_contacts_recycle_run(sy_contacts *c, const sy_actor *actor, int force, size_t *n, sy_err *e);
 int sy_contacts_handover(sy_contacts *c, const sy_actor *actor, int64_t from, int64_t to,
                          size_t *n, sy_err *e);
 
@@ -195,6 +212,10 @@ int sy_contacts_handover(sy_contacts *c, const sy_actor *actor, int64_t from, in
 void sy_contacts_import_recover(sy_contacts *c);
 void sy_contacts_import_join_all(sy_contacts *c);
 int sy_contacts_import_http(sy_req *r, sy_contacts *c, int preview);
+int sy_contacts_import_get(sy_contacts *c, const sy_actor *actor, int64_t id, json_t **out, sy_err *e);
+int sy_contacts_import_list(sy_contacts *c, const sy_actor *actor, json_t **out, sy_err *e);
+int sy_contacts_import_errors_csv(sy_contacts *c, const sy_actor *actor, int64_t id, sy_buf *out, sy_err *e);
+json_t *sy_contacts_consent_json(sy_db *db, int64_t id, sy_err *e);
 
 void sy_contacts_metrics_register(sy_contacts *c, sy_http *h);
 

@@ -23,9 +23,12 @@
 
 const char *sy_csv_encoding_name(int enc) {
     switch (enc) {
-    case SY_CSV_UTF8: return "utf-8";
-    case SY_CSV_GB18030: return "gb18030";
-    default: return "auto";
+    case SY_CSV_UTF8:
+        return "utf-8";
+    case SY_CSV_GB18030:
+        return "gb18030";
+    default:
+        return "auto";
     }
 }
 
@@ -36,9 +39,9 @@ int sy_csv_encoding_parse(const char *s, int *enc) {
         const char *name;
         int enc;
     } names[] = {
-        {"auto", SY_CSV_AUTO},       {"utf-8", SY_CSV_UTF8},      {"utf8", SY_CSV_UTF8},
-        {"utf-8-sig", SY_CSV_UTF8},  {"gb18030", SY_CSV_GB18030}, {"gbk", SY_CSV_GB18030},
-        {"gb2312", SY_CSV_GB18030},  {"cp936", SY_CSV_GB18030},
+        {"auto", SY_CSV_AUTO},      {"utf-8", SY_CSV_UTF8},      {"utf8", SY_CSV_UTF8},
+        {"utf-8-sig", SY_CSV_UTF8}, {"gb18030", SY_CSV_GB18030}, {"gbk", SY_CSV_GB18030},
+        {"gb2312", SY_CSV_GB18030}, {"cp936", SY_CSV_GB18030},
     };
     if (!s || !*s) {
         *enc = SY_CSV_AUTO;
@@ -203,13 +206,13 @@ static int has_utf16_bom(const char *d, size_t n) {
 
 /* The outcome of choosing an encoding for a file. */
 typedef struct detection {
-    int enc;       /* SY_CSV_UTF8 or SY_CSV_GB18030 */
-    int bom;       /* a UTF-8 BOM is present (and must be skipped) */
-    int utf16;     /* the file is UTF-16 (not supported) */
-    int ok;        /* the file decodes in enc */
-    size_t bad_at; /* first undecodable byte when !ok (UTF-16: 0) */
+    int enc;         /* SY_CSV_UTF8 or SY_CSV_GB18030 */
+    int bom;         /* a UTF-8 BOM is present (and must be skipped) */
+    int utf16;       /* the file is UTF-16 (not supported) */
+    int ok;          /* the file decodes in enc */
+    size_t bad_at;   /* first undecodable byte when !ok (UTF-16: 0) */
     int both_failed; /* neither UTF-8 nor GB18030 decoded the bytes */
-    char *decoded; /* GB18030 files: the UTF-8 text (malloc'd), when asked */
+    char *decoded;   /* GB18030 files: the UTF-8 text (malloc'd), when asked */
     size_t decoded_n;
 } detection;
 
@@ -274,12 +277,13 @@ int sy_csv_detect(const char *data, size_t n, int *enc, int *has_bom) {
 /* Error helpers                                                       */
 
 /* 1-based line of byte offset off in d: counts LF, and CR not followed by
- * LF (old Mac line ends), before off. */
+ * LF (old Mac line ends), before off. d[off] itself is the bad byte, never
+ * an LF, so a CR just before it is a line end of its own. */
 static size_t line_of(const char *d, size_t off) {
     size_t line = 1;
     for (size_t i = 0; i < off; i++) {
-        if (d[i] == '\n') line++;
-        else if (d[i] == '\r' && (i + 1 >= off || d[i + 1] != '\n')) line++;
+        int crlf_cr = d[i] == '\r' && i + 1 < off && d[i + 1] == '\n';
+        if ((d[i] == '\n' || d[i] == '\r') && !crlf_cr) line++;
     }
     return line;
 }
@@ -330,10 +334,10 @@ typedef struct parse_ctx {
     size_t fields_seen; /* fields ended in the whole file (detects progress) */
     sy_csv_row *rows;   /* finished rows (malloc'd vector) */
     size_t n_rows, cap_rows;
-    size_t row_line;    /* line where the row being parsed started */
-    size_t over_line;   /* set when a row had too many fields: its line */
-    size_t over_count;  /* ... and how many fields it had */
-    int nomem;          /* a malloc failed inside a callback */
+    size_t row_line;   /* line where the row being parsed started */
+    size_t over_line;  /* set when a row had too many fields: its line */
+    size_t over_count; /* ... and how many fields it had */
+    int nomem;         /* a malloc failed inside a callback */
 } parse_ctx;
 
 /* libcsv: end of a field. Copies it into the arena; beyond max_fields only
@@ -392,18 +396,13 @@ static void on_row(int term, void *data) {
     r->line = c->row_line;
 }
 
-/* Offset just past the line end (LF, CRLF or a lone CR) at or after i, or n. */
+/* Offset just past the line end (LF, CRLF or a lone CR) at or after i, or n.
+ * One linear scan for both bytes: searching for LF first and CR before it
+ * would rescan the rest of the file for every line of a CR-only file. */
 static size_t next_line_end(const char *t, size_t i, size_t n) {
-    while (i < n) {
-        /* Fast path: most bytes are neither CR nor LF. */
-        const char *lf = memchr(t + i, '\n', n - i);
-        size_t stop = lf ? (size_t)(lf - t) : n;
-        const char *cr = memchr(t + i, '\r', stop - i);
-        if (cr) {
-            size_t k = (size_t)(cr - t);
-            return (k + 1 < n && t[k + 1] == '\n') ? k + 2 : k + 1;
-        }
-        return lf ? stop + 1 : n;
+    for (; i < n; i++) {
+        if (t[i] == '\n') return i + 1;
+        if (t[i] == '\r') return (i + 1 < n && t[i + 1] == '\n') ? i + 2 : i + 1;
     }
     return n;
 }
@@ -454,13 +453,13 @@ static int parse_text(sy_arena *a, const char *t, size_t tn, size_t max_fields, 
                                     "\"%s\"); put the field in quotes and double the quote (\"\")",
                                     line, col, near);
                 else
-                    rc = sy_err_set(e, SY_E_INVALID,
-                                    "line %zu, column %zu: text after a closing quote (near \"%s\"); "
-                                    "a quote inside a quoted field must be doubled (\"\")",
-                                    line, col, near);
+                    rc = sy_err_set(
+                        e, SY_E_INVALID,
+                        "line %zu, column %zu: text after a closing quote (near \"%s\"); "
+                        "a quote inside a quoted field must be doubled (\"\")",
+                        line, col, near);
             } else {
-                rc = sy_err_set(e, SY_E_NOMEM, "line %zu: %s", line,
-                                csv_strerror(csv_error(&p)));
+                rc = sy_err_set(e, SY_E_NOMEM, "line %zu: %s", line, csv_strerror(csv_error(&p)));
             }
             goto done;
         }
@@ -514,6 +513,10 @@ int sy_csv_read(sy_arena *a, const char *data, size_t n, int enc, size_t max_fie
                           "UTF-8\" or \"CSV\" instead");
     if (enc != SY_CSV_AUTO && enc != SY_CSV_UTF8 && enc != SY_CSV_GB18030)
         return sy_err_set(e, SY_E_INVALID, "unknown encoding %d", enc);
+    if (n == 0) { /* an empty file is an empty table in any encoding */
+        out->encoding = enc == SY_CSV_AUTO ? SY_CSV_UTF8 : enc;
+        return 0;
+    }
 
     detection det;
     memset(&det, 0, sizeof det);
@@ -535,9 +538,12 @@ int sy_csv_read(sy_arena *a, const char *data, size_t n, int enc, size_t max_fie
                               "line 1: the file starts with a UTF-8 byte-order mark but encoding "
                               "gb18030 was requested; use utf-8 or auto");
         int rc = gb18030_decode(data, n, &det.decoded, &det.decoded_n, &det.bad_at);
-        if (rc == SY_E_INVALID) det.ok = 0;
-        else if (rc) return sy_err_set(e, rc, "cannot convert the file from gb18030");
-        else det.ok = 1;
+        if (rc == SY_E_INVALID)
+            det.ok = 0;
+        else if (rc)
+            return sy_err_set(e, rc, "cannot convert the file from gb18030");
+        else
+            det.ok = 1;
     }
 
     if (!det.ok) {
@@ -559,8 +565,8 @@ int sy_csv_read(sy_arena *a, const char *data, size_t n, int enc, size_t max_fie
                               "save the file as \"CSV UTF-8\"",
                               line, hex);
         if (det.enc == SY_CSV_UTF8)
-            return sy_err_set(e, SY_E_INVALID,
-                              "line %zu: bytes <%s> are not valid UTF-8%s", line, hex,
+            return sy_err_set(e, SY_E_INVALID, "line %zu: bytes <%s> are not valid UTF-8%s", line,
+                              hex,
                               enc == SY_CSV_UTF8 && !det.bom
                                   ? " (if the file came from Excel as GBK, use encoding gb18030)"
                                   : "");
@@ -609,28 +615,35 @@ int sy_csv_is_excel_mangled(const char *s) {
      * them that way: [+-]d[.ddd]E[+-]dd. A comma decimal separator appears
      * with some locales. Surrounding spaces are tolerated. */
     if (!s) return 0;
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\t')
+        s++;
     if (*s == '+' || *s == '-') s++;
     if (*s < '0' || *s > '9') return 0;
-    while (*s >= '0' && *s <= '9') s++;
+    while (*s >= '0' && *s <= '9')
+        s++;
     if (*s == '.' || *s == ',') {
         s++;
         if (*s < '0' || *s > '9') return 0;
-        while (*s >= '0' && *s <= '9') s++;
+        while (*s >= '0' && *s <= '9')
+            s++;
     }
     if (*s != 'E' && *s != 'e') return 0;
     s++;
     if (*s == '+' || *s == '-') s++;
     if (*s < '0' || *s > '9') return 0;
-    while (*s >= '0' && *s <= '9') s++;
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s >= '0' && *s <= '9')
+        s++;
+    while (*s == ' ' || *s == '\t')
+        s++;
     return *s == 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* Writing                                                             */
 
-void sy_csv_write_bom(sy_buf *out) { sy_buf_add(out, "\xEF\xBB\xBF", 3); }
+void sy_csv_write_bom(sy_buf *out) {
+    sy_buf_add(out, "\xEF\xBB\xBF", 3);
+}
 
 /* Spreadsheets run a cell starting with one of these as a formula (= + -
  * @), and tab or CR at the start hides such a prefix from naive checks

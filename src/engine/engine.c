@@ -115,7 +115,7 @@ static int add_position(sy_engine *e, contact_slot *c, uint32_t pos) {
 
 static void profile_add(sy_engine_profile *p, const sy_engine_event *ev) {
     p->events++;
-    if (!(ev->flags & SY_EV_SYSTEM)) {
+    if (!(ev->flags & (SY_EV_SYSTEM | SY_EV_META))) {
         if (!p->first_seen || ev->ts < p->first_seen) p->first_seen = ev->ts;
         if (ev->ts > p->last_seen) p->last_seen = ev->ts;
     }
@@ -397,7 +397,7 @@ sy_idset *sy_engine_who_did(sy_engine *e, int type, int64_t from, int64_t to, in
         for (size_t k = 0; k < lim; k++) {
             if (c->ts[k] < from || c->ts[k] >= to) continue;
             if (type >= 0 && c->type[k] != type) continue;
-            if (!include_system && (c->flags[k] & SY_EV_SYSTEM)) continue;
+            if (!include_system && (c->flags[k] & (SY_EV_SYSTEM | SY_EV_META))) continue;
             uint32_t id = c->contact[k];
             while (id < e->n_contacts && e->contacts[id].merged_into) id = e->contacts[id].merged_into;
             roaring_bitmap_add(s->r, id);

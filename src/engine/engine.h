@@ -27,6 +27,7 @@ enum {
     SY_EV_SYSTEM = 1, /* produced by siyu itself: never counts as activity */
     SY_EV_ORDER = 2,  /* an order (revenue_fen > 0 adds to spend) */
     SY_EV_REFUND = 4, /* a refund (revenue_fen subtracts from spend) */
+    SY_EV_META = 8,   /* identify / alias / group: profile upkeep, not activity */
 };
 
 typedef struct sy_engine_event {

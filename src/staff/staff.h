@@ -131,4 +131,8 @@ int sy_staff_create_admin(sy_staff *s, const char *username, const char *passwor
 /* Number of staff accounts (active or not); 0 on a fresh workspace. */
 int sy_staff_count(sy_staff *s, int64_t *n, sy_err *e);
 
+/* Checks a write key (as sent in a Segment body's "writeKey"): *id gets its
+ * id. Errors: SY_E_UNAUTHENTICATED when unknown or revoked, SY_E_IO. */
+int sy_staff_check_write_key(sy_staff *s, sy_arena *a, const char *key, int64_t *id, sy_err *e);
+
 #endif

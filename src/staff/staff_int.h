@@ -31,10 +31,10 @@
  * forgotten, so memory stays bounded whatever an attacker sends. Thread-safe. */
 enum { SY_RL_SLOTS = 512, SY_RL_CAP = 16 };
 typedef struct sy_rl_slot {
-    char key[192];           /* "" = free */
+    char key[192];            /* "" = free */
     int64_t fails[SY_RL_CAP]; /* failure times (ms), oldest first */
-    int n;                   /* entries used in fails */
-    int64_t last;            /* last failure, for eviction */
+    int n;                    /* entries used in fails */
+    int64_t last;             /* last failure, for eviction */
 } sy_rl_slot;
 typedef struct sy_ratelimit {
     pthread_mutex_t mu;
@@ -113,13 +113,12 @@ int sy_staff_session_insert(sy_db *db, int64_t staff_id, int64_t now, int64_t id
 /* Inside a write job: stores an API token (plain text given, hash kept). */
 int sy_staff_token_insert(sy_db *db, int64_t staff_id, const char *name, const char *token,
                           int64_t *id, sy_err *e);
-int sy_staff_write_key_insert(sy_db *db, const char *name, const char *key, int64_t *id,
-                              sy_err *e);
+int sy_staff_write_key_insert(sy_db *db, const char *name, const char *key, int64_t *id, sy_err *e);
 /* Inside a write job: inserts a staff member (password already hashed),
  * resolving the role by key. Errors: SY_E_CONFLICT (username taken). */
 int sy_staff_insert(sy_db *db, const char *username, const char *name, const char *hash,
-                    const char *role_key, int64_t role_id, int64_t department_id,
-                    int64_t store_id, int64_t *id, sy_err *e);
+                    const char *role_key, int64_t role_id, int64_t department_id, int64_t store_id,
+                    int64_t *id, sy_err *e);
 
 /* ---- authenticator core ---- */
 typedef struct sy_auth_input {

@@ -6,16 +6,14 @@
 
 #include "staff/staff_int.h"
 
-int sy_staff_load_actor(sy_db *db, sy_arena *a, int64_t staff_id, sy_actor *out, sy_err *e)
-{
+int sy_staff_load_actor(sy_db *db, sy_arena *a, int64_t staff_id, sy_actor *out, sy_err *e) {
     sy_stmt *st;
     int rc = sy_db_prepare(db,
                            "SELECT s.name, s.username, s.role_id, r.perms, r.scope,"
                            " s.department_id, s.store_id, s.active"
                            " FROM staff s JOIN roles r ON r.id = s.role_id WHERE s.id = ?1",
                            &st, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     sy_stmt_bind_int(st, 1, staff_id);
     rc = sy_stmt_step(st, e);
     if (rc == SY_DONE)
@@ -48,25 +46,20 @@ int sy_staff_load_actor(sy_db *db, sy_arena *a, int64_t staff_id, sy_actor *out,
     if (out->scope == SY_SCOPE_DEPT && out->department_id) {
         int64_t n = 0;
         rc = sy_db_prepare(db, "SELECT count(*) FROM staff WHERE department_id = ?1", &st, e);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         sy_stmt_bind_int(st, 1, out->department_id);
-        if ((rc = sy_stmt_step(st, e)) == SY_ROW)
-            n = sy_stmt_col_int(st, 0);
+        if ((rc = sy_stmt_step(st, e)) == SY_ROW) n = sy_stmt_col_int(st, 0);
         sy_stmt_finalize(st);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         int64_t *ids = sy_alloc(a, (size_t)(n + 1) * sizeof *ids);
         size_t k = 0;
         rc = sy_db_prepare(db, "SELECT id FROM staff WHERE department_id = ?1 ORDER BY id", &st, e);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         sy_stmt_bind_int(st, 1, out->department_id);
         while (k < (size_t)n && (rc = sy_stmt_step(st, e)) == SY_ROW)
             ids[k++] = sy_stmt_col_int(st, 0);
         sy_stmt_finalize(st);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         out->dept_staff = ids;
         out->n_dept_staff = k;
     } else if (out->scope == SY_SCOPE_DEPT) {
@@ -79,16 +72,14 @@ int sy_staff_load_actor(sy_db *db, sy_arena *a, int64_t staff_id, sy_actor *out,
 }
 
 /* Runs an INSERT whose parameters the caller bound through bind(). */
-static int exec_stmt(sy_stmt *st, sy_err *e)
-{
+static int exec_stmt(sy_stmt *st, sy_err *e) {
     int rc = sy_stmt_step(st, e);
     sy_stmt_finalize(st);
     return rc < 0 ? rc : 0;
 }
 
 int sy_staff_session_insert(sy_db *db, int64_t staff_id, int64_t now, int64_t idle_ms,
-                            const char *ip, char token[65], char csrf[33], sy_err *e)
-{
+                            const char *ip, char token[65], char csrf[33], sy_err *e) {
     sy_random_hex(token, 32);
     sy_random_hex(csrf, 16);
     char h[65];
@@ -98,8 +89,7 @@ int sy_staff_session_insert(sy_db *db, int64_t staff_id, int64_t now, int64_t id
                            "INSERT INTO sessions (token_hash, staff_id, csrf_token, ip, created_at,"
                            " last_seen_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
                            &st, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     sy_stmt_bind_text(st, 1, h);
     sy_stmt_bind_int(st, 2, staff_id);
     sy_stmt_bind_text(st, 3, csrf);
@@ -110,14 +100,12 @@ int sy_staff_session_insert(sy_db *db, int64_t staff_id, int64_t now, int64_t id
 }
 
 /* "syt_1a2b3c4d…" → "syt_1a2b" shown in lists so people can tell tokens apart. */
-static void prefix_of(const char *secret, char out[16])
-{
+static void prefix_of(const char *secret, char out[16]) {
     snprintf(out, 16, "%.8s", secret);
 }
 
 int sy_staff_token_insert(sy_db *db, int64_t staff_id, const char *name, const char *token,
-                          int64_t *id, sy_err *e)
-{
+                          int64_t *id, sy_err *e) {
     char h[65], pre[16];
     sy_staff_secret_hash(token, h);
     prefix_of(token, pre);
@@ -126,21 +114,19 @@ int sy_staff_token_insert(sy_db *db, int64_t staff_id, const char *name, const c
                            "INSERT INTO api_tokens (token_hash, prefix, staff_id, name, created_at)"
                            " VALUES (?1, ?2, ?3, ?4, ?5)",
                            &st, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     sy_stmt_bind_text(st, 1, h);
     sy_stmt_bind_text(st, 2, pre);
     sy_stmt_bind_int(st, 3, staff_id);
     sy_stmt_bind_text(st, 4, name);
     sy_stmt_bind_int(st, 5, sy_now_ms());
     rc = exec_stmt(st, e);
-    if (rc == 0)
-        *id = sy_db_last_id(db);
+    if (rc == 0) *id = sy_db_last_id(db);
     return rc;
 }
 
-int sy_staff_write_key_insert(sy_db *db, const char *name, const char *key, int64_t *id, sy_err *e)
-{
+int sy_staff_write_key_insert(sy_db *db, const char *name, const char *key, int64_t *id,
+                              sy_err *e) {
     char h[65], pre[16];
     sy_staff_secret_hash(key, h);
     prefix_of(key, pre);
@@ -149,34 +135,29 @@ int sy_staff_write_key_insert(sy_db *db, const char *name, const char *key, int6
                            "INSERT INTO write_keys (key_hash, prefix, name, created_at)"
                            " VALUES (?1, ?2, ?3, ?4)",
                            &st, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     sy_stmt_bind_text(st, 1, h);
     sy_stmt_bind_text(st, 2, pre);
     sy_stmt_bind_text(st, 3, name);
     sy_stmt_bind_int(st, 4, sy_now_ms());
     rc = exec_stmt(st, e);
-    if (rc == 0)
-        *id = sy_db_last_id(db);
+    if (rc == 0) *id = sy_db_last_id(db);
     return rc;
 }
 
 int sy_staff_insert(sy_db *db, const char *username, const char *name, const char *hash,
-                    const char *role_key, int64_t role_id, int64_t department_id,
-                    int64_t store_id, int64_t *id, sy_err *e)
-{
+                    const char *role_key, int64_t role_id, int64_t department_id, int64_t store_id,
+                    int64_t *id, sy_err *e) {
     sy_stmt *st;
     int rc;
     if (role_key) {
         rc = sy_db_prepare(db, "SELECT id FROM roles WHERE key = ?1", &st, e);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         sy_stmt_bind_text(st, 1, role_key);
         rc = sy_stmt_step(st, e);
         role_id = rc == SY_ROW ? sy_stmt_col_int(st, 0) : 0;
         sy_stmt_finalize(st);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         if (!role_id)
             return sy_err_field(e, SY_E_INVALID, "role", "role \"%s\" does not exist", role_key);
     }
@@ -186,8 +167,7 @@ int sy_staff_insert(sy_db *db, const char *username, const char *name, const cha
                        " store_id, active, created_at, updated_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)",
                        &st, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     sy_stmt_bind_text(st, 1, username);
     sy_stmt_bind_text(st, 2, name);
     sy_stmt_bind_text(st, 3, hash);
@@ -205,22 +185,20 @@ int sy_staff_insert(sy_db *db, const char *username, const char *name, const cha
     if (rc == SY_E_CONFLICT)
         return sy_err_field(e, SY_E_CONFLICT, "username", "username \"%s\" is already taken",
                             username);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     *id = sy_db_last_id(db);
     return 0;
 }
 
 int sy_audit_record(sy_db *db, const sy_actor *actor, const char *action, const char *target,
-                    json_t *detail, sy_err *e)
-{
+                    json_t *detail, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db,
-                           "INSERT INTO audit_log (at, staff_id, username, action, target, detail, ip)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                           &st, e);
-    if (rc)
-        return rc;
+    int rc =
+        sy_db_prepare(db,
+                      "INSERT INTO audit_log (at, staff_id, username, action, target, detail, ip)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                      &st, e);
+    if (rc) return rc;
     sy_stmt_bind_int(st, 1, sy_now_ms());
     if (actor && actor->staff_id)
         sy_stmt_bind_int(st, 2, actor->staff_id);

@@ -17,14 +17,20 @@ extern const struct {
     const char *sql;
 } sy_migrations[];
 
-struct sy_db {
-    sqlite3 *h;
-    int in_use; /* read pool: borrowed */
-};
+#define STMT_CACHE 64
 
 struct sy_stmt {
     sqlite3_stmt *st;
-    sy_db *db;
+    struct sy_db *db;
+};
+
+struct sy_db {
+    sqlite3 *h;
+    int in_use; /* read pool: borrowed */
+    /* prepared statements kept for reuse, keyed by SQL text */
+    const char *cache_sql[STMT_CACHE];
+    sy_stmt cache[STMT_CACHE];
+    int n_cache;
 };
 
 /* A write job waiting for the writer; lives on the caller's stack. */
@@ -54,6 +60,8 @@ struct sy_store {
     int stopping;
     sy_db readers[READ_POOL];
 };
+
+static void close_conn(sy_db *db);
 
 static int db_err(sy_db *db, sy_err *e, const char *what) {
     int code = sqlite3_extended_errcode(db->h);
@@ -189,10 +197,10 @@ void sy_store_close(sy_store *s) {
         pthread_mutex_unlock(&s->lock);
         pthread_join(s->writer_thread, NULL);
     }
-    for (int i = 0; i < READ_POOL; i++) sqlite3_close(s->readers[i].h);
+    for (int i = 0; i < READ_POOL; i++) close_conn(&s->readers[i]);
     if (s->writer.h) {
         sqlite3_exec(s->writer.h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
-        sqlite3_close(s->writer.h);
+        close_conn(&s->writer);
     }
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
@@ -350,6 +358,36 @@ int sy_db_prepare(sy_db *db, const char *sql, sy_stmt **out, sy_err *e) {
     s->db = db;
     *out = s;
     return 0;
+}
+
+int sy_db_prepare_cached(sy_db *db, const char *sql, sy_stmt **out, sy_err *e) {
+    for (int i = 0; i < db->n_cache; i++)
+        if (db->cache_sql[i] == sql || strcmp(db->cache_sql[i], sql) == 0) {
+            *out = &db->cache[i];
+            return 0;
+        }
+    if (db->n_cache == STMT_CACHE) return sy_err_set(e, SY_E_INTERNAL, "statement cache is full");
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+        return db_err(db, e, "prepare failed");
+    int i = db->n_cache++;
+    db->cache_sql[i] = sql;
+    db->cache[i].st = st;
+    db->cache[i].db = db;
+    *out = &db->cache[i];
+    return 0;
+}
+
+void sy_stmt_done(sy_stmt *st) {
+    sqlite3_reset(st->st);
+    sqlite3_clear_bindings(st->st);
+}
+
+static void close_conn(sy_db *db) {
+    for (int i = 0; i < db->n_cache; i++) sqlite3_finalize(db->cache[i].st);
+    db->n_cache = 0;
+    sqlite3_close(db->h);
+    db->h = NULL;
 }
 
 int sy_db_exec(sy_db *db, const char *sql, sy_err *e) {

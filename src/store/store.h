@@ -67,6 +67,12 @@ int sy_store_restore(const char *dir, const char *from, sy_err *e);
 /* Prepares sql on db. The caller finalizes *out. Errors: SY_E_IO (with the
  * SQL error in the message — a bug, since SQL is written by us). */
 int sy_db_prepare(sy_db *db, const char *sql, sy_stmt **out, sy_err *e);
+/* Like sy_db_prepare but keeps the statement on the connection for reuse
+ * (hot paths such as ingestion): sql must be a string literal or otherwise
+ * outlive the connection. Release with sy_stmt_done, never finalize. */
+int sy_db_prepare_cached(sy_db *db, const char *sql, sy_stmt **out, sy_err *e);
+/* Resets a cached statement and clears its bindings for the next use. */
+void sy_stmt_done(sy_stmt *st);
 /* Runs sql (may hold several statements, no parameters). */
 int sy_db_exec(sy_db *db, const char *sql, sy_err *e);
 int64_t sy_db_last_id(sy_db *db);

@@ -147,8 +147,8 @@ static void test_utf8_fixture(void **state) {
     assert_string_equal(c.rows[3].fields[3], "深圳市南山区星河科技有限公司, 上海分公司");
     assert_string_equal(c.rows[5].fields[3], "成都\"好再来\"火锅店");
     assert_string_equal(c.rows[6].fields[3], "𠮷野家餐饮管理（上海）有限公司");
-    assert_string_equal(c.rows[8].fields[2], "");  /* empty e-mail */
-    assert_string_equal(c.rows[8].fields[9], "");  /* empty last field */
+    assert_string_equal(c.rows[8].fields[2], ""); /* empty e-mail */
+    assert_string_equal(c.rows[8].fields[9], ""); /* empty last field */
     sy_arena_destroy(a);
 }
 
@@ -178,7 +178,7 @@ static void test_gbk_fixture_same_as_utf8(void **state) {
     char *d = slurp("contacts_utf8.csv", &n);
     char *hit = strstr(d, "𠮷");
     assert_non_null(hit);
-    memcpy(hit, "吉", 3);                        /* 𠮷 is 4 bytes, 吉 is 3 */
+    memcpy(hit, "吉", 3); /* 𠮷 is 4 bytes, 吉 is 3 */
     memmove(hit + 3, hit + 4, n - (size_t)(hit + 4 - d) + 1);
     n -= 1;
     sy_csv want, gbk, forced;
@@ -345,8 +345,8 @@ static void test_lines_and_line_ends(void **state) {
     sy_csv c;
     sy_err e;
     /* CRLF, LF, lone CR and no final line end read the same. */
-    static const char *forms[] = {"h1,h2\r\n1,2\r\n3,4\r\n", "h1,h2\n1,2\n3,4\n", "h1,h2\r1,2\r3,4\r",
-                                  "h1,h2\n1,2\n3,4"};
+    static const char *forms[] = {"h1,h2\r\n1,2\r\n3,4\r\n", "h1,h2\n1,2\n3,4\n",
+                                  "h1,h2\r1,2\r3,4\r", "h1,h2\n1,2\n3,4"};
     for (size_t i = 0; i < 4; i++) {
         assert_int_equal(read_str(a, forms[i], 40, &c, &e), 0);
         assert_int_equal(c.n_rows, 3);
@@ -393,10 +393,11 @@ static void test_lines_and_line_ends(void **state) {
 
 static void test_excel_mangled(void **state) {
     (void)state;
-    static const char *yes[] = {"1.38123E+10", "1.38E+10", "8.61359E+12", " 1.38E+10 ", "1E+10",
-                                "1.5e10", "1,38123E+10", "-1.2E-05"};
-    static const char *no[] = {"13812345678", "+86 139-0000-1234", "", "abc", "1.38E",
-                               "E+10", "1.2.3E+4", "1.38E+10x", "008615900005678", "1.", NULL};
+    static const char *yes[] = {"1.38123E+10", "1.38E+10", "8.61359E+12", " 1.38E+10 ",
+                                "1E+10",       "1.5e10",   "1,38123E+10", "-1.2E-05"};
+    static const char *no[] = {
+        "13812345678", "+86 139-0000-1234", "",   "abc", "1.38E", "E+10", "1.2.3E+4",
+        "1.38E+10x",   "008615900005678",   "1.", NULL};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
         if (!sy_csv_is_excel_mangled(yes[i])) fail_msg("\"%s\" should be mangled", yes[i]);
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
@@ -427,10 +428,12 @@ static void test_write_round_trip(void **state) {
     };
     sy_buf b = SY_BUF_INIT;
     sy_csv_write_bom(&b);
-    for (size_t i = 0; i < 4; i++) sy_csv_write_row(&b, rows[i], 6);
+    for (size_t i = 0; i < 4; i++)
+        sy_csv_write_row(&b, rows[i], 6);
     assert_memory_equal(b.p, "\xef\xbb\xbf", 3);
     /* Line ends are CRLF and the quoting is RFC 4180. */
-    assert_non_null(strstr(b.p, "张伟,13812345678,\"星河科技, 上海分公司\",\"他说\"\"你好\"\"\",,𠮷\r\n"));
+    assert_non_null(
+        strstr(b.p, "张伟,13812345678,\"星河科技, 上海分公司\",\"他说\"\"你好\"\"\",,𠮷\r\n"));
 
     sy_arena *a = sy_arena_create();
     sy_csv c;
@@ -457,8 +460,14 @@ static void test_write_round_trip(void **state) {
 
 static void test_write_formula_injection(void **state) {
     (void)state;
-    const char *const row[] = {"=HYPERLINK(\"http://x\")", "+8613812345678", "-1+2", "@SUM(A1)",
-                               "=1,2", "safe", NULL, "a=b"};
+    const char *const row[] = {"=HYPERLINK(\"http://x\")",
+                               "+8613812345678",
+                               "-1+2",
+                               "@SUM(A1)",
+                               "=1,2",
+                               "safe",
+                               NULL,
+                               "a=b"};
     sy_buf b = SY_BUF_INIT;
     sy_csv_write_row(&b, row, 8);
     assert_string_equal(b.p, "\"'=HYPERLINK(\"\"http://x\"\")\",'+8613812345678,'-1+2,'@SUM(A1),"

@@ -43,14 +43,17 @@ static void replay_one(const char *path) {
         sy_err_clear(&e);
         int rc = sy_csv_read(a, d, n, encs[k], 64, &c, &e);
         if (rc != 0) {
-            if (rc != SY_E_INVALID) fail_msg("%s (%s): rc %d", path, sy_csv_encoding_name(encs[k]), rc);
-            if (!e.msg[0]) fail_msg("%s (%s): error without a message", path, sy_csv_encoding_name(encs[k]));
+            if (rc != SY_E_INVALID)
+                fail_msg("%s (%s): rc %d", path, sy_csv_encoding_name(encs[k]), rc);
+            if (!e.msg[0])
+                fail_msg("%s (%s): error without a message", path, sy_csv_encoding_name(encs[k]));
             assert_int_equal(c.n_rows, 0);
         } else {
             for (size_t i = 0; i < c.n_rows; i++) {
                 assert_true(c.rows[i].n >= 1 && c.rows[i].n <= 64);
                 assert_true(i == 0 || c.rows[i].line > c.rows[i - 1].line);
-                for (size_t j = 0; j < c.rows[i].n; j++) assert_non_null(c.rows[i].fields[j]);
+                for (size_t j = 0; j < c.rows[i].n; j++)
+                    assert_non_null(c.rows[i].fields[j]);
             }
         }
         sy_arena_destroy(a);

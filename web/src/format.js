@@ -67,3 +67,11 @@ export function dayToMs(day, endOfDay = false) {
   const start = guess - offset;
   return endOfDay ? start + 86400000 - 1 : start;
 }
+
+// Phones come from the API in E.164 (+8613812345678) or masked
+// (138****5678). Mainland mobiles are shown as the 11 digits people dial.
+export function fmtPhone(p) {
+  if (!p) return '—';
+  const m = /^\+86(1\d{10})$/.exec(p);
+  return m ? m[1] : p;
+}

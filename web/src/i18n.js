@@ -27,6 +27,8 @@ document.documentElement.lang = i18n.global.locale.value;
 // Translates an enum value (status, source …) with a fallback to the raw value.
 export function tEnum(group, value) {
   if (value === null || value === undefined || value === '') return '—';
-  const key = `enum.${group}.${value}`;
+  // Keys cannot hold dots (vue-i18n reads them as paths): "contacts.read" is
+  // stored as contacts_read and "auth.*" as auth_all.
+  const key = `enum.${group}.${String(value).replace(/\./g, '_').replace(/\*/g, 'all')}`;
   return i18n.global.te(key) ? i18n.global.t(key) : String(value);
 }

@@ -10,7 +10,7 @@ const loaded = {};
 
 const SOURCES = {
   staff: '/staff', stores: '/stores', departments: '/departments', channels: '/channels',
-  roles: '/roles', attributes: '/attributes',
+  roles: '/roles', attributes: '/contact-attributes',
 };
 
 export async function loadRef(name, force = false) {

@@ -19,6 +19,7 @@ CREATE TABLE contact_imports (
     id INTEGER PRIMARY KEY,
     created_at INTEGER NOT NULL,
     by_staff INTEGER,
+    pid INTEGER,                    -- process running it (crash recovery skips live ones)
     status TEXT NOT NULL,           -- running, publishing, completed, failed
     strict INTEGER NOT NULL DEFAULT 0,
     dedupe TEXT NOT NULL DEFAULT 'update',

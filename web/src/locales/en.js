@@ -29,7 +29,7 @@ export default {
   owner: { change: 'Change owner', newOwner: 'New owner', confirm: 'Give this contact to {name}?' },
   detail: {
     title: 'Contact', profile: 'Profile', identities: 'Identities', attributes: 'Custom attributes', followups: 'Follow-ups', timeline: 'Timeline',
-    followers: 'Followers', idType: 'Type', idValue: 'Value', consent: 'Consent', channel: 'Channel', agreed: 'Agreed', purpose: 'Purpose',
+    followers: 'Followers', idType: 'Type', idValue: 'Value', consent: 'Consent', channel: 'Channel', agreed: 'Agreed', where: 'Source', purpose: 'Purpose',
     when: 'When', noAttributes: 'No custom attributes defined', notFound: 'Contact not found or outside your data scope',
   },
   followup: {
@@ -37,6 +37,7 @@ export default {
     none: 'No follow-ups yet', needNote: 'Write a note',
   },
   merge: {
+    planNote: '{n} identities and {f} followers will move.',
     button: 'Merge', with: 'Merge with…', title: 'Merge contacts', rule: 'The kept contact keeps its id and non-empty fields; empty ones are filled from the other; all identities move to it. The other becomes a pointer to it, which an admin can undo.',
     field: 'Field', keep: 'Keep', result: 'Result', allIdentities: 'All identities of both', confirm: 'Merge',
     confirmBody: 'Merge {loser} into {winner}?', done: 'Merged', pickOther: 'Search the other contact', preview: 'Preview',
@@ -60,10 +61,10 @@ export default {
     rowsDup: 'Existing', strictBlocked: 'Strict mode: fix the problem rows first.', row: 'Row', problem: 'Problem',
     noProblems: 'No problems found', run: 'Import {n} rows', running: 'Importing {d} / {n} rows…', finished: 'Import finished',
     finishedBody: '{ok} new, {up} updated, {sk} skipped, {bad} rejected', errorReport: 'Download error report', seeContacts: 'See contacts',
-    again: 'Upload another',
+    again: 'Upload another', forced: 'Forced', line: 'Line {n}', previewNote: 'First {shown} of {n} rows; highlighted cells have problems.',
     f: {
       name: 'Name', phone: 'Phone', email: 'Email', company: 'Company', city: 'City', gender: 'Gender', birthday: 'Birthday', source: 'Source',
-      owner: 'Owner', store: 'Store', status: 'Status', note: 'Note',
+      owner: 'Owner (name)', owner_id: 'Owner id', store: 'Store (name/code)', store_id: 'Store id', status: 'Status', note: 'Note',
     },
   },
   overview: {
@@ -80,6 +81,7 @@ export default {
     deactivate: 'Deactivate', activate: 'Activate', deactivateConfirm: '{name} will no longer sign in; hand their contacts over first. Continue?',
     staffCount: 'Staff', code: 'Code', kind: 'Kind', attrKey: 'Key', attrLabel: 'Label', attrType: 'Type', attrOptions: 'Options',
     attrOptionsPh: 'Comma-separated, for enum', perms: 'Permissions', builtin: 'Built-in',
+    resetPassword: 'Reset password', resetPasswordBody: 'New password for {name} (8+ characters); their sessions end:',
   },
   poolSettings: {
     enabled: 'Recycle automatically', days: 'Days without follow-up', limit: 'Claim limit per person', runNow: 'Recycle now',
@@ -91,6 +93,9 @@ export default {
   },
   audit: { action: 'Action', who: 'Who', when: 'When', target: 'Target', from: 'From', detail: 'Detail', system: 'System' },
   enum: {
+    consentChannel: { wecom: 'WeCom', sms: 'SMS', email: 'Email', phone: 'Phone' },
+    consentStatus: { granted: 'Granted', withdrawn: 'Withdrawn' },
+    consentSource: { import: 'Import', form: 'Form', sdk: 'SDK', staff: 'Staff' },
     status: { pending: 'To follow up', following: 'Following', won: 'Won', no_intent: 'Not interested', lost: 'Lost' },
     gender: { male: 'Male', female: 'Female', unknown: 'Unknown' },
     scope: { own: 'Own', department: 'Department', store: 'Store', all: 'All' },
@@ -99,18 +104,28 @@ export default {
       phone: 'Phone', email: 'Email', user_id: 'User id', anonymous_id: 'Anonymous id', wechat_unionid: 'WeChat UnionID',
       wechat_openid: 'WeChat OpenID', wecom_external_userid: 'WeCom external user', device_id: 'Device id',
     },
-    kind: { followup: 'Follow-up', change: 'Change', merge: 'Merge', claim: 'Claim', return: 'Return', owner: 'Owner change', import: 'Import', create: 'Created' },
+    kind: {
+      follow_up: 'Follow-up', change: 'Change', created: 'Created', merge: 'Merge', merged_into: 'Merged into', unmerge: 'Unmerge', claim: 'Claim',
+      return: 'Returned', recycle: 'Recycled', handover: 'Handover', consent: 'Consent', identity_added: 'Identity added', follower_added: 'Follower added',
+      follower_removed: 'Follower removed',
+    },
     perm: {
-      'contacts.read': 'Read contacts', 'contacts.write': 'Edit contacts', 'contacts.merge': 'Merge', 'contacts.import': 'Import',
-      'contacts.export': 'Export', 'contacts.phone': 'See full phones', 'pool.manage': 'Pool and handover', 'staff.manage': 'Staff, departments, stores',
-      'roles.manage': 'Roles', 'settings.manage': 'Workspace settings', 'audit.read': 'Audit log',
+      'contacts_read': 'Read contacts', 'contacts_write': 'Edit contacts', 'contacts_merge': 'Merge', 'contacts_import': 'Import',
+      'contacts_export': 'Export', 'contacts_phone': 'See full phones', 'pool_manage': 'Pool and handover', 'staff_manage': 'Staff, departments, stores',
+      'roles_manage': 'Roles', 'settings_manage': 'Workspace settings', 'audit_read': 'Audit log',
     },
     attrType: { text: 'Text', number: 'Number', date: 'Date', enum: 'Choice', bool: 'Yes/no' },
     channelKind: { store_code: 'Store code', ads: 'Ads', partner: 'Partner', referral: 'Referral', other: 'Other' },
     action: {
-      'auth.login': 'Sign in', 'auth.logout': 'Sign out', 'contacts.export': 'Export', 'contacts.merge': 'Merge', 'contacts.unmerge': 'Undo merge',
-      'contacts.handover': 'Handover', 'contacts.import': 'Import', 'contacts.phone_unmask': 'Phone unmasked', 'pool.recycle': 'Pool recycle',
-      'roles.create': 'Role created', 'roles.update': 'Role changed', 'roles.delete': 'Role deleted', 'staff.create': 'Staff created', 'staff.update': 'Staff changed',
+      'auth_login': 'Sign in', 'auth_logout': 'Sign out', 'contacts_export': 'Export', 'contacts_merge': 'Merge', 'contacts_unmerge': 'Undo merge',
+      'contacts_handover': 'Handover', 'contacts_import': 'Import', 'contacts_phone_unmask': 'Phone unmasked', 'pool_recycle': 'Pool recycle', 'contacts_unmask_phone': 'Phone unmasked', 'contacts_claim': 'Lead claimed', 'contacts_return': 'Returned to pool', 'contacts_recycle': 'Recycled', 'pool_settings': 'Pool rules', 'channels_delete': 'Channel deleted', 'workspace_demo_seed': 'Demo workspace created',
+      'roles_create': 'Role created', 'roles_update': 'Role changed', 'roles_delete': 'Role deleted', 'staff_create': 'Staff created', 'staff_update': 'Staff changed',
+      'auth_all': 'All sign-in events', 'contacts_all': 'All contact actions', 'pool_all': 'All pool actions', 'roles_all': 'All role changes', 'staff_all': 'All staff changes',
+      'api_tokens_all': 'API tokens', 'write_keys_all': 'Write keys', 'auth_login_failed': 'Failed sign-in', 'auth_login_rate_limited': 'Sign-in rate limited',
+      'auth_password_change': 'Password changed', 'staff_password_reset': 'Password reset', 'staff_role_change': 'Role change', 'staff_activate': 'Staff activated',
+      'staff_deactivate': 'Staff deactivated', 'settings_update': 'Settings changed', 'api_tokens_create': 'API token created', 'api_tokens_revoke': 'API token revoked',
+      'write_keys_create': 'Write key created', 'write_keys_revoke': 'Write key revoked', 'departments_create': 'Department created', 'departments_update': 'Department renamed',
+      'departments_delete': 'Department deleted', 'stores_create': 'Store created', 'stores_update': 'Store changed', 'stores_delete': 'Store deleted',
     },
   },
 };

@@ -29,7 +29,7 @@ export default {
   owner: { change: '更换负责人', newOwner: '新负责人', confirm: '确定把该客户交给 {name}？' },
   detail: {
     title: '客户详情', profile: '资料', identities: '身份', attributes: '自定义属性', followups: '跟进记录', timeline: '时间线',
-    followers: '跟进人', idType: '类型', idValue: '值', consent: '授权同意', channel: '渠道', agreed: '同意', purpose: '用途',
+    followers: '跟进人', idType: '类型', idValue: '值', consent: '授权同意', channel: '渠道', agreed: '同意', where: '来源', purpose: '用途',
     when: '时间', noAttributes: '尚未定义自定义属性', notFound: '客户不存在或不在你的数据范围内',
   },
   followup: {
@@ -37,6 +37,7 @@ export default {
     needNote: '请填写跟进内容',
   },
   merge: {
+    planNote: '将移入 {n} 个身份、{f} 位跟进人。',
     button: '合并', with: '合并到…', title: '合并客户', rule: '保留方保留自身的 ID 与非空字段，空字段由另一方补全；所有身份合并到保留方。被合并方成为指向保留方的记录，管理员可撤销。',
     field: '字段', keep: '保留', result: '合并结果', allIdentities: '两方全部身份', confirm: '确认合并',
     confirmBody: '确定把 {loser} 合并到 {winner}？', done: '已合并', pickOther: '搜索要合并的另一位客户', preview: '预览合并',
@@ -59,10 +60,10 @@ export default {
     dryRun: '试运行', rowsTotal: '总行数', rowsOk: '可导入', rowsBad: '有问题', rowsDup: '已存在', strictBlocked: '严格模式下存在问题行，不能导入。',
     row: '行', problem: '问题', noProblems: '没有发现问题', run: '开始导入 {n} 行', running: '正在导入 {d} / {n} 行…',
     finished: '导入完成', finishedBody: '新增 {ok}，更新 {up}，跳过 {sk}，拒绝 {bad}', errorReport: '下载错误报告', seeContacts: '查看客户',
-    again: '重新上传',
+    again: '重新上传', forced: '指定编码', line: '第 {n} 行', previewNote: '预览前 {shown} 行，共 {n} 行；标黄的单元格有问题。',
     f: {
       name: '姓名', phone: '手机号', email: '邮箱', company: '公司', city: '城市', gender: '性别', birthday: '生日', source: '来源',
-      owner: '负责人', store: '门店', status: '跟进状态', note: '备注',
+      owner: '负责人（姓名）', owner_id: '负责人 ID', store: '门店（名称/编码）', store_id: '门店 ID', status: '跟进状态', note: '备注',
     },
   },
   overview: {
@@ -78,7 +79,7 @@ export default {
     passwordPh: '至少 8 位；编辑时留空则不修改', role: '角色', state: '状态', active: '启用', inactive: '停用', deactivate: '停用',
     activate: '启用', deactivateConfirm: '停用 {name} 后其无法登录，名下客户请先做离职继承。继续？', staffCount: '人数', code: '编码',
     kind: '类型', attrKey: '字段键', attrLabel: '显示名', attrType: '类型', attrOptions: '可选值', attrOptionsPh: '枚举类型用逗号分隔',
-    perms: '功能权限', builtin: '内置',
+    perms: '功能权限', builtin: '内置', resetPassword: '重置密码', resetPasswordBody: '为 {name} 设置新密码（至少 8 位），其现有登录会话将失效：',
   },
   poolSettings: {
     enabled: '自动回收', days: '未跟进天数', limit: '每人认领上限', runNow: '立即回收', runConfirm: '把超过 {d} 天未跟进的客户回收到公海？',
@@ -90,6 +91,9 @@ export default {
   },
   audit: { action: '操作', who: '操作人', when: '时间', target: '对象', from: '来源地址', detail: '详情', system: '系统' },
   enum: {
+    consentChannel: { wecom: '企业微信', sms: '短信', email: '邮件', phone: '电话' },
+    consentStatus: { granted: '已同意', withdrawn: '已撤回' },
+    consentSource: { import: '导入', form: '表单', sdk: 'SDK', staff: '员工' },
     status: { pending: '待跟进', following: '跟进中', won: '已成交', no_intent: '无意向', lost: '已流失' },
     gender: { male: '男', female: '女', unknown: '未知' },
     scope: { own: '本人', department: '本部门', store: '本门店', all: '全部' },
@@ -98,18 +102,28 @@ export default {
       phone: '手机号', email: '邮箱', user_id: '用户 ID', anonymous_id: '匿名 ID', wechat_unionid: '微信 UnionID',
       wechat_openid: '微信 OpenID', wecom_external_userid: '企微外部联系人', device_id: '设备 ID',
     },
-    kind: { followup: '跟进', change: '变更', merge: '合并', claim: '认领', return: '退回', owner: '负责人变更', import: '导入', create: '创建' },
+    kind: {
+      follow_up: '跟进', change: '变更', created: '创建', merge: '合并', merged_into: '被合并', unmerge: '撤销合并', claim: '认领',
+      return: '退回公海', recycle: '自动回收', handover: '离职继承', consent: '授权', identity_added: '新增身份', follower_added: '新增跟进人',
+      follower_removed: '移除跟进人',
+    },
     perm: {
-      'contacts.read': '查看客户', 'contacts.write': '编辑客户', 'contacts.merge': '合并客户', 'contacts.import': '导入',
-      'contacts.export': '导出', 'contacts.phone': '查看完整手机号', 'pool.manage': '公海与交接', 'staff.manage': '员工/部门/门店',
-      'roles.manage': '角色权限', 'settings.manage': '工作区设置', 'audit.read': '审计日志',
+      'contacts_read': '查看客户', 'contacts_write': '编辑客户', 'contacts_merge': '合并客户', 'contacts_import': '导入',
+      'contacts_export': '导出', 'contacts_phone': '查看完整手机号', 'pool_manage': '公海与交接', 'staff_manage': '员工/部门/门店',
+      'roles_manage': '角色权限', 'settings_manage': '工作区设置', 'audit_read': '审计日志',
     },
     attrType: { text: '文本', number: '数字', date: '日期', enum: '枚举', bool: '是/否' },
     channelKind: { store_code: '门店码', ads: '公域广告', partner: '合作伙伴', referral: '转介绍', other: '其他' },
     action: {
-      'auth.login': '登录', 'auth.logout': '退出', 'contacts.export': '导出客户', 'contacts.merge': '合并客户', 'contacts.unmerge': '撤销合并',
-      'contacts.handover': '离职继承', 'contacts.import': '导入客户', 'contacts.phone_unmask': '查看手机号', 'pool.recycle': '公海回收',
-      'roles.create': '新建角色', 'roles.update': '修改角色', 'roles.delete': '删除角色', 'staff.create': '新建员工', 'staff.update': '修改员工',
+      'auth_login': '登录', 'auth_logout': '退出', 'contacts_export': '导出客户', 'contacts_merge': '合并客户', 'contacts_unmerge': '撤销合并',
+      'contacts_handover': '离职继承', 'contacts_import': '导入客户', 'contacts_phone_unmask': '查看手机号', 'pool_recycle': '公海回收', 'contacts_unmask_phone': '查看完整手机号', 'contacts_claim': '认领线索', 'contacts_return': '退回公海', 'contacts_recycle': '自动回收', 'pool_settings': '公海规则', 'channels_delete': '删除渠道', 'workspace_demo_seed': '创建演示工作区',
+      'roles_create': '新建角色', 'roles_update': '修改角色', 'roles_delete': '删除角色', 'staff_create': '新建员工', 'staff_update': '修改员工',
+      'auth_all': '全部登录相关', 'contacts_all': '全部客户操作', 'pool_all': '全部公海操作', 'roles_all': '全部角色操作', 'staff_all': '全部员工操作',
+      'api_tokens_all': 'API 令牌', 'write_keys_all': '写入密钥', 'auth_login_failed': '登录失败', 'auth_login_rate_limited': '登录限流',
+      'auth_password_change': '修改密码', 'staff_password_reset': '重置密码', 'staff_role_change': '变更角色', 'staff_activate': '启用员工',
+      'staff_deactivate': '停用员工', 'settings_update': '修改工作区设置', 'api_tokens_create': '创建 API 令牌', 'api_tokens_revoke': '吊销 API 令牌',
+      'write_keys_create': '创建写入密钥', 'write_keys_revoke': '吊销写入密钥', 'departments_create': '新建部门', 'departments_update': '修改部门',
+      'departments_delete': '删除部门', 'stores_create': '新建门店', 'stores_update': '修改门店', 'stores_delete': '删除门店',
     },
   },
 };

@@ -1,0 +1,64 @@
+/* events.h — customer events: Segment-compatible ingestion (/v1 endpoints), identity
+ * resolution, the append-only event log, the event catalog and schemas.
+ *
+ * Ingestion path: an HTTP thread parses and validates a whole request
+ * (nothing is stored when any message is bad), then hands it to the group
+ * committer and suspends the connection. The committer gathers every pending
+ * request, and in one writer-thread transaction de-duplicates messageIds,
+ * resolves identities to contacts, and appends one zstd-compressed,
+ * checksummed block to the event log. Only after that commit are the
+ * requests answered 200 and the events appended to the engine index.
+ *
+ * The engine index, the messageId set and the catalog statistics are rebuilt
+ * from the log at start (sy_events_create). */
+#ifndef SY_EVENTS_H
+#define SY_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "base/base.h"
+#include "store/store.h"
+#include "http/http.h"
+#include "staff/staff.h"
+#include "contacts/contacts.h"
+#include "engine/engine.h"
+
+typedef struct sy_events sy_events;
+
+/* Creates the module: loads the catalog and replays the event log into
+ * engine (owned by the caller, outlives the module). Starts the group
+ * committer thread. Errors: SY_E_IO, SY_E_NOMEM, SY_E_INTERNAL (a block whose
+ * checksum fails: the message names it). */
+int sy_events_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_engine *engine,
+                     sy_events **out, sy_err *e);
+/* Drains pending requests and stops the committer. NULL ok. */
+void sy_events_destroy(sy_events *ev);
+void sy_events_register(sy_events *ev, sy_http *h);
+
+/* Ingests one Segment-format request body (as POSTed to /v1/<kind>, kind is
+ * "batch", "track", "identify", "page", "screen", "group" or "alias") on
+ * behalf of a write key, synchronously: returns after commit. For the demo
+ * generator, the CLI and tests — the same path HTTP requests take.
+ * Errors: SY_E_INVALID (with per-message details in *details when not
+ * NULL; caller decrefs), SY_E_TOO_LARGE, SY_E_IO. */
+int sy_events_ingest(sy_events *ev, int64_t write_key_id, const char *kind, const char *body, size_t len,
+                     int64_t received_at, json_t **details, sy_err *e);
+
+/* Writes every stored event as JSON Lines to path. */
+int sy_events_export_file(sy_events *ev, const char *path, size_t *rows, sy_err *e);
+
+/* Counters for benchmarks and /metrics. */
+typedef struct sy_events_stats {
+    uint64_t events;        /* events stored */
+    uint64_t duplicates;    /* messages acknowledged but not stored again */
+    uint64_t commits;       /* group commits */
+    uint64_t blocks;        /* blocks in the log */
+    int64_t replay_ms;      /* time to rebuild at start */
+} sy_events_stats;
+void sy_events_get_stats(sy_events *ev, sy_events_stats *out);
+
+/* Demo behaviour: about `days` days of events for every demo contact, sent
+ * through sy_events_ingest (no side door). Deterministic for seed. */
+int sy_events_demo_seed(sy_events *ev, int64_t write_key_id, uint64_t seed, int days, sy_err *e);
+
+#endif

@@ -1,0 +1,217 @@
+// browser.test.mjs — the console in a real browser (Debian chromium driven by
+// playwright-core) against a real server with a fresh demo workspace: log
+// in; import the GBK fixture through the wizard and see the rows; filter and
+// open a contact; add a follow-up; claim and return a lead; export; and a
+// sales user who sees none of the other staff's contacts anywhere.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startServer } from './harness.mjs';
+import {
+  ROOT, WEB_DIST, openBrowser, withArtifacts, uiLogin, pickOption, waitIdle, shownContactIds, browserSkipReason,
+} from './browser_helpers.mjs';
+
+const skip = browserSkipReason();
+const GBK = path.join(ROOT, 'tests', 'data', 'contacts_gbk.csv');
+
+let srv;
+let admin; // API client (session) of the demo admin, to check what the UI shows
+let b;     // the admin's browser
+
+before(async () => {
+  if (skip) return;
+  srv = await startServer({ contacts: 300, args: ['--web', WEB_DIST] });
+  admin = await srv.login();
+  b = await openBrowser();
+});
+
+after(async () => {
+  if (b) await b.close();
+  if (srv) { await srv.stop(); srv.cleanup(); }
+});
+
+// Runs one step with artifacts on failure.
+function step(name, fn) {
+  test(name, { skip: skip || false }, () => withArtifacts(`browser-${name}`, b, () => fn(b.page)));
+}
+
+step('login shows the permitted menu and the overview charts', async (page) => {
+  // A bad password first: the API's message, no navigation.
+  await page.goto(`${srv.base}/login`);
+  await page.getByTestId('login-username').fill(srv.demo.admin.username);
+  await page.getByTestId('login-password').fill('wrong-password');
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('login-error').waitFor();
+
+  await uiLogin(page, srv.base, srv.demo.admin.username, srv.demo.admin.password);
+  await page.waitForURL(/\/overview$/);
+  for (const m of ['overview', 'contacts', 'pool', 'import', 'export', 'settings']) {
+    assert.ok(await page.getByTestId(`nav-${m}`).isVisible(), `admin menu has ${m}`);
+  }
+  // The chart canvases are drawn from real counts.
+  const total = (await admin.get('/api/v1/contacts?limit=1')).body.total;
+  await page.getByTestId('stat-all').getByText(total.toLocaleString('zh-CN')).waitFor();
+  assert.equal(await page.locator('[data-test="chart-status"] canvas').count(), 1);
+  assert.equal(await page.locator('[data-test="chart-store"] canvas').count(), 1);
+  // zh-CN by default.
+  assert.ok(await page.getByTestId('nav-contacts').getByText('客户').isVisible());
+});
+
+step('import the GBK fixture through the wizard and see the rows', async (page) => {
+  await page.getByTestId('nav-import').click();
+  await page.waitForURL(/\/import$/);
+  await page.locator('[data-test="import-upload"] input[type=file]').setInputFiles(GBK);
+  // Encoding detected as GB18030/GBK; the header mapping is pre-filled.
+  const detected = await page.getByTestId('import-detected').innerText();
+  assert.match(detected, /gb/i);
+  const mapping = page.getByTestId('import-mapping');
+  await mapping.getByText('张伟').waitFor();
+  assert.ok(await mapping.getByText('上海悦享餐饮管理有限公司').isVisible());
+  // Not importing the 负责人 and 门店 columns (column 9 and 10): overriding the auto-mapping.
+  for (const i of [8, 9]) {
+    await page.getByTestId(`map-${i}`).hover();
+    await page.getByTestId(`map-${i}`).locator('.el-select__clear, .el-input__clear').click();
+  }
+  await page.getByTestId('import-dryrun').click();
+  await page.getByTestId('import-dry-summary').waitFor();
+  await page.getByTestId('import-run').click();
+  await page.getByTestId('import-result').waitFor({ timeout: 30000 });
+  assert.ok(await page.getByTestId('import-progress').isVisible());
+  await page.getByTestId('import-see').click();
+  await page.waitForURL(/\/contacts/);
+  await page.getByTestId('filter-q').fill('上海悦享餐饮管理有限公司');
+  await page.getByTestId('filter-apply').click();
+  await waitIdle(page);
+  await page.getByTestId('contacts-table').getByText('张伟').waitFor();
+  await page.getByTestId('contacts-table').getByText('138****5678').waitFor();
+});
+
+let opened; // the contact opened by the filter step
+
+step('filter and open a contact', async (page) => {
+  await page.goto(`${srv.base}/contacts`);
+  await pickOption(page, 'filter-status', '跟进中');
+  await waitIdle(page);
+  const api = (await admin.get('/api/v1/contacts?status=following&limit=1')).body;
+  await page.getByTestId('contacts-total').getByText(api.total.toLocaleString('zh-CN')).waitFor();
+  const ids = await shownContactIds(page);
+  assert.ok(ids.length > 0, 'rows shown for 跟进中');
+  assert.ok(new URL(page.url()).searchParams.get('status') === 'following');
+  opened = ids[0];
+  await page.getByTestId(`contact-name-${opened}`).click();
+  await page.waitForURL(new RegExp(`/contacts/${opened}`));
+  const c = (await admin.get(`/api/v1/contacts/${opened}`)).body;
+  await page.locator('.el-drawer__header').getByText(`#${opened}`).waitFor();
+  assert.equal(await page.getByTestId('profile-name').inputValue(), c.name || '');
+});
+
+step('add a follow-up', async (page) => {
+  const note = `电话回访：客户对新品感兴趣 ${Date.now()}`;
+  await page.getByRole('tab', { name: '跟进记录' }).click();
+  await page.getByTestId('followup-note').fill(note);
+  await page.getByTestId('followup-add').click();
+  await page.getByTestId('followups').getByText(note).waitFor();
+  const list = (await admin.get(`/api/v1/contacts/${opened}/followups`)).body;
+  assert.ok(list.items.some((f) => f.note === note), 'the follow-up is stored');
+  await page.getByRole('tab', { name: '时间线' }).click();
+  await page.getByTestId('timeline').getByText(note).waitFor();
+});
+
+step('claim and return a lead', async (page) => {
+  await page.goto(`${srv.base}/pool`);
+  await waitIdle(page);
+  const ids = await shownContactIds(page);
+  assert.ok(ids.length > 0, 'the pool has leads');
+  const id = ids[0];
+  const before = (await admin.get('/api/v1/contacts?pool=1&limit=1')).body.total;
+  await page.getByTestId(`claim-${id}`).click();
+  await page.locator('.el-message--success').waitFor();
+  await waitIdle(page);
+  let c = (await admin.get(`/api/v1/contacts/${id}`)).body;
+  const me = (await admin.get('/api/v1/auth/me')).body.staff;
+  assert.equal(c.owner_id, me.id, 'claimed by the admin');
+  assert.equal((await admin.get('/api/v1/contacts?pool=1&limit=1')).body.total, before - 1);
+
+  await page.goto(`${srv.base}/contacts/${id}`);
+  await page.getByTestId('detail-owner').getByText(me.name).waitFor();
+  await page.getByTestId('detail-return').click();
+  // A reason is required: the field says so.
+  await page.getByTestId('return-confirm').click();
+  await page.getByTestId('return-dialog').locator('.el-form-item__error').waitFor();
+  await page.getByTestId('return-reason').fill('客户暂无需求');
+  await page.getByTestId('return-confirm').click();
+  await page.locator('.el-message--success', { hasText: '公海' }).waitFor();
+  c = (await admin.get(`/api/v1/contacts/${id}`)).body;
+  assert.equal(c.owner_id ?? null, null, 'back in the pool');
+});
+
+step('export the current filter', async (page) => {
+  await page.goto(`${srv.base}/contacts?status=won`);
+  await waitIdle(page);
+  await page.getByTestId('export-open').click();
+  await page.waitForURL(/\/export\?status=won/);
+  const n = (await admin.get('/api/v1/contacts?status=won&limit=1')).body.total;
+  await page.getByTestId('export-count').getByText(n.toLocaleString('zh-CN')).waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-run').click()]);
+  const file = await download.path();
+  const buf = readFileSync(file);
+  assert.deepEqual([...buf.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 BOM for Excel');
+  const lines = buf.toString('utf8').slice(1).split(/\r?\n/).filter((l) => l.length);
+  assert.equal(lines.length, n + 1, 'header + one line per contact of the filter');
+  await page.getByTestId('export-done').waitFor();
+});
+
+test('a sales user sees none of the other staff\'s contacts', { skip: skip || false }, async () => {
+  const sales = srv.demo.staff.find((s) => s.role === 'sales');
+  assert.ok(sales, 'demo has a sales user');
+  const mine = await srv.login(sales.username, sales.password);
+  const visible = (await mine.get('/api/v1/contacts?limit=1')).body.total;
+  const all = (await admin.get('/api/v1/contacts?limit=1')).body.total;
+  assert.ok(visible < all, 'the sales scope is narrower than all');
+  // A contact of another staff member the server hides from this user.
+  const other = srv.demo.staff.find((s) => s.id !== sales.id && s.role === 'sales') || srv.demo.staff.find((s) => s.id !== sales.id);
+  const theirs = (await admin.get(`/api/v1/contacts?owner_id=${other.id}&limit=50`)).body.items;
+  let hidden = null;
+  for (const c of theirs) {
+    if ((await mine.get(`/api/v1/contacts/${c.id}`)).status === 404) { hidden = (await admin.get(`/api/v1/contacts/${c.id}`)).body; break; }
+  }
+  assert.ok(hidden, 'found a contact outside the sales scope');
+
+  const sb = await openBrowser({ viewport: { width: 390, height: 844 } }); // a phone
+  try {
+    await withArtifacts('browser-sales-scope', sb, async () => {
+      const page = sb.page;
+      await uiLogin(page, srv.base, sales.username, sales.password);
+      // Menu: no settings, import or export for sales.
+      await page.getByTestId('menu-toggle').click();
+      await page.getByTestId('nav-contacts').waitFor();
+      assert.equal(await page.getByTestId('nav-settings').count(), 0, 'no settings for sales');
+      await page.keyboard.press('Escape');
+      // Overview counts only their contacts.
+      await page.goto(`${srv.base}/overview`);
+      await page.getByTestId('stat-all').getByText(visible.toLocaleString('zh-CN')).waitFor();
+      // The list shows their contacts only, page by page.
+      await page.goto(`${srv.base}/contacts`);
+      await waitIdle(page);
+      await page.getByTestId('contacts-total').getByText(visible.toLocaleString('zh-CN')).waitFor();
+      const shown = await shownContactIds(page);
+      assert.ok(!shown.includes(hidden.id));
+      for (const id of shown) assert.equal((await mine.get(`/api/v1/contacts/${id}`)).status, 200);
+      // Searching for the hidden contact finds nothing of it.
+      const key = hidden.name || hidden.company;
+      await page.goto(`${srv.base}/contacts?q=${encodeURIComponent(key)}`);
+      await waitIdle(page);
+      assert.ok(!(await shownContactIds(page)).includes(hidden.id), 'not found by search');
+      // A deep link to it says "not found or outside your scope".
+      await page.goto(`${srv.base}/contacts/${hidden.id}`);
+      await page.getByTestId('contact-error').waitFor();
+      assert.ok(!(await page.content()).includes(hidden.email || '\u0000'), 'no field of it on the page');
+      // Settings are not reachable by URL either.
+      await page.goto(`${srv.base}/settings/staff`);
+      await page.waitForURL((u) => !u.pathname.startsWith('/settings'));
+    });
+  } finally {
+    await sb.close();
+  }
+});
