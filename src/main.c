@@ -184,6 +184,28 @@ static int cmd_serve(int argc, char **argv) {
         app_close(&a);
         return fail("serve", &e);
     }
+    /* A workspace without staff (not made by `siyu demo`) gets an admin
+     * whose password is printed once and written to DIR/admin-password.txt. */
+    int64_t n_staff = 0;
+    if (sy_staff_count(a.staff, &n_staff, &e) == 0 && n_staff == 0) {
+        char pw[33];
+        int64_t admin_id;
+        sy_random_hex(pw, 12);
+        if (sy_staff_create_admin(a.staff, "admin", pw, &admin_id, &e)) {
+            app_close(&a);
+            return fail("serve", &e);
+        }
+        char path[1024];
+        snprintf(path, sizeof path, "%s/admin-password.txt", o[0].value);
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fprintf(f, "admin %s\n", pw);
+            fclose(f);
+            chmod(path, 0600);
+        }
+        fprintf(stderr, "siyu: new workspace — admin login: admin / %s (also in %s; change it after logging in)\n", pw,
+                path);
+    }
     char webbuf[PATH_MAX];
     const char *web = find_web(o[2].value, webbuf, sizeof webbuf);
     sy_http_set_static_dir(a.http, web);

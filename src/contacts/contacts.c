@@ -675,13 +675,18 @@ static void *timer_main(void *arg) {
     sy_contacts *c = arg;
     sy_contacts_import_recover(c);
     pthread_mutex_lock(&c->lock);
+    c->recovered = 1;
+    pthread_cond_broadcast(&c->cond);
     while (!c->stopping) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t ns = ts.tv_nsec + (c->recycle_check_ms % 1000) * 1000000;
         ts.tv_sec += c->recycle_check_ms / 1000 + ns / 1000000000;
         ts.tv_nsec = ns % 1000000000;
-        pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+        /* c->cond is also broadcast for import completion: wait out the
+         * whole interval */
+        while (!c->stopping && pthread_cond_timedwait(&c->cond, &c->lock, &ts) == 0) {
+        }
         if (c->stopping) break;
         pthread_mutex_unlock(&c->lock);
         sy_err e;
@@ -695,6 +700,12 @@ static void *timer_main(void *arg) {
     }
     pthread_mutex_unlock(&c->lock);
     return NULL;
+}
+
+void sy_contacts_wait_recovered(sy_contacts *c) {
+    pthread_mutex_lock(&c->lock);
+    while (!c->recovered && !c->stopping) pthread_cond_wait(&c->cond, &c->lock);
+    pthread_mutex_unlock(&c->lock);
 }
 
 int sy_contacts_create(sy_store *st, sy_staff *staff, int64_t recycle_check_ms, sy_contacts **out, sy_err *e) {

@@ -1371,6 +1371,7 @@ static void *job_main(void *arg) {
     import_ctx *x = j->ctx;
     sy_err e;
     sy_err_clear(&e);
+    sy_contacts_wait_recovered(x->c);
     pthread_mutex_lock(&x->c->import_lock);
     int rc = import_execute(x, &e);
     pthread_mutex_unlock(&x->c->import_lock);
@@ -1445,7 +1446,7 @@ void sy_contacts_import_recover(sy_contacts *c) {
             while (sy_stmt_step(st, &e) == SY_ROW && n < 64) {
                 /* another live process (a CLI import next to the server) owns it */
                 pid_t pid = (pid_t)sy_stmt_col_int(st, 2);
-                if (pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)) continue;
+                if (pid == getpid() || (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM))) continue;
                 ids[n] = sy_stmt_col_int(st, 0);
                 published[n++] = (int)sy_stmt_col_int(st, 1);
             }
@@ -1614,6 +1615,7 @@ int sy_contacts_import_file(sy_contacts *c, const char *path, const char *encodi
     x->dedupe_update = !dedupe || strcmp(dedupe, "update") == 0;
     validate_all(x, 0);
     record_job rj = {.x = x};
+    sy_contacts_wait_recovered(c);
     pthread_mutex_lock(&c->import_lock);
     rc = sy_store_write(c->st, record_create, &rj, e);
     if (rc == 0) rc = import_execute(x, e);

@@ -37,6 +37,7 @@ struct sy_contacts {
     /* Serialises imports and start-up recovery, so two imports never stage
      * the same identity at once. */
     pthread_mutex_t import_lock;
+    int recovered; /* start-up import recovery finished (imports wait for it) */
     /* counters for /metrics */
     int64_t n_exports, n_unmasks, n_merges, n_recycled, n_import_rows;
     /* merge listeners (contacts_ident.c): set before serving, read after */
@@ -211,6 +212,8 @@ int sy_contacts_handover(sy_contacts *c, const sy_actor *actor, int64_t from, in
 /* Imports (contacts_import.c). */
 void sy_contacts_import_recover(sy_contacts *c);
 void sy_contacts_import_join_all(sy_contacts *c);
+/* Blocks until start-up recovery has run (or the module is stopping). */
+void sy_contacts_wait_recovered(sy_contacts *c);
 int sy_contacts_import_http(sy_req *r, sy_contacts *c, int preview);
 int sy_contacts_import_get(sy_contacts *c, const sy_actor *actor, int64_t id, json_t **out, sy_err *e);
 int sy_contacts_import_list(sy_contacts *c, const sy_actor *actor, json_t **out, sy_err *e);

@@ -241,7 +241,17 @@ static void build_openapi(sy_http *h) {
                             "cookie", "name", "siyu_session", "bearer", "type", "http", "scheme", "bearer",
                             "writeKey", "type", "http", "scheme", "basic");
     json_t *paths = json_object_get(doc, "paths");
-    json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+    json_t *components = json_object_get(doc, "components");
+    json_t *schemas = json_object_get(components, "schemas");
+    /* The error shape every route shares. */
+    json_object_set_new(schemas, "Error",
+                        json_pack("{s:s, s:{s:{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}}}}", "type", "object", "properties",
+                                  "error", "type", "object", "properties", "code", "type", "string", "message", "type",
+                                  "string", "details", "type", "object"));
+    json_t *responses = json_pack("{s:{s:s, s:{s:{s:{s:s}}}}}", "Error", "description",
+                                  "Error: {\"error\":{\"code\",\"message\",\"details\"}}", "content", "application/json",
+                                  "schema", "$ref", "#/components/schemas/Error");
+    json_object_set_new(components, "responses", responses);
     for (int i = 0; sy_openapi_parts[i].name; i++) {
         json_error_t je;
         json_t *part = json_loads(sy_openapi_parts[i].json, 0, &je);
@@ -258,6 +268,8 @@ static void build_openapi(sy_http *h) {
         }
         json_t *ps = json_object_get(json_object_get(part, "components"), "schemas");
         if (ps) json_object_update(schemas, ps);
+        json_t *pr = json_object_get(json_object_get(part, "components"), "responses");
+        if (pr) json_object_update(responses, pr);
         json_decref(part);
     }
     h->openapi = json_dumps(doc, JSON_INDENT(1));

@@ -87,11 +87,15 @@ export async function uiLogin(page, base, username, password) {
 }
 
 // Chooses an option of an Element Plus <el-select> (by its data-test) whose
-// label contains text.
+// label contains text. The select's trigger names its own popper
+// (aria-describedby), so a closing dropdown of another select is never used.
 export async function pickOption(page, testId, text) {
-  await page.getByTestId(testId).click();
-  const popper = page.locator('.el-select-dropdown:visible, .el-popper:visible').last();
+  const select = page.getByTestId(testId);
+  await select.click();
+  const popperId = await select.locator('.el-select__wrapper').getAttribute('aria-describedby');
+  const popper = page.locator(`[id="${popperId}"]`);
   await popper.locator('.el-select-dropdown__item', { hasText: text }).first().click();
+  await popper.waitFor({ state: 'hidden' }).catch(() => {});
 }
 
 // Waits until the contacts table (or card list) has finished loading.
