@@ -300,7 +300,9 @@ int main(int argc, char **argv) {
     sh.users = users;
     snprintf(sh.run, sizeof sh.run, "wb%lld", (long long)time(NULL));
     time_t now = time(NULL);
-    strftime(sh.ts, sizeof sh.ts, "%Y-%m-%dT%H:%M:%S.000Z", gmtime(&now));
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(sh.ts, sizeof sh.ts, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
     double t0 = now_s();
     sh.t_measure = t0 + warm + 0.5; /* + time to build the bodies */
     sh.t_end = sh.t_measure + secs;

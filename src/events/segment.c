@@ -221,6 +221,11 @@ int sy_segment_parse(sy_arena *a, const char *kind, const char *body, size_t len
             json_decref(root);
             return sy_err_field(e, SY_E_INVALID, "batch", "field \"batch\" is required and must be an array");
         }
+        if (json_array_size(items) == 0) {
+            json_decref(p.list);
+            json_decref(root);
+            return sy_err_field(e, SY_E_INVALID, "batch", "field \"batch\" holds no messages");
+        }
         if (json_array_size(items) > SY_EV_MAX_BATCH) {
             size_t n = json_array_size(items);
             json_decref(p.list);
