@@ -6,13 +6,17 @@ cd "$(dirname "$0")/.."
 
 PKGS="build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
 libsqlite3-dev libroaring-dev libcurl4-openssl-dev libsodium-dev libcsv-dev
-libuchardet-dev zlib1g-dev libzstd-dev libcmocka-dev nodejs npm chromium
-fonts-noto-cjk"
+libuchardet-dev zlib1g-dev libzstd-dev libcmocka-dev chromium fonts-noto-cjk"
 
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# Node.js may come from Debian or from elsewhere (NodeSource ships npm inside
+# its nodejs package, which conflicts with Debian's npm): ask for the
+# commands, not the packages.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
   echo "setup: installing$missing" >&2
   SUDO=""
