@@ -122,7 +122,8 @@ typedef struct pending {
     sy_parsed parsed;
     int64_t write_key_id;
     int64_t received_at;
-    sy_req *req;            /* NULL for synchronous callers */
+    sy_req *req;            /* NULL for in-process callers */
+    int async;              /* in-process caller waits later (sy_events_wait) */
     int done, rc;
     sy_err err;
     uint32_t stored, duplicates;
@@ -183,7 +184,11 @@ void sy_events_api_register(sy_events *ev, sy_http *h);
 int sy_events_payload(sy_events *ev, sy_arena *a, uint32_t pos, sy_logrow *out, sy_err *e);
 
 /* ingest.c */
+/* Queues p for the next group commit. HTTP requests (p->req) are answered
+ * by the committer; in-process callers wait here unless p->async, in which
+ * case they call sy_events_wait later. Requests commit in FIFO order. */
 int sy_events_submit(sy_events *ev, pending *p);
+void sy_events_wait(sy_events *ev, pending *p);
 /* Validation that needs workspace data, done before a request is queued:
  * declared event schemas and contact traits (phone, email, declared custom
  * attributes). Adds problems to *details like sy_segment_parse. */

@@ -661,10 +661,16 @@ int sy_events_submit(sy_events *ev, pending *p) {
     else ev->head = p;
     ev->tail = p;
     pthread_cond_signal(&ev->wake);
-    if (!p->req)
+    if (!p->req && !p->async)
         while (!p->done) pthread_cond_wait(&ev->done, &ev->lock);
     pthread_mutex_unlock(&ev->lock);
     return 0;
+}
+
+void sy_events_wait(sy_events *ev, pending *p) {
+    pthread_mutex_lock(&ev->lock);
+    while (!p->done) pthread_cond_wait(&ev->done, &ev->lock);
+    pthread_mutex_unlock(&ev->lock);
 }
 
 int sy_events_ingest(sy_events *ev, int64_t write_key_id, const char *kind, const char *body, size_t len,
