@@ -9,14 +9,14 @@
 -- unique across runs against the same workspace; default: the time).
 --
 -- Building 100 JSON events in Lua per request would make wrk the bottleneck,
--- so each thread pre-builds a pool of bodies in init() with a placeholder in
--- every messageId and, per request, substitutes one counter into the
--- placeholder (a single gsub). messageId = RUN-thread-request-index, unique
--- for the whole run.
+-- so each thread pre-builds a pool of bodies in init() with placeholders and,
+-- per request, fills them in one gsub pass: "@c" (the request counter, in
+-- every messageId and order_id) and "@u" (a random user per event).
+-- messageId = RUN-thread-request-index: unique for the whole run.
 
 local BATCH = tonumber(os.getenv("BATCH") or "100")
 local USERS = tonumber(os.getenv("USERS") or "100000")
-local POOL = 64
+local POOL = 64 -- bodies per thread
 local RUN = os.getenv("RUN") or tostring(os.time())
 
 -- Base64 for the Basic credentials ("key:").
@@ -61,15 +61,14 @@ local function pick_event()
   return "page_view"
 end
 
--- One event; "@@" is replaced by the request number at send time.
+-- One event; "@c" and "@u" are filled in at send time.
 local function event_json(i, ts)
   local name = pick_event()
-  local uid = math.random(USERS)
   local cat = categories[math.random(#categories)]
   local props
   if name == "order_paid" then
     props = string.format(
-      '{"order_id":"O-%s-%d-@@-%d","amount":"%d.%02d","category":"%s","sku":"SKU-%04d","store":"%s","channel":"%s"}',
+      '{"order_id":"O-%s-%d-@c-%d","amount":"%d.%02d","category":"%s","sku":"SKU-%04d","store":"%s","channel":"%s"}',
       RUN, tid, i, math.random(9, 2999), math.random(0, 99), cat, math.random(500), stores[math.random(#stores)],
       channels[math.random(#channels)])
   elseif name == "page_view" then
@@ -82,14 +81,15 @@ local function event_json(i, ts)
     props = string.format('{"channel":"%s","campaign":"c%d"}', channels[math.random(#channels)], math.random(20))
   end
   return string.format(
-    '{"type":"track","event":"%s","userId":"u%d","messageId":"%s-%d-@@-%d","timestamp":"%s",' ..
+    '{"type":"track","event":"%s","userId":"u@u","messageId":"%s-%d-@c-%d","timestamp":"%s",' ..
     '"properties":%s,"context":{"ip":"203.0.113.%d","library":{"name":"wrk-bench","version":"1"}}}',
-    name, uid, RUN, tid, i, ts, props, math.random(254))
+    name, RUN, tid, i, ts, props, math.random(254))
 end
 
--- n_ok is a global so that done() can read it from each thread (thread:get).
-local pool, counter = {}, 0
-n_ok = 0
+-- sent and n_ok are globals so that done() can read them from each thread
+-- (thread:get).
+local pool = {}
+sent, n_ok = 0, 0
 
 function init(args)
   local key = os.getenv("WRITE_KEY")
@@ -106,9 +106,17 @@ function init(args)
   end
 end
 
+local random, tostring = math.random, tostring
+local ctr_s = ""
+local function fill(k)
+  if k == "c" then return ctr_s end
+  return tostring(random(USERS))
+end
+
 function request()
-  counter = counter + 1
-  local body = pool[counter % POOL + 1]:gsub("@@", tostring(counter))
+  sent = sent + 1
+  ctr_s = tostring(sent)
+  local body = pool[sent % POOL + 1]:gsub("@(%a)", fill)
   return wrk.format(nil, "/v1/batch", nil, body)
 end
 
@@ -117,11 +125,15 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local ok = 0
-  for _, t in ipairs(threads) do ok = ok + (t:get("n_ok") or 0) end
+  local ok, n_sent = 0, 0
+  for _, t in ipairs(threads) do
+    ok = ok + (t:get("n_ok") or 0)
+    n_sent = n_sent + (t:get("sent") or 0)
+  end
   local secs = summary.duration / 1e6
   local errs = summary.errors
-  io.write(string.format("requests=%d ok=%d events_ok=%d seconds=%.2f\n", summary.requests, ok, ok * BATCH, secs))
+  io.write(string.format("requests=%d sent=%d ok=%d events_ok=%d seconds=%.2f\n", summary.requests, n_sent, ok,
+    ok * BATCH, secs))
   io.write(string.format("non2xx=%d connect_err=%d read_err=%d write_err=%d timeouts=%d\n", errs.status, errs.connect,
     errs.read, errs.write, errs.timeout))
   io.write(string.format("events_per_s=%.0f\n", ok * BATCH / secs))

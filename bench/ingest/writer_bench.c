@@ -11,7 +11,9 @@
  *
  * DIR is a workspace made by `siyu demo --days 0` (its demo.json holds the
  * write key). Defaults: 4 threads, 10 s measured after 3 s of warm-up,
- * 100000 users. Output: key=value lines like siyu's logs. */
+ * 100000 users (at most 999999). Each thread pre-builds a pool of body
+ * templates and per call only overwrites fixed-width digits: the call
+ * counter in every messageId (unique per run) and a random userId per event. Output: key=value lines like siyu's logs. */
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,6 +32,7 @@
 #define BATCH 100
 #define POOL 32
 #define CTR_DIGITS 10 /* width of the per-call counter written into every messageId */
+#define USER_DIGITS 6 /* userIds are u000001…u999999, drawn afresh for every call */
 
 static double now_s(void) {
     struct timespec ts;
@@ -74,6 +77,7 @@ typedef struct body {
     size_t len;
     size_t ctr_at[2 * BATCH];
     size_t n_ctr;
+    size_t user_at[BATCH];
 } body;
 
 static void add(body *b, size_t *cap, const char *s) {
@@ -93,7 +97,7 @@ static void add_ctr(body *b, size_t *cap) {
     add(b, cap, "0000000000");
 }
 
-static void build_body(body *b, int tid, const char *run, int users, const char *ts, uint64_t *s) {
+static void build_body(body *b, int tid, const char *run, const char *ts, uint64_t *s) {
     size_t cap = 64 * 1024;
     char tmp[512];
     memset(b, 0, sizeof *b);
@@ -104,8 +108,11 @@ static void build_body(body *b, int tid, const char *run, int users, const char 
         const char *name = pick_event(s);
         const char *cat = PICK(categories, s);
         if (i) add(b, &cap, ",");
-        snprintf(tmp, sizeof tmp, "{\"type\":\"track\",\"event\":\"%s\",\"userId\":\"u%d\",\"messageId\":\"%s-w%d-", name,
-                 (int)(rnd(s) % (uint64_t)users) + 1, run, tid);
+        snprintf(tmp, sizeof tmp, "{\"type\":\"track\",\"event\":\"%s\",\"userId\":\"u", name);
+        add(b, &cap, tmp);
+        b->user_at[i] = b->len;
+        add(b, &cap, "000000");
+        snprintf(tmp, sizeof tmp, "\",\"messageId\":\"%s-w%d-", run, tid);
         add(b, &cap, tmp);
         add_ctr(b, &cap);
         snprintf(tmp, sizeof tmp, "-%d\",\"timestamp\":\"%s\",\"properties\":", i, ts);
@@ -140,10 +147,16 @@ static void build_body(body *b, int tid, const char *run, int users, const char 
     add(b, &cap, tmp);
 }
 
-static void stamp(body *b, uint64_t ctr) {
-    char d[CTR_DIGITS + 1];
+/* Makes a template a new request: the call counter into every messageId
+ * and order_id, a fresh random user into every userId. */
+static void stamp(body *b, uint64_t ctr, int users, uint64_t *s) {
+    char d[32];
     snprintf(d, sizeof d, "%0*llu", CTR_DIGITS, (unsigned long long)ctr);
     for (size_t i = 0; i < b->n_ctr; i++) memcpy(b->p + b->ctr_at[i], d, CTR_DIGITS);
+    for (size_t i = 0; i < BATCH; i++) {
+        snprintf(d, sizeof d, "%0*d", USER_DIGITS, (int)(rnd(s) % (uint64_t)users) + 1);
+        memcpy(b->p + b->user_at[i], d, USER_DIGITS);
+    }
 }
 
 typedef struct shared {
@@ -170,13 +183,13 @@ static void *work(void *arg) {
     shared *sh = w->sh;
     uint64_t seed = 0x9E3779B97F4A7C15ULL * (uint64_t)(w->tid + 1);
     body pool[POOL];
-    for (int i = 0; i < POOL; i++) build_body(&pool[i], w->tid, sh->run, sh->users, sh->ts, &seed);
+    for (int i = 0; i < POOL; i++) build_body(&pool[i], w->tid, sh->run, sh->ts, &seed);
     uint64_t ctr = 0;
     for (;;) {
         double t0 = now_s();
         if (t0 >= sh->t_end || atomic_load(&sh->failed)) break;
         body *b = &pool[ctr % POOL];
-        stamp(b, ++ctr);
+        stamp(b, ++ctr, sh->users, &seed);
         sy_err e = {0};
         json_t *details = NULL;
         int rc = sy_events_ingest(sh->ev, sh->wk, "batch", b->p, b->len, sy_now_ms(), &details, &e);
@@ -231,7 +244,7 @@ static char *read_write_key(const char *dir) {
 static int parse_only(int users) {
     uint64_t seed = 42;
     body b;
-    build_body(&b, 0, "parse", users, "2026-01-01T00:00:00.000Z", &seed);
+    build_body(&b, 0, "parse", "2026-01-01T00:00:00.000Z", &seed);
     double t0 = now_s(), t1;
     uint64_t n = 0;
     do {
@@ -239,7 +252,7 @@ static int parse_only(int users) {
         sy_parsed p;
         json_t *details = NULL;
         sy_err e = {0};
-        stamp(&b, ++n);
+        stamp(&b, ++n, users, &seed);
         if (sy_segment_parse(a, "batch", b.p, b.len, sy_now_ms(), &p, &details, &e)) {
             fprintf(stderr, "writer_bench: parse failed: %s\n", e.msg);
             return 1;
@@ -265,7 +278,7 @@ int main(int argc, char **argv) {
     int threads = argc > 2 ? atoi(argv[2]) : 4;
     double secs = argc > 3 ? atof(argv[3]) : 10, warm = argc > 4 ? atof(argv[4]) : 3;
     int users = argc > 5 ? atoi(argv[5]) : 100000;
-    if (threads < 1 || threads > 256 || secs <= 0 || warm < 0 || users < 1) {
+    if (threads < 1 || threads > 256 || secs <= 0 || warm < 0 || users < 1 || users > 999999) {
         fprintf(stderr, "writer_bench: bad arguments\n");
         return 2;
     }
