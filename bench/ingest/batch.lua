@@ -106,11 +106,11 @@ function init(args)
   end
 end
 
-local random, tostring = math.random, tostring
+local random, tostring, format = math.random, tostring, string.format
 local ctr_s = ""
 local function fill(k)
   if k == "c" then return ctr_s end
-  return tostring(random(USERS))
+  return format("%06d", random(USERS)) -- u000001…, as writer_bench.c
 end
 
 function request()

@@ -7,6 +7,8 @@
  * libsiyucore.a.
  *
  *   writer_bench DIR [THREADS] [SECONDS] [WARMUP_SECONDS] [USERS]
+ *   writer_bench --seed-users DIR [USERS]  (one signup event per user u000001…:
+ *                                           creates the contacts; cold path)
  *   writer_bench --parse DIR      (sy_segment_parse alone, one thread)
  *
  * DIR is a workspace made by `siyu demo --days 0` (its demo.json holds the
@@ -267,17 +269,52 @@ static int parse_only(int users) {
     return 0;
 }
 
+typedef struct seeder {
+    sy_events *ev;
+    int64_t wk;
+    int from, to; /* users [from, to) */
+    int rc;
+    pthread_t th;
+} seeder;
+
+/* One "signup" track event per user, 100 per batch: every event creates a
+ * contact (the cold path of identity resolution). */
+static void *seed_users(void *arg) {
+    seeder *sd = arg;
+    sy_buf b = SY_BUF_INIT;
+    for (int u = sd->from; u < sd->to && !sd->rc;) {
+        sy_buf_reset(&b);
+        sy_buf_add(&b, "{\"batch\":[", 10);
+        for (int i = 0; i < BATCH && u < sd->to; i++, u++)
+            sy_buf_addf(&b,
+                        "%s{\"type\":\"track\",\"event\":\"signup\",\"userId\":\"u%06d\",\"messageId\":\"seed-u%d\","
+                        "\"properties\":{\"channel\":\"miniprogram\"}}",
+                        i ? "," : "", u, u);
+        sy_buf_add(&b, "]}", 2);
+        sy_err e = {0};
+        if (sy_events_ingest(sd->ev, sd->wk, "batch", b.p, b.len, sy_now_ms(), NULL, &e)) {
+            fprintf(stderr, "writer_bench: seeding users failed: %s\n", e.msg);
+            sd->rc = 1;
+        }
+    }
+    sy_buf_release(&b);
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "--parse") == 0) return parse_only(100000);
+    int seed_mode = argc >= 3 && strcmp(argv[1], "--seed-users") == 0;
+    if (seed_mode) argv++, argc--;
     if (argc < 2 || argv[1][0] == '-') {
         fprintf(stderr, "usage: writer_bench DIR [THREADS] [SECONDS] [WARMUP_SECONDS] [USERS]\n"
+                        "       writer_bench --seed-users DIR [USERS]\n"
                         "       writer_bench --parse DIR\n");
         return 2;
     }
     const char *dir = argv[1];
-    int threads = argc > 2 ? atoi(argv[2]) : 4;
+    int threads = seed_mode ? 4 : argc > 2 ? atoi(argv[2]) : 4;
     double secs = argc > 3 ? atof(argv[3]) : 10, warm = argc > 4 ? atof(argv[4]) : 3;
-    int users = argc > 5 ? atoi(argv[5]) : 100000;
+    int users = seed_mode ? (argc > 2 ? atoi(argv[2]) : 100000) : argc > 5 ? atoi(argv[5]) : 100000;
     if (threads < 1 || threads > 256 || secs <= 0 || warm < 0 || users < 1 || users > 999999) {
         fprintf(stderr, "writer_bench: bad arguments\n");
         return 2;
@@ -308,6 +345,30 @@ int main(int argc, char **argv) {
     }
     sy_events_stats before;
     sy_events_get_stats(ev, &before);
+    if (seed_mode) {
+        seeder sd[4];
+        double t0 = now_s();
+        int rc_all = 0;
+        for (int i = 0; i < 4; i++) {
+            sd[i] = (seeder){.ev = ev, .wk = sh.wk, .from = 1 + (int)((int64_t)users * i / 4),
+                             .to = 1 + (int)((int64_t)users * (i + 1) / 4)};
+            pthread_create(&sd[i].th, NULL, seed_users, &sd[i]);
+        }
+        for (int i = 0; i < 4; i++) {
+            pthread_join(sd[i].th, NULL);
+            rc_all |= sd[i].rc;
+        }
+        double t = now_s() - t0;
+        printf("seed_users users=%d seconds=%.1f new_contact_events_per_s=%.0f\n", users, t, users / t);
+        free(key);
+        sy_arena_destroy(a);
+        sy_events_destroy(ev);
+        sy_engine_destroy(engine);
+        sy_contacts_destroy(contacts);
+        sy_staff_destroy(staff);
+        sy_store_close(st);
+        return rc_all;
+    }
 
     sh.ev = ev;
     sh.users = users;

@@ -12,13 +12,20 @@
 #include "csv/csv.h"
 
 const sy_contact_status sy_contact_statuses[] = {
-    {"pending", "待跟进"}, {"following", "跟进中"}, {"won", "已成交"},
-    {"no_intent", "无意向"}, {"lost", "已流失"}, {NULL, NULL},
+    {"pending", "待跟进"},   {"following", "跟进中"}, {"won", "已成交"},
+    {"no_intent", "无意向"}, {"lost", "已流失"},      {NULL, NULL},
 };
 
 const char *const sy_identity_types[] = {
-    "phone", "email", "user_id", "anonymous_id", "wechat_unionid", "wechat_openid",
-    "wecom_external_userid", "device_id", NULL,
+    "phone",
+    "email",
+    "user_id",
+    "anonymous_id",
+    "wechat_unionid",
+    "wechat_openid",
+    "wecom_external_userid",
+    "device_id",
+    NULL,
 };
 const char *const sy_consent_channels[] = {"wecom", "sms", "email", "phone", NULL};
 const char *const sy_consent_sources[] = {"import", "form", "sdk", "staff", NULL};
@@ -30,7 +37,9 @@ int sy_contacts_in_list(const char *const *list, const char *s) {
     return 0;
 }
 
-int sy_contacts_identity_type_valid(const char *t) { return sy_contacts_in_list(sy_identity_types, t); }
+int sy_contacts_identity_type_valid(const char *t) {
+    return sy_contacts_in_list(sy_identity_types, t);
+}
 
 int sy_contacts_status_parse(const char *s, const char **key) {
     for (const sy_contact_status *st = sy_contact_statuses; st->key; st++)
@@ -51,10 +60,14 @@ int sy_contacts_gender_parse(const char *s, const char **key) {
     static const char *const male[] = {"male", "m", "男", "M", "Male", "先生", NULL};
     static const char *const female[] = {"female", "f", "女", "F", "Female", "女士", NULL};
     static const char *const unknown[] = {"unknown", "", "未知", "保密", "Unknown", NULL};
-    if (sy_contacts_in_list(male, s)) *key = "male";
-    else if (sy_contacts_in_list(female, s)) *key = "female";
-    else if (sy_contacts_in_list(unknown, s)) *key = "unknown";
-    else return SY_E_INVALID;
+    if (sy_contacts_in_list(male, s))
+        *key = "male";
+    else if (sy_contacts_in_list(female, s))
+        *key = "female";
+    else if (sy_contacts_in_list(unknown, s))
+        *key = "unknown";
+    else
+        return SY_E_INVALID;
     return 0;
 }
 
@@ -69,11 +82,13 @@ static int phone_scan(const char *in, char *digits, size_t cap, int *plus) {
     while (*p) {
         int ch = -1; /* ASCII equivalent, or 0 for a separator */
         size_t adv = 1;
-        if (*p >= '0' && *p <= '9') ch = *p;
+        if (*p >= '0' && *p <= '9')
+            ch = *p;
         else if (*p == ' ' || *p == '-' || *p == '(' || *p == ')' || *p == '\t' || *p == '\'' ||
                  *p == '.' || *p == '/')
             ch = *p == '.' ? -2 : 0;
-        else if (*p == '+') ch = '+';
+        else if (*p == '+')
+            ch = '+';
         else if (p[0] == 0xEF && p[1] == 0xBC && p[2] >= 0x90 && p[2] <= 0x99) {
             ch = '0' + (p[2] - 0x90); /* full-width digits U+FF10..FF19 */
             adv = 3;
@@ -115,8 +130,8 @@ int sy_phone_normalize(const char *in, char *out, size_t n, sy_err *e) {
                             in);
     int len = phone_scan(in, d, sizeof d, &plus);
     if (len <= 0)
-        return sy_err_field(e, SY_E_INVALID, "phone", "phone \"%s\" contains characters other than digits",
-                            in);
+        return sy_err_field(e, SY_E_INVALID, "phone",
+                            "phone \"%s\" contains characters other than digits", in);
     const char *nat = NULL;
     if (plus) {
         if (strncmp(d, "86", 2) == 0) {
@@ -144,12 +159,12 @@ int sy_phone_normalize(const char *in, char *out, size_t n, sy_err *e) {
         snprintf(out, n, "+%s", d + 2);
         return 0;
     } else {
-        return sy_err_field(e, SY_E_INVALID, "phone", "phone \"%s\" is not an 11-digit mainland number",
-                            in);
+        return sy_err_field(e, SY_E_INVALID, "phone",
+                            "phone \"%s\" is not an 11-digit mainland number", in);
     }
     if (strlen(nat) != 11 || nat[0] != '1' || nat[1] < '3' || nat[1] > '9')
-        return sy_err_field(e, SY_E_INVALID, "phone", "phone \"%s\" is not an 11-digit mainland number",
-                            in);
+        return sy_err_field(e, SY_E_INVALID, "phone",
+                            "phone \"%s\" is not an 11-digit mainland number", in);
     if (n < 15) return sy_err_set(e, SY_E_INTERNAL, "phone buffer too small");
     snprintf(out, n, "+86%s", nat);
     return 0;
@@ -188,10 +203,11 @@ int sy_email_valid(const char *s) {
 int sy_contacts_identity_normalize(sy_arena *a, const char *type, const char *value, char **out,
                                    sy_err *e) {
     if (!sy_contacts_identity_type_valid(type))
-        return sy_err_field(e, SY_E_INVALID, "type",
-                            "identity type \"%s\" is not one of phone, email, user_id, anonymous_id, "
-                            "wechat_unionid, wechat_openid, wecom_external_userid, device_id",
-                            type);
+        return sy_err_field(
+            e, SY_E_INVALID, "type",
+            "identity type \"%s\" is not one of phone, email, user_id, anonymous_id, "
+            "wechat_unionid, wechat_openid, wecom_external_userid, device_id",
+            type);
     if (strcmp(type, "phone") == 0) {
         char p[32];
         int rc = sy_phone_normalize(value, p, sizeof p, e);
@@ -201,17 +217,22 @@ int sy_contacts_identity_normalize(sy_arena *a, const char *type, const char *va
     }
     if (strcmp(type, "email") == 0) {
         if (!sy_email_valid(value))
-            return sy_err_field(e, SY_E_INVALID, "email", "email \"%s\" is not a valid address", value);
+            return sy_err_field(e, SY_E_INVALID, "email", "email \"%s\" is not a valid address",
+                                value);
         char *v = sy_strdup(a, value);
-        for (char *p = v; *p; p++) *p = (char)tolower((unsigned char)*p);
+        for (char *p = v; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
         *out = v;
         return 0;
     }
     size_t len = strlen(value);
-    while (len && isspace((unsigned char)value[len - 1])) len--;
-    while (len && isspace((unsigned char)*value)) value++, len--;
+    while (len && isspace((unsigned char)value[len - 1]))
+        len--;
+    while (len && isspace((unsigned char)*value))
+        value++, len--;
     if (len == 0 || len > 256)
-        return sy_err_field(e, SY_E_INVALID, "value", "identity value for %s must be 1 to 256 bytes", type);
+        return sy_err_field(e, SY_E_INVALID, "value",
+                            "identity value for %s must be 1 to 256 bytes", type);
     *out = sy_strndup(a, value, len);
     return 0;
 }
@@ -232,12 +253,15 @@ int sy_contacts_date_parse(const char *s, char *out, size_t n) {
 
 /* --- attribute definitions --- */
 
-static void json_release(void *p) { json_decref(p); }
+static void json_release(void *p) {
+    json_decref(p);
+}
 
 int sy_contacts_load_defs(sy_db *db, sy_arena *a, attr_defs *out, sy_err *e) {
     sy_stmt *st;
     memset(out, 0, sizeof *out);
-    int rc = sy_db_prepare(db, "SELECT key, label, type, options FROM contact_attr_defs ORDER BY key", &st, e);
+    int rc = sy_db_prepare(
+        db, "SELECT key, label, type, options FROM contact_attr_defs ORDER BY key", &st, e);
     if (rc) return rc;
     size_t cap = 0;
     while ((rc = sy_stmt_step(st, e)) == SY_ROW) {
@@ -271,27 +295,34 @@ const attr_def *sy_contacts_find_def(const attr_defs *d, const char *key) {
 int sy_contacts_attr_check(const attr_def *d, json_t *v, const char *field, sy_err *e) {
     if (json_is_null(v)) return 0;
     if (strcmp(d->type, "text") == 0) {
-        if (!json_is_string(v)) return sy_err_field(e, SY_E_INVALID, field, "attribute \"%s\" must be a string", d->key);
+        if (!json_is_string(v))
+            return sy_err_field(e, SY_E_INVALID, field, "attribute \"%s\" must be a string",
+                                d->key);
         if (json_string_length(v) > 2000)
-            return sy_err_field(e, SY_E_INVALID, field, "attribute \"%s\" is longer than 2000 bytes", d->key);
+            return sy_err_field(e, SY_E_INVALID, field,
+                                "attribute \"%s\" is longer than 2000 bytes", d->key);
     } else if (strcmp(d->type, "number") == 0) {
-        if (!json_is_number(v)) return sy_err_field(e, SY_E_INVALID, field, "attribute \"%s\" must be a number", d->key);
+        if (!json_is_number(v))
+            return sy_err_field(e, SY_E_INVALID, field, "attribute \"%s\" must be a number",
+                                d->key);
     } else if (strcmp(d->type, "bool") == 0) {
-        if (!json_is_boolean(v)) return sy_err_field(e, SY_E_INVALID, field, "attribute \"%s\" must be true or false", d->key);
+        if (!json_is_boolean(v))
+            return sy_err_field(e, SY_E_INVALID, field, "attribute \"%s\" must be true or false",
+                                d->key);
     } else if (strcmp(d->type, "date") == 0) {
         if (!json_is_string(v) || sy_date_valid(json_string_value(v)) != 0)
-            return sy_err_field(e, SY_E_INVALID, field, "attribute \"%s\" must be a date \"YYYY-MM-DD\"", d->key);
+            return sy_err_field(e, SY_E_INVALID, field,
+                                "attribute \"%s\" must be a date \"YYYY-MM-DD\"", d->key);
     } else if (strcmp(d->type, "enum") == 0) {
         int ok = 0;
         size_t i;
         json_t *o;
-        if (json_is_string(v))
-            json_array_foreach(d->options, i, o) if (json_equal(o, v)) ok = 1;
+        if (json_is_string(v)) json_array_foreach(d->options, i, o) if (json_equal(o, v)) ok = 1;
         if (!ok) {
             char *opts = d->options ? sy_json_dump(d->options) : NULL;
             char *got = sy_json_dump(v);
-            sy_err_field(e, SY_E_INVALID, field, "attribute \"%s\" value %s is not one of %s", d->key,
-                         got ? got : "?", opts ? opts : "[]");
+            sy_err_field(e, SY_E_INVALID, field, "attribute \"%s\" value %s is not one of %s",
+                         d->key, got ? got : "?", opts ? opts : "[]");
             free(opts);
             free(got);
             return SY_E_INVALID;
@@ -302,7 +333,8 @@ int sy_contacts_attr_check(const attr_def *d, json_t *v, const char *field, sy_e
 
 /* --- request bodies --- */
 
-static int opt_text(json_t *obj, const char *key, size_t max, const char **out, int *present, sy_err *e) {
+static int opt_text(json_t *obj, const char *key, size_t max, const char **out, int *present,
+                    sy_err *e) {
     json_t *v = json_object_get(obj, key);
     *present = v != NULL;
     if (!v) return 0;
@@ -310,10 +342,12 @@ static int opt_text(json_t *obj, const char *key, size_t max, const char **out, 
         *out = NULL;
         return 0;
     }
-    if (!json_is_string(v)) return sy_err_field(e, SY_E_INVALID, key, "field \"%s\" must be a string", key);
+    if (!json_is_string(v))
+        return sy_err_field(e, SY_E_INVALID, key, "field \"%s\" must be a string", key);
     const char *s = json_string_value(v);
     if (strlen(s) > max)
-        return sy_err_field(e, SY_E_INVALID, key, "field \"%s\" is longer than %zu bytes", key, max);
+        return sy_err_field(e, SY_E_INVALID, key, "field \"%s\" is longer than %zu bytes", key,
+                            max);
     *out = *s ? s : NULL; /* "" clears, like null */
     return 0;
 }
@@ -327,19 +361,21 @@ static int opt_id(json_t *obj, const char *key, int64_t *out, int *present, sy_e
         return 0;
     }
     if (!json_is_integer(v) || json_integer_value(v) <= 0)
-        return sy_err_field(e, SY_E_INVALID, key, "field \"%s\" must be a positive integer id", key);
+        return sy_err_field(e, SY_E_INVALID, key, "field \"%s\" must be a positive integer id",
+                            key);
     *out = json_integer_value(v);
     return 0;
 }
 
 int sy_contacts_parse_fields(sy_arena *a, json_t *obj, const attr_defs *defs, int creating,
                              contact_fields *f, sy_err *e) {
-    static const char *const patch_keys[] = {"name", "phone", "email", "gender", "birthday", "city",
-                                             "company", "source_id", "owner_id", "store_id", "status",
-                                             "attributes", NULL};
-    static const char *const create_keys[] = {"name", "phone", "email", "gender", "birthday", "city",
-                                              "company", "source_id", "owner_id", "store_id", "status",
-                                              "attributes", "identities", "consent", "note", NULL};
+    static const char *const patch_keys[] = {
+        "name",      "phone",    "email",    "gender", "birthday",   "city", "company",
+        "source_id", "owner_id", "store_id", "status", "attributes", NULL};
+    static const char *const create_keys[] = {"name",       "phone",    "email",   "gender",
+                                              "birthday",   "city",     "company", "source_id",
+                                              "owner_id",   "store_id", "status",  "attributes",
+                                              "identities", "consent",  "note",    NULL};
     memset(f, 0, sizeof *f);
     int rc = sy_json_only(obj, creating ? create_keys : patch_keys, e);
     if (rc) return rc;
@@ -351,7 +387,9 @@ int sy_contacts_parse_fields(sy_arena *a, json_t *obj, const attr_defs *defs, in
         size_t max;
         const char **dst;
     } texts[] = {
-        {"name", F_NAME, 200, &f->name}, {"city", F_CITY, 100, &f->city}, {"company", F_COMPANY, 200, &f->company},
+        {"name", F_NAME, 200, &f->name},
+        {"city", F_CITY, 100, &f->city},
+        {"company", F_COMPANY, 200, &f->company},
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(texts); i++) {
         if ((rc = opt_text(obj, texts[i].key, texts[i].max, texts[i].dst, &p, e))) return rc;
@@ -379,7 +417,8 @@ int sy_contacts_parse_fields(sy_arena *a, json_t *obj, const attr_defs *defs, in
     if (p) {
         f->set |= F_GENDER;
         if (s && sy_contacts_gender_parse(s, &f->gender))
-            return sy_err_field(e, SY_E_INVALID, "gender", "gender \"%s\" is not male, female or unknown", s);
+            return sy_err_field(e, SY_E_INVALID, "gender",
+                                "gender \"%s\" is not male, female or unknown", s);
     }
     if ((rc = opt_text(obj, "birthday", 32, &s, &p, e))) return rc;
     if (p) {
@@ -387,7 +426,8 @@ int sy_contacts_parse_fields(sy_arena *a, json_t *obj, const attr_defs *defs, in
         if (s) {
             char d[16];
             if (sy_contacts_date_parse(s, d, sizeof d))
-                return sy_err_field(e, SY_E_INVALID, "birthday", "birthday \"%s\" is not a date \"YYYY-MM-DD\"", s);
+                return sy_err_field(e, SY_E_INVALID, "birthday",
+                                    "birthday \"%s\" is not a date \"YYYY-MM-DD\"", s);
             f->birthday = sy_strdup(a, d);
         }
     }
@@ -396,8 +436,9 @@ int sy_contacts_parse_fields(sy_arena *a, json_t *obj, const attr_defs *defs, in
         if (!s) return sy_err_field(e, SY_E_INVALID, "status", "field \"status\" cannot be empty");
         f->set |= F_STATUS;
         if (sy_contacts_status_parse(s, &f->status))
-            return sy_err_field(e, SY_E_INVALID, "status",
-                                "status \"%s\" is not one of pending, following, won, no_intent, lost", s);
+            return sy_err_field(
+                e, SY_E_INVALID, "status",
+                "status \"%s\" is not one of pending, following, won, no_intent, lost", s);
     }
     if ((rc = opt_id(obj, "source_id", &f->source_id, &p, e))) return rc;
     if (p) f->set |= F_SOURCE;
@@ -409,33 +450,40 @@ int sy_contacts_parse_fields(sy_arena *a, json_t *obj, const attr_defs *defs, in
     json_t *attrs = json_object_get(obj, "attributes");
     if (attrs) {
         if (!json_is_object(attrs))
-            return sy_err_field(e, SY_E_INVALID, "attributes", "field \"attributes\" must be an object");
+            return sy_err_field(e, SY_E_INVALID, "attributes",
+                                "field \"attributes\" must be an object");
         const char *k;
         json_t *v;
         json_object_foreach(attrs, k, v) {
             const attr_def *d = sy_contacts_find_def(defs, k);
             char *field = sy_sprintf(a, "attributes.%s", k);
-            if (!d) return sy_err_field(e, SY_E_INVALID, field, "attribute \"%s\" is not defined", k);
+            if (!d)
+                return sy_err_field(e, SY_E_INVALID, field, "attribute \"%s\" is not defined", k);
             if ((rc = sy_contacts_attr_check(d, v, field, e))) return rc;
         }
         f->attrs = attrs;
         f->set |= F_ATTRS;
     }
     if (!creating) {
-        if (!f->set) return sy_err_set(e, SY_E_INVALID, "nothing to change: the body has no fields");
+        if (!f->set)
+            return sy_err_set(e, SY_E_INVALID, "nothing to change: the body has no fields");
         return 0;
     }
     json_t *ids = json_object_get(obj, "identities");
     if (ids && !json_is_null(ids)) {
         if (!json_is_array(ids) || json_array_size(ids) > 32)
-            return sy_err_field(e, SY_E_INVALID, "identities", "field \"identities\" must be an array of at most 32 {type, value}");
+            return sy_err_field(
+                e, SY_E_INVALID, "identities",
+                "field \"identities\" must be an array of at most 32 {type, value}");
         f->idents = sy_alloc(a, (json_array_size(ids) + 1) * sizeof *f->idents);
         size_t i;
         json_t *it;
         json_array_foreach(ids, i, it) {
             char *field = sy_sprintf(a, "identities[%zu]", i);
             static const char *const ik[] = {"type", "value", NULL};
-            if (!json_is_object(it)) return sy_err_field(e, SY_E_INVALID, field, "%s must be an object {type, value}", field);
+            if (!json_is_object(it))
+                return sy_err_field(e, SY_E_INVALID, field, "%s must be an object {type, value}",
+                                    field);
             const char *t, *v;
             if ((rc = sy_json_only(it, ik, e)) || (rc = sy_json_req_str(it, "type", &t, e)) ||
                 (rc = sy_json_req_str(it, "value", &v, e))) {
@@ -455,7 +503,8 @@ int sy_contacts_parse_fields(sy_arena *a, json_t *obj, const attr_defs *defs, in
     json_t *cs = json_object_get(obj, "consent");
     if (cs && !json_is_null(cs)) {
         if (!json_is_array(cs) || json_array_size(cs) > 8)
-            return sy_err_field(e, SY_E_INVALID, "consent", "field \"consent\" must be an array of at most 8 records");
+            return sy_err_field(e, SY_E_INVALID, "consent",
+                                "field \"consent\" must be an array of at most 8 records");
         f->consent = sy_alloc(a, (json_array_size(cs) + 1) * sizeof *f->consent);
         size_t i;
         json_t *it;
@@ -464,9 +513,11 @@ int sy_contacts_parse_fields(sy_arena *a, json_t *obj, const attr_defs *defs, in
             static const char *const ck[] = {"channel", "status", "source", "purpose", "at", NULL};
             contact_consent *c = &f->consent[f->n_consent];
             memset(c, 0, sizeof *c);
-            if (!json_is_object(it)) return sy_err_field(e, SY_E_INVALID, field, "%s must be an object", field);
+            if (!json_is_object(it))
+                return sy_err_field(e, SY_E_INVALID, field, "%s must be an object", field);
             int pr = 0;
-            if ((rc = sy_json_only(it, ck, e)) || (rc = sy_json_req_str(it, "channel", &c->channel, e)) ||
+            if ((rc = sy_json_only(it, ck, e)) ||
+                (rc = sy_json_req_str(it, "channel", &c->channel, e)) ||
                 (rc = sy_json_req_str(it, "status", &c->status, e)) ||
                 (rc = sy_json_str(it, "source", &c->source, NULL, e)) ||
                 (rc = sy_json_str(it, "purpose", &c->purpose, NULL, e)) ||
@@ -475,20 +526,27 @@ int sy_contacts_parse_fields(sy_arena *a, json_t *obj, const attr_defs *defs, in
                 return rc;
             }
             if (!sy_contacts_in_list(sy_consent_channels, c->channel))
-                return sy_err_field(e, SY_E_INVALID, field, "consent channel \"%s\" is not one of wecom, sms, email, phone", c->channel);
+                return sy_err_field(e, SY_E_INVALID, field,
+                                    "consent channel \"%s\" is not one of wecom, sms, email, phone",
+                                    c->channel);
             if (strcmp(c->status, "granted") && strcmp(c->status, "withdrawn"))
-                return sy_err_field(e, SY_E_INVALID, field, "consent status \"%s\" is not granted or withdrawn", c->status);
+                return sy_err_field(e, SY_E_INVALID, field,
+                                    "consent status \"%s\" is not granted or withdrawn", c->status);
             if (!c->source) c->source = "staff";
             if (!sy_contacts_in_list(sy_consent_sources, c->source))
-                return sy_err_field(e, SY_E_INVALID, field, "consent source \"%s\" is not one of import, form, sdk, staff", c->source);
+                return sy_err_field(e, SY_E_INVALID, field,
+                                    "consent source \"%s\" is not one of import, form, sdk, staff",
+                                    c->source);
             if (c->purpose && strlen(c->purpose) > 200)
-                return sy_err_field(e, SY_E_INVALID, field, "consent purpose is longer than 200 bytes");
+                return sy_err_field(e, SY_E_INVALID, field,
+                                    "consent purpose is longer than 200 bytes");
             f->n_consent++;
         }
     }
     if ((rc = opt_text(obj, "note", 2000, &f->note, &p, e))) return rc;
     if (!f->name && !f->phone && !f->email && !f->n_idents)
-        return sy_err_set(e, SY_E_INVALID, "a contact needs at least a name, a phone, an email or an identity");
+        return sy_err_set(e, SY_E_INVALID,
+                          "a contact needs at least a name, a phone, an email or an identity");
     return 0;
 }
 
@@ -497,21 +555,25 @@ int sy_contacts_check_refs(sy_contacts *c, sy_db *db, contact_fields *f, sy_err 
     if ((f->set & F_OWNER) && f->owner_id) {
         int64_t dept = 0;
         if (sy_staff_lookup(c->staff, f->owner_id, &dept, NULL, e))
-            return sy_err_field(e, SY_E_INVALID, "owner_id", "owner_id %lld is not an active staff member",
+            return sy_err_field(e, SY_E_INVALID, "owner_id",
+                                "owner_id %lld is not an active staff member",
                                 (long long)f->owner_id);
         f->department_id = dept;
     }
     if ((f->set & F_STORE) && f->store_id && sy_staff_store_exists(c->staff, f->store_id, e))
-        return sy_err_field(e, SY_E_INVALID, "store_id", "store_id %lld is not a store", (long long)f->store_id);
+        return sy_err_field(e, SY_E_INVALID, "store_id", "store_id %lld is not a store",
+                            (long long)f->store_id);
     if ((f->set & F_SOURCE) && f->source_id) {
         sy_stmt *st;
-        if ((rc = sy_db_prepare(db, "SELECT 1 FROM contact_channels WHERE id=?", &st, e))) return rc;
+        if ((rc = sy_db_prepare(db, "SELECT 1 FROM contact_channels WHERE id=?", &st, e)))
+            return rc;
         sy_stmt_bind_int(st, 1, f->source_id);
         rc = sy_stmt_step(st, e);
         sy_stmt_finalize(st);
         if (rc < 0) return rc;
         if (rc != SY_ROW)
-            return sy_err_field(e, SY_E_INVALID, "source_id", "source_id %lld is not an acquisition channel",
+            return sy_err_field(e, SY_E_INVALID, "source_id",
+                                "source_id %lld is not an acquisition channel",
                                 (long long)f->source_id);
     }
     return 0;
@@ -523,7 +585,8 @@ static char *id_list(sy_arena *a, const sy_actor *actor) {
     sy_buf b = SY_BUF_INIT;
     sy_buf_addf(&b, "%lld", (long long)actor->staff_id);
     for (size_t i = 0; i < actor->n_dept_staff; i++)
-        if (actor->dept_staff[i] != actor->staff_id) sy_buf_addf(&b, ",%lld", (long long)actor->dept_staff[i]);
+        if (actor->dept_staff[i] != actor->staff_id)
+            sy_buf_addf(&b, ",%lld", (long long)actor->dept_staff[i]);
     char *s = sy_strdup(a, b.p);
     sy_buf_release(&b);
     return s;
@@ -539,10 +602,11 @@ char *sy_contacts_scope_sql(sy_arena *a, const sy_actor *actor, const char *al) 
                           al, (long long)actor->staff_id, al, (long long)actor->staff_id);
     case SY_SCOPE_DEPT: {
         char *ids = id_list(a, actor);
-        return sy_sprintf(a,
-                          "(%s.owner_id IN (%s) OR EXISTS (SELECT 1 FROM contact_followers sf WHERE "
-                          "sf.contact_id = %s.id AND sf.staff_id IN (%s)))",
-                          al, ids, al, ids);
+        return sy_sprintf(
+            a,
+            "(%s.owner_id IN (%s) OR EXISTS (SELECT 1 FROM contact_followers sf WHERE "
+            "sf.contact_id = %s.id AND sf.staff_id IN (%s)))",
+            al, ids, al, ids);
     }
     case SY_SCOPE_STORE:
         if (!actor->store_id) return sy_strdup(a, "0");
@@ -554,8 +618,9 @@ char *sy_contacts_scope_sql(sy_arena *a, const sy_actor *actor, const char *al) 
 
 char *sy_contacts_pool_sql(sy_arena *a, const sy_actor *actor, const char *al) {
     if (actor && actor->scope == SY_SCOPE_STORE)
-        return sy_sprintf(a, "(%s.owner_id IS NULL AND (%s.store_id IS NULL OR %s.store_id = %lld))", al, al, al,
-                          (long long)actor->store_id);
+        return sy_sprintf(a,
+                          "(%s.owner_id IS NULL AND (%s.store_id IS NULL OR %s.store_id = %lld))",
+                          al, al, al, (long long)actor->store_id);
     return sy_sprintf(a, "(%s.owner_id IS NULL)", al);
 }
 
@@ -563,14 +628,16 @@ char *sy_contacts_pool_sql(sy_arena *a, const sy_actor *actor, const char *al) {
  * refused as corrupt). */
 static int follow_merges(sy_db *db, int64_t id, int64_t *live, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "SELECT c.merged_into FROM contacts c WHERE c.id = ? AND " SY_CONTACT_PUBLISHED("c"),
-                           &st, e);
+    int rc = sy_db_prepare_cached(
+        db, "SELECT c.merged_into FROM contacts c WHERE c.id = ? AND " SY_CONTACT_PUBLISHED("c"),
+        &st, e);
     if (rc) return rc;
     int64_t cur = id;
     for (int hop = 0;; hop++) {
         if (hop > 16) {
-            sy_stmt_finalize(st);
-            return sy_err_set(e, SY_E_INTERNAL, "contact %lld: merge chain too long", (long long)id);
+            sy_stmt_done(st);
+            return sy_err_set(e, SY_E_INTERNAL, "contact %lld: merge chain too long",
+                              (long long)id);
         }
         sy_stmt_reset(st);
         sy_stmt_bind_int(st, 1, cur);
@@ -587,19 +654,24 @@ static int follow_merges(sy_db *db, int64_t id, int64_t *live, sy_err *e) {
         }
         cur = sy_stmt_col_int(st, 0);
     }
-    sy_stmt_finalize(st);
+    sy_stmt_done(st);
     return rc;
 }
 
-static int resolve_with(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t id, int pool, int64_t *live,
-                        sy_err *e) {
+static int resolve_with(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t id, int pool,
+                        int64_t *live, sy_err *e) {
     int64_t w;
     int rc = follow_merges(db, id, &w, e);
     if (rc) return rc;
     char *scope = sy_contacts_scope_sql(a, actor, "c");
-    char *sql = pool ? sy_sprintf(a, "SELECT 1 FROM contacts c WHERE c.id = ? AND " SY_CONTACT_LIVE("c") " AND (%s OR %s)",
-                                  scope, sy_contacts_pool_sql(a, actor, "c"))
-                     : sy_sprintf(a, "SELECT 1 FROM contacts c WHERE c.id = ? AND " SY_CONTACT_LIVE("c") " AND %s", scope);
+    char *sql =
+        pool ? sy_sprintf(a,
+                          "SELECT 1 FROM contacts c WHERE c.id = ? AND " SY_CONTACT_LIVE(
+                              "c") " AND (%s OR %s)",
+                          scope, sy_contacts_pool_sql(a, actor, "c"))
+             : sy_sprintf(
+                   a, "SELECT 1 FROM contacts c WHERE c.id = ? AND " SY_CONTACT_LIVE("c") " AND %s",
+                   scope);
     sy_stmt *st;
     if ((rc = sy_db_prepare(db, sql, &st, e))) return rc;
     sy_stmt_bind_int(st, 1, w);
@@ -611,12 +683,13 @@ static int resolve_with(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t i
     return 0;
 }
 
-int sy_contacts_resolve(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t id, int64_t *live, sy_err *e) {
+int sy_contacts_resolve(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t id, int64_t *live,
+                        sy_err *e) {
     return resolve_with(db, a, actor, id, 0, live, e);
 }
 
-int sy_contacts_resolve_pool(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t id, int64_t *live,
-                             sy_err *e) {
+int sy_contacts_resolve_pool(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t id,
+                             int64_t *live, sy_err *e) {
     return resolve_with(db, a, actor, id, 1, live, e);
 }
 
@@ -631,8 +704,12 @@ int sy_contacts_canonical_id(sy_contacts *c, int64_t id, int64_t *out, sy_err *e
 
 /* --- small helpers --- */
 
-json_t *sy_contacts_jstr(const char *s) { return s ? json_string(s) : json_null(); }
-json_t *sy_contacts_jid(int64_t v) { return v ? json_integer(v) : json_null(); }
+json_t *sy_contacts_jstr(const char *s) {
+    return s ? json_string(s) : json_null();
+}
+json_t *sy_contacts_jid(int64_t v) {
+    return v ? json_integer(v) : json_null();
+}
 
 sy_actor *sy_contacts_actor_copy(sy_arena *a, const sy_actor *src) {
     sy_actor *d = sy_alloc(a, sizeof *d);
@@ -704,11 +781,13 @@ static void *timer_main(void *arg) {
 
 void sy_contacts_wait_recovered(sy_contacts *c) {
     pthread_mutex_lock(&c->lock);
-    while (!c->recovered && !c->stopping) pthread_cond_wait(&c->cond, &c->lock);
+    while (!c->recovered && !c->stopping)
+        pthread_cond_wait(&c->cond, &c->lock);
     pthread_mutex_unlock(&c->lock);
 }
 
-int sy_contacts_create(sy_store *st, sy_staff *staff, int64_t recycle_check_ms, sy_contacts **out, sy_err *e) {
+int sy_contacts_create(sy_store *st, sy_staff *staff, int64_t recycle_check_ms, sy_contacts **out,
+                       sy_err *e) {
     *out = NULL;
     sy_contacts *c = calloc(1, sizeof *c);
     if (!c) return sy_err_set(e, SY_E_NOMEM, "out of memory");
@@ -749,29 +828,52 @@ static void metrics_hook(void *ctx, sy_buf *out) {
     sy_err e;
     int64_t total = 0, pool = 0, merged = 0, running = 0;
     if (sy_store_read_begin(c->st, &db, &e) == 0) {
-        sy_db_query_int(db, "SELECT count(*) FROM contacts c WHERE " SY_CONTACT_LIVE("c"), &total, &e);
-        sy_db_query_int(db, "SELECT count(*) FROM contacts c WHERE c.owner_id IS NULL AND " SY_CONTACT_LIVE("c"),
-                        &pool, &e);
-        sy_db_query_int(db, "SELECT count(*) FROM contacts WHERE merged_into IS NOT NULL", &merged, &e);
-        sy_db_query_int(db, "SELECT count(*) FROM contact_imports WHERE status IN ('running','publishing')",
-                        &running, &e);
+        sy_db_query_int(db, "SELECT count(*) FROM contacts c WHERE " SY_CONTACT_LIVE("c"), &total,
+                        &e);
+        sy_db_query_int(
+            db,
+            "SELECT count(*) FROM contacts c WHERE c.owner_id IS NULL AND " SY_CONTACT_LIVE("c"),
+            &pool, &e);
+        sy_db_query_int(db, "SELECT count(*) FROM contacts WHERE merged_into IS NOT NULL", &merged,
+                        &e);
+        sy_db_query_int(
+            db, "SELECT count(*) FROM contact_imports WHERE status IN ('running','publishing')",
+            &running, &e);
         sy_store_read_end(c->st, db);
     }
     pthread_mutex_lock(&c->lock);
-    int64_t exports = c->n_exports, unmasks = c->n_unmasks, merges = c->n_merges, recycled = c->n_recycled,
-            rows = c->n_import_rows;
+    int64_t exports = c->n_exports, unmasks = c->n_unmasks, merges = c->n_merges,
+            recycled = c->n_recycled, rows = c->n_import_rows;
     pthread_mutex_unlock(&c->lock);
-    sy_buf_addf(out, "# HELP siyu_contacts_total Live contacts (not merged, published).\n# TYPE siyu_contacts_total gauge\n"
-                     "siyu_contacts_total %lld\n", (long long)total);
-    sy_buf_addf(out, "# HELP siyu_contacts_pool_total Contacts in the lead pool.\n# TYPE siyu_contacts_pool_total gauge\n"
-                     "siyu_contacts_pool_total %lld\n", (long long)pool);
-    sy_buf_addf(out, "# TYPE siyu_contacts_merged_total gauge\nsiyu_contacts_merged_total %lld\n", (long long)merged);
-    sy_buf_addf(out, "# TYPE siyu_contact_imports_running gauge\nsiyu_contact_imports_running %lld\n", (long long)running);
-    sy_buf_addf(out, "# TYPE siyu_contact_import_rows_total counter\nsiyu_contact_import_rows_total %lld\n", (long long)rows);
-    sy_buf_addf(out, "# TYPE siyu_contact_exports_total counter\nsiyu_contact_exports_total %lld\n", (long long)exports);
-    sy_buf_addf(out, "# TYPE siyu_contact_unmasks_total counter\nsiyu_contact_unmasks_total %lld\n", (long long)unmasks);
-    sy_buf_addf(out, "# TYPE siyu_contact_merges_total counter\nsiyu_contact_merges_total %lld\n", (long long)merges);
-    sy_buf_addf(out, "# TYPE siyu_contacts_recycled_total counter\nsiyu_contacts_recycled_total %lld\n", (long long)recycled);
+    sy_buf_addf(out,
+                "# HELP siyu_contacts_total Live contacts (not merged, published).\n# TYPE "
+                "siyu_contacts_total gauge\n"
+                "siyu_contacts_total %lld\n",
+                (long long)total);
+    sy_buf_addf(out,
+                "# HELP siyu_contacts_pool_total Contacts in the lead pool.\n# TYPE "
+                "siyu_contacts_pool_total gauge\n"
+                "siyu_contacts_pool_total %lld\n",
+                (long long)pool);
+    sy_buf_addf(out, "# TYPE siyu_contacts_merged_total gauge\nsiyu_contacts_merged_total %lld\n",
+                (long long)merged);
+    sy_buf_addf(out,
+                "# TYPE siyu_contact_imports_running gauge\nsiyu_contact_imports_running %lld\n",
+                (long long)running);
+    sy_buf_addf(
+        out, "# TYPE siyu_contact_import_rows_total counter\nsiyu_contact_import_rows_total %lld\n",
+        (long long)rows);
+    sy_buf_addf(out, "# TYPE siyu_contact_exports_total counter\nsiyu_contact_exports_total %lld\n",
+                (long long)exports);
+    sy_buf_addf(out, "# TYPE siyu_contact_unmasks_total counter\nsiyu_contact_unmasks_total %lld\n",
+                (long long)unmasks);
+    sy_buf_addf(out, "# TYPE siyu_contact_merges_total counter\nsiyu_contact_merges_total %lld\n",
+                (long long)merges);
+    sy_buf_addf(out,
+                "# TYPE siyu_contacts_recycled_total counter\nsiyu_contacts_recycled_total %lld\n",
+                (long long)recycled);
 }
 
-void sy_contacts_metrics_register(sy_contacts *c, sy_http *h) { sy_http_add_metrics(h, metrics_hook, c); }
+void sy_contacts_metrics_register(sy_contacts *c, sy_http *h) {
+    sy_http_add_metrics(h, metrics_hook, c);
+}

@@ -11,7 +11,9 @@
 
 #define CTX(r) ((sy_contacts *)(r)->ctx)
 
-static const sy_actor *actor_of(sy_req *r) { return sy_req_actor(r); }
+static const sy_actor *actor_of(sy_req *r) {
+    return sy_req_actor(r);
+}
 
 /* A write operation run as one job on the writer thread. */
 typedef struct op {
@@ -33,7 +35,9 @@ static int op_job(sy_db *db, void *arg, sy_err *e) {
     return o->fn(o, db, e);
 }
 
-static int run_op(op *o) { return sy_store_write(o->c->st, op_job, o, &o->r->err); }
+static int run_op(op *o) {
+    return sy_store_write(o->c->st, op_job, o, &o->r->err);
+}
 
 static void op_init(op *o, sy_req *r) {
     memset(o, 0, sizeof *o);
@@ -149,7 +153,8 @@ static int query_id(sy_req *r, const char *name, int64_t *out) {
     *out = 0;
     if (!v) return 0;
     if (sy_parse_i64(v, out) || *out <= 0)
-        return sy_err_field(&r->err, SY_E_INVALID, name, "query parameter %s=\"%s\" must be a positive integer", name, v);
+        return sy_err_field(&r->err, SY_E_INVALID, name,
+                            "query parameter %s=\"%s\" must be a positive integer", name, v);
     return 0;
 }
 
@@ -159,7 +164,8 @@ static int query_time(sy_req *r, const char *name, int64_t *out, int *has) {
     if (!v) return 0;
     if (sy_parse_i64(v, out) && sy_time_parse(v, out))
         return sy_err_field(&r->err, SY_E_INVALID, name,
-                            "query parameter %s=\"%s\" must be milliseconds or a date (2026-01-31)", name, v);
+                            "query parameter %s=\"%s\" must be milliseconds or a date (2026-01-31)",
+                            name, v);
     *has = 1;
     return 0;
 }
@@ -172,17 +178,22 @@ static int parse_filter(sy_req *r, contact_filter *f) {
     memset(f, 0, sizeof *f);
     int rc;
     f->q = sy_req_query(r, "q");
-    if (f->q && strlen(f->q) > 100) return sy_err_field(&r->err, SY_E_INVALID, "q", "q is longer than 100 bytes");
+    if (f->q && strlen(f->q) > 100)
+        return sy_err_field(&r->err, SY_E_INVALID, "q", "q is longer than 100 bytes");
     const char *ow = sy_req_query(r, "owner_id");
-    if (ow && strcmp(ow, "none") == 0) f->unowned = 1;
-    else if ((rc = query_id(r, "owner_id", &f->owner_id))) return rc;
-    if ((rc = query_id(r, "store_id", &f->store_id)) || (rc = query_id(r, "department_id", &f->department_id)) ||
+    if (ow && strcmp(ow, "none") == 0)
+        f->unowned = 1;
+    else if ((rc = query_id(r, "owner_id", &f->owner_id)))
+        return rc;
+    if ((rc = query_id(r, "store_id", &f->store_id)) ||
+        (rc = query_id(r, "department_id", &f->department_id)) ||
         (rc = query_id(r, "source_id", &f->source_id)))
         return rc;
     const char *st = sy_req_query(r, "status");
     if (st && sy_contacts_status_parse(st, &f->status))
         return sy_err_field(&r->err, SY_E_INVALID, "status",
-                            "status \"%s\" is not one of pending, following, won, no_intent, lost", st);
+                            "status \"%s\" is not one of pending, following, won, no_intent, lost",
+                            st);
     if ((rc = query_time(r, "created_from", &f->created_from, &f->has_from)) ||
         (rc = query_time(r, "created_to", &f->created_to, &f->has_to)))
         return rc;
@@ -192,20 +203,27 @@ static int parse_filter(sy_req *r, contact_filter *f) {
     if (sort) {
         if (sort[0] == '-') sort++;
         if (strcmp(sort, "created_at") && strcmp(sort, "updated_at") && strcmp(sort, "name"))
-            return sy_err_field(&r->err, SY_E_INVALID, "sort", "sort \"%s\" is not created_at, updated_at or name", sort);
+            return sy_err_field(&r->err, SY_E_INVALID, "sort",
+                                "sort \"%s\" is not created_at, updated_at or name", sort);
         f->sort = sort;
         f->desc = sy_req_query(r, "sort")[0] == '-' || strcmp(sort, "name") != 0;
     }
     const char *order = sy_req_query(r, "order");
     if (order) {
-        if (strcmp(order, "asc") == 0) f->desc = 0;
-        else if (strcmp(order, "desc") == 0) f->desc = 1;
-        else return sy_err_field(&r->err, SY_E_INVALID, "order", "order \"%s\" is not asc or desc", order);
+        if (strcmp(order, "asc") == 0)
+            f->desc = 0;
+        else if (strcmp(order, "desc") == 0)
+            f->desc = 1;
+        else
+            return sy_err_field(&r->err, SY_E_INVALID, "order", "order \"%s\" is not asc or desc",
+                                order);
     }
     static const char *const later[] = {"tag_id", "segment_id", NULL};
     for (const char *const *k = later; *k; k++)
         if (sy_req_query(r, *k))
-            return sy_err_field(&r->err, SY_E_INVALID, *k, "filter %s is not available yet (tags and segments come later)", *k);
+            return sy_err_field(&r->err, SY_E_INVALID, *k,
+                                "filter %s is not available yet (tags and segments come later)",
+                                *k);
     return 0;
 }
 
@@ -213,7 +231,8 @@ static int query_limit(sy_req *r, size_t *limit) {
     const char *v = sy_req_query(r, "limit");
     int64_t n = 50;
     if (v && (sy_parse_i64(v, &n) || n < 1 || n > 500))
-        return sy_err_field(&r->err, SY_E_INVALID, "limit", "limit \"%s\" must be between 1 and 500", v);
+        return sy_err_field(&r->err, SY_E_INVALID, "limit",
+                            "limit \"%s\" must be between 1 and 500", v);
     *limit = (size_t)n;
     return 0;
 }
@@ -227,14 +246,19 @@ static int list_common(sy_req *r, int pool) {
     sy_db *db;
     if ((rc = sy_store_read_begin(CTX(r)->st, &db, &r->err))) return rc;
     json_t *out = NULL;
-    rc = sy_contacts_list(db, r->arena, actor_of(r), &f, limit, sy_req_query(r, "cursor"), &out, &r->err);
+    rc = sy_contacts_list(db, r->arena, actor_of(r), &f, limit, sy_req_query(r, "cursor"), &out,
+                          &r->err);
     sy_store_read_end(CTX(r)->st, db);
     if (rc) return rc;
     return sy_reply_json(r, 200, out);
 }
 
-static int h_list(sy_req *r) { return list_common(r, 0); }
-static int h_pool(sy_req *r) { return list_common(r, 1); }
+static int h_list(sy_req *r) {
+    return list_common(r, 0);
+}
+static int h_pool(sy_req *r) {
+    return list_common(r, 1);
+}
 
 static int job_audit(op *o, sy_db *db, sy_err *e) {
     return sy_audit_record(db, o->actor, o->s1, o->s2, o->body, e);
@@ -258,9 +282,10 @@ static int h_export(sy_req *r) {
         op_init(&o, r);
         o.s1 = "contacts.export";
         o.s2 = "contacts";
-        o.body = json_pack("{s:I,s:b,s:o,s:o,s:o,s:o}", "rows", (json_int_t)rows, "phones_unmasked", unmask, "q",
-                           sy_contacts_jstr(f.q), "owner_id", sy_contacts_jid(f.owner_id), "store_id",
-                           sy_contacts_jid(f.store_id), "status", sy_contacts_jstr(f.status));
+        o.body = json_pack("{s:I,s:b,s:o,s:o,s:o,s:o}", "rows", (json_int_t)rows, "phones_unmasked",
+                           unmask, "q", sy_contacts_jstr(f.q), "owner_id",
+                           sy_contacts_jid(f.owner_id), "store_id", sy_contacts_jid(f.store_id),
+                           "status", sy_contacts_jstr(f.status));
         o.fn = job_audit;
         rc = run_op(&o);
         json_decref(o.body);
@@ -280,8 +305,10 @@ static int h_export(sy_req *r) {
 
 static int h_lookup(sy_req *r) {
     const char *type = sy_req_query(r, "type"), *value = sy_req_query(r, "value");
-    if (!type) return sy_err_field(&r->err, SY_E_INVALID, "type", "query parameter type is required");
-    if (!value) return sy_err_field(&r->err, SY_E_INVALID, "value", "query parameter value is required");
+    if (!type)
+        return sy_err_field(&r->err, SY_E_INVALID, "type", "query parameter type is required");
+    if (!value)
+        return sy_err_field(&r->err, SY_E_INVALID, "value", "query parameter value is required");
     char *nv;
     int rc = sy_contacts_identity_normalize(r->arena, type, value, &nv, &r->err);
     if (rc) return rc;
@@ -290,7 +317,8 @@ static int h_lookup(sy_req *r) {
     sy_stmt *st;
     int64_t cid = 0, live = 0;
     json_t *out = NULL;
-    rc = sy_db_prepare(db, "SELECT contact_id FROM contact_identities WHERE type = ? AND value = ?", &st, &r->err);
+    rc = sy_db_prepare(db, "SELECT contact_id FROM contact_identities WHERE type = ? AND value = ?",
+                       &st, &r->err);
     if (rc == 0) {
         sy_stmt_bind_text(st, 1, type);
         sy_stmt_bind_text(st, 2, nv);
@@ -299,7 +327,8 @@ static int h_lookup(sy_req *r) {
         sy_stmt_finalize(st);
         rc = rc < 0 ? rc : 0;
     }
-    if (rc == 0 && !cid) rc = sy_err_set(&r->err, SY_E_NOT_FOUND, "no contact has %s \"%s\"", type, value);
+    if (rc == 0 && !cid)
+        rc = sy_err_set(&r->err, SY_E_NOT_FOUND, "no contact has %s \"%s\"", type, value);
     if (rc == 0 && sy_contacts_resolve(db, r->arena, actor_of(r), cid, &live, &r->err))
         rc = sy_err_set(&r->err, SY_E_NOT_FOUND, "no contact has %s \"%s\"", type, value);
     if (rc == 0) rc = sy_contacts_get_json(db, r->arena, actor_of(r), live, 1, &out, &r->err);
@@ -314,21 +343,28 @@ static int h_lookup(sy_req *r) {
 static void mask_change(sy_arena *a, const sy_actor *actor, json_t *item) {
     if (!actor || (actor->perms & SY_PERM_PHONE_UNMASK)) return;
     json_t *ch = json_object_get(json_object_get(item, "changes"), "phone");
-    if (!ch) ch = json_object_get(json_object_get(item, "filled"), "phone") ? json_object_get(item, "filled") : NULL;
+    if (!ch)
+        ch = json_object_get(json_object_get(item, "filled"), "phone")
+                 ? json_object_get(item, "filled")
+                 : NULL;
     if (!ch) return;
     const char *keys[] = {"from", "to", "phone"};
     for (int i = 0; i < 3; i++) {
         json_t *v = json_object_get(ch, keys[i]);
-        if (json_is_string(v)) json_object_set_new(ch, keys[i], json_string(sy_contacts_phone_out(a, actor, json_string_value(v))));
+        if (json_is_string(v))
+            json_object_set_new(ch, keys[i],
+                                json_string(sy_contacts_phone_out(a, actor, json_string_value(v))));
     }
 }
 
 /* Orders timeline items newest first (at, then id). */
 static int item_cmp(const void *x, const void *y) {
     json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
-    int64_t ta = json_integer_value(json_object_get(a, "at")), tb = json_integer_value(json_object_get(b, "at"));
+    int64_t ta = json_integer_value(json_object_get(a, "at")),
+            tb = json_integer_value(json_object_get(b, "at"));
     if (ta != tb) return ta > tb ? -1 : 1;
-    int64_t ia = json_integer_value(json_object_get(a, "id")), ib = json_integer_value(json_object_get(b, "id"));
+    int64_t ia = json_integer_value(json_object_get(a, "id")),
+            ib = json_integer_value(json_object_get(b, "id"));
     return ia > ib ? -1 : ia < ib ? 1 : 0;
 }
 
@@ -347,7 +383,8 @@ static int timeline_common(sy_req *r, const char *kind) {
         long long ca, ci;
         char tail;
         if (sscanf(cur, "%lld:%lld%c", &ca, &ci, &tail) != 2 || ca < 0 || ci < 0)
-            return sy_err_field(&r->err, SY_E_INVALID, "cursor", "cursor \"%.40s\" is not valid", cur);
+            return sy_err_field(&r->err, SY_E_INVALID, "cursor", "cursor \"%.40s\" is not valid",
+                                cur);
         before_at = ca;
         before_id = ci;
     }
@@ -361,19 +398,25 @@ static int timeline_common(sy_req *r, const char *kind) {
     const char *scope = "contact_id IN (SELECT id FROM contacts WHERE id = ?1 OR merged_into = ?1)";
     const char *kf = kind ? " AND kind = ?2" : "";
     sy_stmt *st;
-    if (rc == 0 && (rc = sy_db_prepare(db, sy_sprintf(r->arena, "SELECT count(*) FROM contact_timeline WHERE %s%s", scope, kf),
-                                       &st, &r->err)) == 0) {
+    if (rc == 0 &&
+        (rc = sy_db_prepare(
+             db,
+             sy_sprintf(r->arena, "SELECT count(*) FROM contact_timeline WHERE %s%s", scope, kf),
+             &st, &r->err)) == 0) {
         sy_stmt_bind_int(st, 1, live);
         if (kind) sy_stmt_bind_text(st, 2, kind);
         if (sy_stmt_step(st, &r->err) == SY_ROW) total = sy_stmt_col_int(st, 0);
         sy_stmt_finalize(st);
     }
     if (rc == 0 &&
-        (rc = sy_db_prepare(db, sy_sprintf(r->arena,
-                                           "SELECT id, contact_id, kind, at, by_staff, data FROM contact_timeline WHERE %s%s "
-                                           "AND (at < ?3 OR (at = ?3 AND id < ?4)) ORDER BY at DESC, id DESC LIMIT ?5",
-                                           scope, kf),
-                            &st, &r->err)) == 0) {
+        (rc = sy_db_prepare(
+             db,
+             sy_sprintf(
+                 r->arena,
+                 "SELECT id, contact_id, kind, at, by_staff, data FROM contact_timeline WHERE %s%s "
+                 "AND (at < ?3 OR (at = ?3 AND id < ?4)) ORDER BY at DESC, id DESC LIMIT ?5",
+                 scope, kf),
+             &st, &r->err)) == 0) {
         sy_stmt_bind_int(st, 1, live);
         if (kind) sy_stmt_bind_text(st, 2, kind);
         sy_stmt_bind_int(st, 3, before_at);
@@ -406,7 +449,8 @@ static int timeline_common(sy_req *r, const char *kind) {
         /* sources page by time only: ask for items strictly before the
          * cursor's millisecond, or up to it on the first page */
         int64_t b = cur ? before_at : INT64_MAX;
-        if (c->timeline_sources[i].fn(c->timeline_sources[i].ctx, r->arena, live, b, limit + 1, more, &se) == 0)
+        if (c->timeline_sources[i].fn(c->timeline_sources[i].ctx, r->arena, live, b, limit + 1,
+                                      more, &se) == 0)
             json_array_extend(items, more);
         else
             sy_warn("msg=\"timeline source failed\" err=\"%s\"", se.msg);
@@ -418,7 +462,8 @@ static int timeline_common(sy_req *r, const char *kind) {
     }
     size_t n = json_array_size(items);
     json_t **v = malloc((n ? n : 1) * sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = json_incref(json_array_get(items, i));
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(items, i));
     qsort(v, n, sizeof *v, item_cmp);
     json_t *page = json_array();
     json_t *next = json_null();
@@ -428,20 +473,26 @@ static int timeline_common(sy_req *r, const char *kind) {
     }
     if (n > limit) {
         json_t *last = json_array_get(page, limit - 1);
-        next = json_string(sy_sprintf(r->arena, "%lld:%lld", (long long)json_integer_value(json_object_get(last, "at")),
+        next = json_string(sy_sprintf(r->arena, "%lld:%lld",
+                                      (long long)json_integer_value(json_object_get(last, "at")),
                                       (long long)json_integer_value(json_object_get(last, "id"))));
     }
     free(v);
     json_decref(items);
-    return sy_reply_json(r, 200, json_pack("{s:o,s:I,s:o}", "items", page, "total", (json_int_t)total, "next_cursor", next));
+    return sy_reply_json(
+        r, 200,
+        json_pack("{s:o,s:I,s:o}", "items", page, "total", (json_int_t)total, "next_cursor", next));
 }
 
 static int h_timeline(sy_req *r) {
     const char *kind = sy_req_query(r, "kind");
-    if (kind && strlen(kind) > 32) return sy_err_field(&r->err, SY_E_INVALID, "kind", "kind is too long");
+    if (kind && strlen(kind) > 32)
+        return sy_err_field(&r->err, SY_E_INVALID, "kind", "kind is too long");
     return timeline_common(r, kind);
 }
-static int h_followups(sy_req *r) { return timeline_common(r, "follow_up"); }
+static int h_followups(sy_req *r) {
+    return timeline_common(r, "follow_up");
+}
 
 static int job_followup(op *o, sy_db *db, sy_err *e) {
     int64_t live, now = sy_now_ms();
@@ -449,14 +500,17 @@ static int job_followup(op *o, sy_db *db, sy_err *e) {
     if (rc) return rc;
     json_t *d = json_pack("{s:s}", "note", o->s1);
     if (o->i1) json_object_set_new(d, "next_follow_up_at", json_integer(o->i1));
-    rc = sy_contacts_timeline_add(db, live, "follow_up", o->actor ? o->actor->staff_id : 0, d, now, e);
+    rc = sy_contacts_timeline_add(db, live, "follow_up", o->actor ? o->actor->staff_id : 0, d, now,
+                                  e);
     int64_t tid = sy_db_last_id(db);
     if (rc) {
         json_decref(d);
         return rc;
     }
     sy_stmt *st;
-    if ((rc = sy_db_prepare(db, "UPDATE contacts SET last_follow_up_at = ?, next_follow_up_at = ?, updated_at = ? WHERE id = ?",
+    if ((rc = sy_db_prepare(db,
+                            "UPDATE contacts SET last_follow_up_at = ?, next_follow_up_at = ?, "
+                            "updated_at = ? WHERE id = ?",
                             &st, e))) {
         json_decref(d);
         return rc;
@@ -515,9 +569,12 @@ static int h_followup_add(sy_req *r) {
         return rc;
     if (!*o.s1 || strlen(o.s1) > 2000)
         return sy_err_field(&r->err, SY_E_INVALID, "note", "note must be 1 to 2000 bytes");
-    if (o.i1 < 0) return sy_err_field(&r->err, SY_E_INVALID, "next_follow_up_at", "next_follow_up_at must be UTC milliseconds");
+    if (o.i1 < 0)
+        return sy_err_field(&r->err, SY_E_INVALID, "next_follow_up_at",
+                            "next_follow_up_at must be UTC milliseconds");
     if (status && sy_contacts_status_parse(status, &o.s2))
-        return sy_err_field(&r->err, SY_E_INVALID, "status", "status \"%s\" is not one of pending, following, won, no_intent, lost",
+        return sy_err_field(&r->err, SY_E_INVALID, "status",
+                            "status \"%s\" is not one of pending, following, won, no_intent, lost",
                             status);
     o.fn = job_followup;
     if ((rc = run_op(&o))) return rc;
@@ -532,11 +589,14 @@ static int job_identity(op *o, sy_db *db, sy_err *e) {
     if (rc) return rc;
     if ((rc = sy_contacts_add_identity(db, live, o->s1, o->s2, sy_now_ms(), e))) return rc;
     json_t *d = json_pack("{s:s,s:s}", "type", o->s1, "value", o->s2);
-    rc = sy_contacts_timeline_add(db, live, "identity_added", o->actor ? o->actor->staff_id : 0, d, sy_now_ms(), e);
+    rc = sy_contacts_timeline_add(db, live, "identity_added", o->actor ? o->actor->staff_id : 0, d,
+                                  sy_now_ms(), e);
     json_decref(d);
     if (rc) return rc;
-    const char *shown = strcmp(o->s1, "phone") == 0 ? sy_contacts_phone_out(o->a, o->actor, o->s2) : o->s2;
-    o->result = json_pack("{s:I,s:s,s:s}", "contact_id", (json_int_t)live, "type", o->s1, "value", shown);
+    const char *shown =
+        strcmp(o->s1, "phone") == 0 ? sy_contacts_phone_out(o->a, o->actor, o->s2) : o->s2;
+    o->result =
+        json_pack("{s:I,s:s,s:s}", "contact_id", (json_int_t)live, "type", o->s1, "value", shown);
     return 0;
 }
 
@@ -548,7 +608,8 @@ static int h_identity_add(sy_req *r) {
     const char *value;
     char *nv;
     if ((rc = sy_req_param_id(r, "id", &o.id)) || (rc = body_only(r, keys, &o.body)) ||
-        (rc = sy_json_req_str(o.body, "type", &o.s1, &r->err)) || (rc = sy_json_req_str(o.body, "value", &value, &r->err)) ||
+        (rc = sy_json_req_str(o.body, "type", &o.s1, &r->err)) ||
+        (rc = sy_json_req_str(o.body, "value", &value, &r->err)) ||
         (rc = sy_contacts_identity_normalize(r->arena, o.s1, value, &nv, &r->err)))
         return rc;
     o.s2 = nv;
@@ -568,7 +629,8 @@ static int h_consent_get(sy_req *r) {
     if (rc == 0 && !(items = sy_contacts_consent_json(db, live, &r->err))) rc = SY_E_IO;
     sy_store_read_end(CTX(r)->st, db);
     if (rc) return rc;
-    return sy_reply_json(r, 200, json_pack("{s:I,s:o}", "contact_id", (json_int_t)live, "items", items));
+    return sy_reply_json(r, 200,
+                         json_pack("{s:I,s:o}", "contact_id", (json_int_t)live, "items", items));
 }
 
 static int job_consent(op *o, sy_db *db, sy_err *e) {
@@ -579,9 +641,11 @@ static int job_consent(op *o, sy_db *db, sy_err *e) {
     json_t *p = json_object_get(o->body, "purpose");
     cs.purpose = json_is_string(p) ? json_string_value(p) : NULL;
     if ((rc = sy_contacts_set_consent(db, live, &cs, e))) return rc;
-    json_t *d = json_pack("{s:s,s:s,s:s,s:o,s:I}", "channel", cs.channel, "status", cs.status, "source", cs.source,
-                          "purpose", sy_contacts_jstr(cs.purpose), "at", (json_int_t)cs.at);
-    rc = sy_contacts_timeline_add(db, live, "consent", o->actor ? o->actor->staff_id : 0, d, sy_now_ms(), e);
+    json_t *d =
+        json_pack("{s:s,s:s,s:s,s:o,s:I}", "channel", cs.channel, "status", cs.status, "source",
+                  cs.source, "purpose", sy_contacts_jstr(cs.purpose), "at", (json_int_t)cs.at);
+    rc = sy_contacts_timeline_add(db, live, "consent", o->actor ? o->actor->staff_id : 0, d,
+                                  sy_now_ms(), e);
     if (rc) {
         json_decref(d);
         return rc;
@@ -598,18 +662,24 @@ static int h_consent_put(sy_req *r) {
     int rc;
     const char *purpose = NULL;
     if ((rc = sy_req_param_id(r, "id", &o.id)) || (rc = body_only(r, keys, &o.body)) ||
-        (rc = sy_json_req_str(o.body, "status", &o.s2, &r->err)) || (rc = sy_json_str(o.body, "source", &o.s3, NULL, &r->err)) ||
-        (rc = sy_json_str(o.body, "purpose", &purpose, NULL, &r->err)) || (rc = sy_json_int(o.body, "at", &o.i1, NULL, &r->err)))
+        (rc = sy_json_req_str(o.body, "status", &o.s2, &r->err)) ||
+        (rc = sy_json_str(o.body, "source", &o.s3, NULL, &r->err)) ||
+        (rc = sy_json_str(o.body, "purpose", &purpose, NULL, &r->err)) ||
+        (rc = sy_json_int(o.body, "at", &o.i1, NULL, &r->err)))
         return rc;
     o.s1 = sy_req_param(r, "channel");
     if (!sy_contacts_in_list(sy_consent_channels, o.s1))
-        return sy_err_field(&r->err, SY_E_INVALID, "channel", "consent channel \"%s\" is not one of wecom, sms, email, phone", o.s1);
+        return sy_err_field(&r->err, SY_E_INVALID, "channel",
+                            "consent channel \"%s\" is not one of wecom, sms, email, phone", o.s1);
     if (strcmp(o.s2, "granted") && strcmp(o.s2, "withdrawn"))
-        return sy_err_field(&r->err, SY_E_INVALID, "status", "status \"%s\" is not granted or withdrawn", o.s2);
+        return sy_err_field(&r->err, SY_E_INVALID, "status",
+                            "status \"%s\" is not granted or withdrawn", o.s2);
     if (!o.s3) o.s3 = "staff";
     if (!sy_contacts_in_list(sy_consent_sources, o.s3))
-        return sy_err_field(&r->err, SY_E_INVALID, "source", "source \"%s\" is not one of import, form, sdk, staff", o.s3);
-    if (purpose && strlen(purpose) > 200) return sy_err_field(&r->err, SY_E_INVALID, "purpose", "purpose is longer than 200 bytes");
+        return sy_err_field(&r->err, SY_E_INVALID, "source",
+                            "source \"%s\" is not one of import, form, sdk, staff", o.s3);
+    if (purpose && strlen(purpose) > 200)
+        return sy_err_field(&r->err, SY_E_INVALID, "purpose", "purpose is longer than 200 bytes");
     if (o.i1 < 0) return sy_err_field(&r->err, SY_E_INVALID, "at", "at must be UTC milliseconds");
     o.fn = job_consent;
     if ((rc = run_op(&o))) return rc;
@@ -620,8 +690,9 @@ static int followers_result(op *o, sy_db *db, int64_t live, sy_err *e) {
     json_t *c;
     int rc = sy_contacts_get_json(db, o->a, o->actor, live, 1, &c, e);
     if (rc) return rc;
-    o->result = json_pack("{s:I,s:O,s:O}", "contact_id", (json_int_t)live, "owner_id", json_object_get(c, "owner_id"),
-                          "followers", json_object_get(c, "followers"));
+    o->result =
+        json_pack("{s:I,s:O,s:O}", "contact_id", (json_int_t)live, "owner_id",
+                  json_object_get(c, "owner_id"), "followers", json_object_get(c, "followers"));
     json_decref(c);
     return 0;
 }
@@ -631,7 +702,8 @@ static int job_follower(op *o, sy_db *db, sy_err *e) {
     int rc = sy_contacts_resolve(db, o->a, o->actor, o->id, &live, e);
     if (rc) return rc;
     sy_stmt *st;
-    const char *sql = o->i1 ? "INSERT OR IGNORE INTO contact_followers(contact_id, staff_id, created_at) VALUES (?, ?, ?)"
+    const char *sql = o->i1 ? "INSERT OR IGNORE INTO contact_followers(contact_id, staff_id, "
+                              "created_at) VALUES (?, ?, ?)"
                             : "DELETE FROM contact_followers WHERE contact_id = ? AND staff_id = ?";
     if ((rc = sy_db_prepare(db, sql, &st, e))) return rc;
     sy_stmt_bind_int(st, 1, live);
@@ -647,7 +719,8 @@ static int job_follower(op *o, sy_db *db, sy_err *e) {
         json_decref(d);
         if (rc) return rc;
     } else if (!o->i1) {
-        return sy_err_set(e, SY_E_NOT_FOUND, "staff %lld does not follow contact %lld", (long long)o->id2, (long long)o->id);
+        return sy_err_set(e, SY_E_NOT_FOUND, "staff %lld does not follow contact %lld",
+                          (long long)o->id2, (long long)o->id);
     }
     return followers_result(o, db, live, e);
 }
@@ -661,7 +734,8 @@ static int h_follower_add(sy_req *r) {
         (rc = sy_json_req_int(o.body, "staff_id", &o.id2, &r->err)))
         return rc;
     if (sy_staff_lookup(o.c->staff, o.id2, NULL, NULL, &r->err))
-        return sy_err_field(&r->err, SY_E_INVALID, "staff_id", "staff_id %lld is not an active staff member", (long long)o.id2);
+        return sy_err_field(&r->err, SY_E_INVALID, "staff_id",
+                            "staff_id %lld is not an active staff member", (long long)o.id2);
     o.i1 = 1;
     o.fn = job_follower;
     if ((rc = run_op(&o))) return rc;
@@ -672,7 +746,8 @@ static int h_follower_del(sy_req *r) {
     op o;
     op_init(&o, r);
     int rc;
-    if ((rc = sy_req_param_id(r, "id", &o.id)) || (rc = sy_req_param_id(r, "staff_id", &o.id2))) return rc;
+    if ((rc = sy_req_param_id(r, "id", &o.id)) || (rc = sy_req_param_id(r, "staff_id", &o.id2)))
+        return rc;
     o.fn = job_follower;
     if ((rc = run_op(&o))) return rc;
     return reply_result(&o, 200);
@@ -688,10 +763,12 @@ static int job_unmask(op *o, sy_db *db, sy_err *e) {
     if ((rc = sy_db_prepare(db, "SELECT phone FROM contacts WHERE id = ?", &st, e))) return rc;
     sy_stmt_bind_int(st, 1, live);
     char *phone = NULL;
-    if (sy_stmt_step(st, e) == SY_ROW && sy_stmt_col_text(st, 0)) phone = sy_strdup(o->a, sy_stmt_col_text(st, 0));
+    if (sy_stmt_step(st, e) == SY_ROW && sy_stmt_col_text(st, 0))
+        phone = sy_strdup(o->a, sy_stmt_col_text(st, 0));
     sy_stmt_finalize(st);
     json_t *d = json_pack("{s:b}", "had_phone", phone != NULL);
-    rc = sy_audit_record(db, o->actor, "contacts.unmask_phone", sy_sprintf(o->a, "contact:%lld", (long long)live), d, e);
+    rc = sy_audit_record(db, o->actor, "contacts.unmask_phone",
+                         sy_sprintf(o->a, "contact:%lld", (long long)live), d, e);
     json_decref(d);
     if (rc) return rc;
     o->result = json_pack("{s:I,s:o}", "id", (json_int_t)live, "phone", sy_contacts_jstr(phone));
@@ -720,11 +797,14 @@ static int h_unmask(sy_req *r) {
 static int merge_body(sy_req *r, op *o) {
     static const char *const keys[] = {"winner_id", "loser_id", NULL};
     int rc;
-    if ((rc = body_only(r, keys, &o->body)) || (rc = sy_json_req_int(o->body, "winner_id", &o->id, &r->err)) ||
+    if ((rc = body_only(r, keys, &o->body)) ||
+        (rc = sy_json_req_int(o->body, "winner_id", &o->id, &r->err)) ||
         (rc = sy_json_req_int(o->body, "loser_id", &o->id2, &r->err)))
         return rc;
-    if (o->id <= 0) return sy_err_field(&r->err, SY_E_INVALID, "winner_id", "winner_id must be a positive id");
-    if (o->id2 <= 0) return sy_err_field(&r->err, SY_E_INVALID, "loser_id", "loser_id must be a positive id");
+    if (o->id <= 0)
+        return sy_err_field(&r->err, SY_E_INVALID, "winner_id", "winner_id must be a positive id");
+    if (o->id2 <= 0)
+        return sy_err_field(&r->err, SY_E_INVALID, "loser_id", "loser_id must be a positive id");
     return 0;
 }
 
@@ -749,8 +829,8 @@ static int job_merge(op *o, sy_db *db, sy_err *e) {
     if ((rc = sy_contacts_resolve(db, o->a, o->actor, o->id, &w, e))) return rc;
     json_t *c;
     if ((rc = sy_contacts_get_json(db, o->a, o->actor, w, 1, &c, e))) return rc;
-    o->result = json_pack("{s:I,s:I,s:I,s:o}", "merge_id", (json_int_t)o->out_id, "winner_id", (json_int_t)w, "loser_id",
-                          (json_int_t)o->id2, "winner", c);
+    o->result = json_pack("{s:I,s:I,s:I,s:o}", "merge_id", (json_int_t)o->out_id, "winner_id",
+                          (json_int_t)w, "loser_id", (json_int_t)o->id2, "winner", c);
     return 0;
 }
 
@@ -764,7 +844,8 @@ static int h_merge(sy_req *r) {
     pthread_mutex_lock(&o.c->lock);
     o.c->n_merges++;
     pthread_mutex_unlock(&o.c->lock);
-    sy_contacts_notify_merge(o.c, json_integer_value(json_object_get(o.result, "winner_id")), o.id2, 0);
+    sy_contacts_notify_merge(o.c, json_integer_value(json_object_get(o.result, "winner_id")), o.id2,
+                             0);
     return reply_result(&o, 200);
 }
 
@@ -772,19 +853,25 @@ static void mask_merge_data(sy_arena *a, const sy_actor *actor, json_t *d) {
     if (!actor || (actor->perms & SY_PERM_PHONE_UNMASK)) return;
     json_t *fills = json_object_get(d, "fills");
     json_t *p = json_object_get(fills, "phone");
-    if (json_is_string(p)) json_object_set_new(fills, "phone", json_string(sy_contacts_phone_out(a, actor, json_string_value(p))));
+    if (json_is_string(p))
+        json_object_set_new(fills, "phone",
+                            json_string(sy_contacts_phone_out(a, actor, json_string_value(p))));
     size_t i;
     json_t *it;
     json_array_foreach(json_object_get(d, "identities_moved"), i, it) {
         if (sy_streq(json_string_value(json_object_get(it, "type")), "phone"))
             json_object_set_new(it, "value",
-                                json_string(sy_contacts_phone_out(a, actor, json_string_value(json_object_get(it, "value")))));
+                                json_string(sy_contacts_phone_out(
+                                    a, actor, json_string_value(json_object_get(it, "value")))));
     }
 }
 
-static int merge_record(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t id, json_t **out, sy_err *e) {
+static int merge_record(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t id, json_t **out,
+                        sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "SELECT winner_id, loser_id, at, by_staff, data, undone_at, undone_by FROM contact_merges WHERE id = ?",
+    int rc = sy_db_prepare(db,
+                           "SELECT winner_id, loser_id, at, by_staff, data, undone_at, undone_by "
+                           "FROM contact_merges WHERE id = ?",
                            &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, id);
@@ -795,11 +882,12 @@ static int merge_record(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t i
     }
     int64_t w = sy_stmt_col_int(st, 0), live;
     json_t *d = json_loads(sy_stmt_col_text(st, 4), 0, NULL);
-    json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "id", (json_int_t)id, "winner_id", (json_int_t)w, "loser_id",
-                          (json_int_t)sy_stmt_col_int(st, 1), "at", (json_int_t)sy_stmt_col_int(st, 2), "by_staff_id",
-                          sy_contacts_jid(sy_stmt_col_int(st, 3)), "undone_at",
-                          sy_stmt_col_type(st, 5) == SY_NULL ? json_null() : json_integer(sy_stmt_col_int(st, 5)),
-                          "undone_by", sy_contacts_jid(sy_stmt_col_int(st, 6)));
+    json_t *o = json_pack(
+        "{s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "id", (json_int_t)id, "winner_id", (json_int_t)w,
+        "loser_id", (json_int_t)sy_stmt_col_int(st, 1), "at", (json_int_t)sy_stmt_col_int(st, 2),
+        "by_staff_id", sy_contacts_jid(sy_stmt_col_int(st, 3)), "undone_at",
+        sy_stmt_col_type(st, 5) == SY_NULL ? json_null() : json_integer(sy_stmt_col_int(st, 5)),
+        "undone_by", sy_contacts_jid(sy_stmt_col_int(st, 6)));
     sy_stmt_finalize(st);
     if (d) {
         mask_merge_data(a, actor, d);
@@ -861,12 +949,17 @@ static int job_claim(op *o, sy_db *db, sy_err *e) {
     sy_stmt_bind_int(st, 1, live);
     int64_t owner = sy_stmt_step(st, e) == SY_ROW ? sy_stmt_col_int(st, 0) : 0;
     sy_stmt_finalize(st);
-    if (owner == o->actor->staff_id) return sy_err_set(e, SY_E_CONFLICT, "you already own contact %lld", (long long)o->id);
-    if (owner) return sy_err_set(e, SY_E_CONFLICT, "contact %lld is owned by someone else; it is not in the pool", (long long)o->id);
+    if (owner == o->actor->staff_id)
+        return sy_err_set(e, SY_E_CONFLICT, "you already own contact %lld", (long long)o->id);
+    if (owner)
+        return sy_err_set(e, SY_E_CONFLICT,
+                          "contact %lld is owned by someone else; it is not in the pool",
+                          (long long)o->id);
     pool_settings ps;
     if ((rc = sy_contacts_pool_settings(db, &ps, e))) return rc;
     if ((rc = sy_db_prepare(db,
-                            "SELECT count(*) FROM contacts c WHERE c.owner_id = ? AND c.pool_claimed_at IS NOT NULL AND "
+                            "SELECT count(*) FROM contacts c WHERE c.owner_id = ? AND "
+                            "c.pool_claimed_at IS NOT NULL AND "
                             "c.status IN ('pending','following') AND c.merged_into IS NULL",
                             &st, e)))
         return rc;
@@ -875,11 +968,14 @@ static int job_claim(op *o, sy_db *db, sy_err *e) {
     sy_stmt_finalize(st);
     if (held >= ps.claim_limit)
         return sy_err_set(e, SY_E_PRECONDITION,
-                          "you already hold %lld open leads claimed from the pool (limit %lld); follow them up or return some first",
+                          "you already hold %lld open leads claimed from the pool (limit %lld); "
+                          "follow them up or return some first",
                           (long long)held, (long long)ps.claim_limit);
     if ((rc = sy_db_prepare(db,
-                            "UPDATE contacts SET owner_id = ?, department_id = ?, owned_at = ?, pool_claimed_at = ?, "
-                            "returned_at = NULL, return_reason = NULL, updated_at = ? WHERE id = ? AND owner_id IS NULL",
+                            "UPDATE contacts SET owner_id = ?, department_id = ?, owned_at = ?, "
+                            "pool_claimed_at = ?, "
+                            "returned_at = NULL, return_reason = NULL, updated_at = ? WHERE id = ? "
+                            "AND owner_id IS NULL",
                             &st, e)))
         return rc;
     sy_stmt_bind_int(st, 1, o->actor->staff_id);
@@ -893,7 +989,9 @@ static int job_claim(op *o, sy_db *db, sy_err *e) {
     if (rc < 0) return rc;
     json_t *d = json_pack("{s:I}", "held_before", (json_int_t)held);
     rc = sy_contacts_timeline_add(db, live, "claim", o->actor->staff_id, d, now, e);
-    if (rc == 0) rc = sy_audit_record(db, o->actor, "contacts.claim", sy_sprintf(o->a, "contact:%lld", (long long)live), d, e);
+    if (rc == 0)
+        rc = sy_audit_record(db, o->actor, "contacts.claim",
+                             sy_sprintf(o->a, "contact:%lld", (long long)live), d, e);
     json_decref(d);
     if (rc) return rc;
     return sy_contacts_get_json(db, o->a, o->actor, live, 1, &o->result, e);
@@ -908,7 +1006,8 @@ static int h_claim(sy_req *r) {
         static const char *const keys[] = {NULL};
         if ((rc = body_only(r, keys, &o.body))) return rc;
     }
-    if (!o.actor || !o.actor->staff_id) return sy_err_set(&r->err, SY_E_FORBIDDEN, "only a staff member can claim leads");
+    if (!o.actor || !o.actor->staff_id)
+        return sy_err_set(&r->err, SY_E_FORBIDDEN, "only a staff member can claim leads");
     o.fn = job_claim;
     if ((rc = run_op(&o))) return rc;
     return reply_result(&o, 200);
@@ -923,11 +1022,16 @@ static int job_return(op *o, sy_db *db, sy_err *e) {
     sy_stmt_bind_int(st, 1, live);
     int64_t owner = sy_stmt_step(st, e) == SY_ROW ? sy_stmt_col_int(st, 0) : 0;
     sy_stmt_finalize(st);
-    if (!owner) return sy_err_set(e, SY_E_CONFLICT, "contact %lld is already in the pool", (long long)o->id);
+    if (!owner)
+        return sy_err_set(e, SY_E_CONFLICT, "contact %lld is already in the pool",
+                          (long long)o->id);
     if (owner != o->actor->staff_id && !(o->actor->perms & SY_PERM_POOL_MANAGE))
-        return sy_err_set(e, SY_E_FORBIDDEN, "only the owner or a pool manager can return contact %lld", (long long)o->id);
+        return sy_err_set(e, SY_E_FORBIDDEN,
+                          "only the owner or a pool manager can return contact %lld",
+                          (long long)o->id);
     if ((rc = sy_db_prepare(db,
-                            "UPDATE contacts SET owner_id = NULL, department_id = NULL, owned_at = NULL, pool_claimed_at = NULL, "
+                            "UPDATE contacts SET owner_id = NULL, department_id = NULL, owned_at = "
+                            "NULL, pool_claimed_at = NULL, "
                             "returned_at = ?, return_reason = ?, updated_at = ? WHERE id = ?",
                             &st, e)))
         return rc;
@@ -938,7 +1042,10 @@ static int job_return(op *o, sy_db *db, sy_err *e) {
     rc = sy_stmt_step(st, e);
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
-    if ((rc = sy_db_prepare(db, "DELETE FROM contact_followers WHERE contact_id = ? AND staff_id IN (?, ?)", &st, e))) return rc;
+    if ((rc = sy_db_prepare(
+             db, "DELETE FROM contact_followers WHERE contact_id = ? AND staff_id IN (?, ?)", &st,
+             e)))
+        return rc;
     sy_stmt_bind_int(st, 1, live);
     sy_stmt_bind_int(st, 2, owner);
     sy_stmt_bind_int(st, 3, o->actor->staff_id);
@@ -947,7 +1054,9 @@ static int job_return(op *o, sy_db *db, sy_err *e) {
     if (rc < 0) return rc;
     json_t *d = json_pack("{s:s,s:I}", "reason", o->s1, "from_owner_id", (json_int_t)owner);
     rc = sy_contacts_timeline_add(db, live, "return", o->actor->staff_id, d, now, e);
-    if (rc == 0) rc = sy_audit_record(db, o->actor, "contacts.return", sy_sprintf(o->a, "contact:%lld", (long long)live), d, e);
+    if (rc == 0)
+        rc = sy_audit_record(db, o->actor, "contacts.return",
+                             sy_sprintf(o->a, "contact:%lld", (long long)live), d, e);
     json_decref(d);
     if (rc) return rc;
     o->result = json_pack("{s:I,s:b,s:s}", "id", (json_int_t)live, "in_pool", 1, "reason", o->s1);
@@ -962,16 +1071,18 @@ static int h_return(sy_req *r) {
     if ((rc = sy_req_param_id(r, "id", &o.id)) || (rc = body_only(r, keys, &o.body)) ||
         (rc = sy_json_req_str(o.body, "reason", &o.s1, &r->err)))
         return rc;
-    if (!*o.s1 || strlen(o.s1) > 500) return sy_err_field(&r->err, SY_E_INVALID, "reason", "reason must be 1 to 500 bytes");
-    if (!o.actor || !o.actor->staff_id) return sy_err_set(&r->err, SY_E_FORBIDDEN, "only a staff member can return leads");
+    if (!*o.s1 || strlen(o.s1) > 500)
+        return sy_err_field(&r->err, SY_E_INVALID, "reason", "reason must be 1 to 500 bytes");
+    if (!o.actor || !o.actor->staff_id)
+        return sy_err_set(&r->err, SY_E_FORBIDDEN, "only a staff member can return leads");
     o.fn = job_return;
     if ((rc = run_op(&o))) return rc;
     return reply_result(&o, 200);
 }
 
 static json_t *settings_json(const pool_settings *ps) {
-    return json_pack("{s:b,s:I,s:I}", "recycle_enabled", ps->recycle_enabled, "recycle_days", (json_int_t)ps->recycle_days,
-                     "claim_limit", (json_int_t)ps->claim_limit);
+    return json_pack("{s:b,s:I,s:I}", "recycle_enabled", ps->recycle_enabled, "recycle_days",
+                     (json_int_t)ps->recycle_days, "claim_limit", (json_int_t)ps->claim_limit);
 }
 
 static int h_settings_get(sy_req *r) {
@@ -987,7 +1098,8 @@ static int h_settings_get(sy_req *r) {
 
 static int put_setting(sy_db *db, const char *key, int64_t v, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "INSERT OR REPLACE INTO contact_settings(key, value) VALUES (?, ?)", &st, e);
+    int rc = sy_db_prepare(db, "INSERT OR REPLACE INTO contact_settings(key, value) VALUES (?, ?)",
+                           &st, e);
     if (rc) return rc;
     char buf[24];
     snprintf(buf, sizeof buf, "%lld", (long long)v);
@@ -1030,11 +1142,16 @@ static int h_settings_patch(sy_req *r) {
     op_init(&o, r);
     int rc, en, p;
     int64_t v;
-    if ((rc = body_only(r, keys, &o.body)) || (rc = sy_json_bool(o.body, "recycle_enabled", &en, NULL, &r->err))) return rc;
+    if ((rc = body_only(r, keys, &o.body)) ||
+        (rc = sy_json_bool(o.body, "recycle_enabled", &en, NULL, &r->err)))
+        return rc;
     if ((rc = sy_json_int(o.body, "recycle_days", &v, &p, &r->err))) return rc;
-    if (p && (v < 1 || v > 365)) return sy_err_field(&r->err, SY_E_INVALID, "recycle_days", "recycle_days must be 1 to 365");
+    if (p && (v < 1 || v > 365))
+        return sy_err_field(&r->err, SY_E_INVALID, "recycle_days", "recycle_days must be 1 to 365");
     if ((rc = sy_json_int(o.body, "claim_limit", &v, &p, &r->err))) return rc;
-    if (p && (v < 0 || v > 100000)) return sy_err_field(&r->err, SY_E_INVALID, "claim_limit", "claim_limit must be 0 to 100000");
+    if (p && (v < 0 || v > 100000))
+        return sy_err_field(&r->err, SY_E_INVALID, "claim_limit",
+                            "claim_limit must be 0 to 100000");
     o.fn = job_settings;
     if ((rc = run_op(&o))) return rc;
     return reply_result(&o, 200);
@@ -1057,31 +1174,43 @@ static int h_handover(sy_req *r) {
     json_t *b;
     int64_t from, to;
     int rc;
-    if ((rc = body_only(r, keys, &b)) || (rc = sy_json_req_int(b, "from_staff_id", &from, &r->err)) ||
+    if ((rc = body_only(r, keys, &b)) ||
+        (rc = sy_json_req_int(b, "from_staff_id", &from, &r->err)) ||
         (rc = sy_json_req_int(b, "to_staff_id", &to, &r->err)))
         return rc;
-    if (from <= 0) return sy_err_field(&r->err, SY_E_INVALID, "from_staff_id", "from_staff_id must be a positive id");
-    if (to <= 0) return sy_err_field(&r->err, SY_E_INVALID, "to_staff_id", "to_staff_id must be a positive id");
+    if (from <= 0)
+        return sy_err_field(&r->err, SY_E_INVALID, "from_staff_id",
+                            "from_staff_id must be a positive id");
+    if (to <= 0)
+        return sy_err_field(&r->err, SY_E_INVALID, "to_staff_id",
+                            "to_staff_id must be a positive id");
     size_t n = 0;
     if ((rc = sy_contacts_handover(CTX(r), actor_of(r), from, to, &n, &r->err))) return rc;
-    return sy_reply_json(r, 200, json_pack("{s:I,s:I,s:I}", "from_staff_id", (json_int_t)from, "to_staff_id", (json_int_t)to,
-                                           "moved", (json_int_t)n));
+    return sy_reply_json(r, 200,
+                         json_pack("{s:I,s:I,s:I}", "from_staff_id", (json_int_t)from,
+                                   "to_staff_id", (json_int_t)to, "moved", (json_int_t)n));
 }
 
 /* --- acquisition channels --- */
 
-static const char *const channel_kinds[] = {"store_code", "ads", "partner", "referral", "other", NULL};
+static const char *const channel_kinds[] = {"store_code", "ads",   "partner",
+                                            "referral",   "other", NULL};
 
 static int channel_json(sy_db *db, int64_t id, json_t **out, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "SELECT id, name, kind, code, created_at, updated_at FROM contact_channels WHERE id = ?", &st, e);
+    int rc = sy_db_prepare(
+        db,
+        "SELECT id, name, kind, code, created_at, updated_at FROM contact_channels WHERE id = ?",
+        &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, id);
     rc = sy_stmt_step(st, e);
     if (rc == SY_ROW)
-        *out = json_pack("{s:I,s:s,s:s,s:o,s:I,s:I}", "id", (json_int_t)id, "name", sy_stmt_col_text(st, 1), "kind",
-                         sy_stmt_col_text(st, 2), "code", sy_contacts_jstr(sy_stmt_col_text(st, 3)), "created_at",
-                         (json_int_t)sy_stmt_col_int(st, 4), "updated_at", (json_int_t)sy_stmt_col_int(st, 5));
+        *out = json_pack("{s:I,s:s,s:s,s:o,s:I,s:I}", "id", (json_int_t)id, "name",
+                         sy_stmt_col_text(st, 1), "kind", sy_stmt_col_text(st, 2), "code",
+                         sy_contacts_jstr(sy_stmt_col_text(st, 3)), "created_at",
+                         (json_int_t)sy_stmt_col_int(st, 4), "updated_at",
+                         (json_int_t)sy_stmt_col_int(st, 5));
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
     if (rc != SY_ROW) return sy_err_set(e, SY_E_NOT_FOUND, "channel %lld not found", (long long)id);
@@ -1094,10 +1223,12 @@ static int h_channels(sy_req *r) {
     if (rc) return rc;
     sy_stmt *st;
     json_t *items = json_array();
-    if ((rc = sy_db_prepare(db, "SELECT id FROM contact_channels ORDER BY id", &st, &r->err)) == 0) {
+    if ((rc = sy_db_prepare(db, "SELECT id FROM contact_channels ORDER BY id", &st, &r->err)) ==
+        0) {
         while ((rc = sy_stmt_step(st, &r->err)) == SY_ROW) {
             json_t *o;
-            if (channel_json(db, sy_stmt_col_int(st, 0), &o, &r->err) == 0) json_array_append_new(items, o);
+            if (channel_json(db, sy_stmt_col_int(st, 0), &o, &r->err) == 0)
+                json_array_append_new(items, o);
         }
         sy_stmt_finalize(st);
         rc = rc < 0 ? rc : 0;
@@ -1107,8 +1238,9 @@ static int h_channels(sy_req *r) {
         json_decref(items);
         return rc;
     }
-    return sy_reply_json(r, 200, json_pack("{s:o,s:I,s:n}", "items", items, "total", (json_int_t)json_array_size(items),
-                                           "next_cursor"));
+    return sy_reply_json(r, 200,
+                         json_pack("{s:o,s:I,s:n}", "items", items, "total",
+                                   (json_int_t)json_array_size(items), "next_cursor"));
 }
 
 static int h_channel_get(sy_req *r) {
@@ -1129,7 +1261,9 @@ static int job_channel(op *o, sy_db *db, sy_err *e) {
     int rc;
     int64_t now = sy_now_ms();
     if (o->i1 == 0) { /* create */
-        if ((rc = sy_db_prepare(db, "INSERT INTO contact_channels(name, kind, code, created_at, updated_at) VALUES (?,?,?,?,?)",
+        if ((rc = sy_db_prepare(db,
+                                "INSERT INTO contact_channels(name, kind, code, created_at, "
+                                "updated_at) VALUES (?,?,?,?,?)",
                                 &st, e)))
             return rc;
         sy_stmt_bind_text(st, 1, o->s1);
@@ -1141,9 +1275,11 @@ static int job_channel(op *o, sy_db *db, sy_err *e) {
         json_t *cur;
         if ((rc = channel_json(db, o->id, &cur, e))) return rc;
         json_decref(cur);
-        if ((rc = sy_db_prepare(db, "UPDATE contact_channels SET name = COALESCE(?, name), kind = COALESCE(?, kind), "
-                                    "code = CASE WHEN ? THEN ? ELSE code END, updated_at = ? WHERE id = ?",
-                                &st, e)))
+        if ((rc = sy_db_prepare(
+                 db,
+                 "UPDATE contact_channels SET name = COALESCE(?, name), kind = COALESCE(?, kind), "
+                 "code = CASE WHEN ? THEN ? ELSE code END, updated_at = ? WHERE id = ?",
+                 &st, e)))
             return rc;
         sy_stmt_bind_text(st, 1, o->s1);
         sy_stmt_bind_text(st, 2, o->s2);
@@ -1155,7 +1291,8 @@ static int job_channel(op *o, sy_db *db, sy_err *e) {
         json_t *cur;
         if ((rc = channel_json(db, o->id, &cur, e))) return rc;
         json_decref(cur);
-        if ((rc = sy_db_prepare(db, "DELETE FROM contact_channels WHERE id = ?", &st, e))) return rc;
+        if ((rc = sy_db_prepare(db, "DELETE FROM contact_channels WHERE id = ?", &st, e)))
+            return rc;
         sy_stmt_bind_int(st, 1, o->id);
     }
     rc = sy_stmt_step(st, e);
@@ -1166,7 +1303,8 @@ static int job_channel(op *o, sy_db *db, sy_err *e) {
     if (o->i1 == 0) o->id = sy_db_last_id(db);
     if (o->i1 == 2) {
         o->result = json_pack("{s:I,s:b}", "id", (json_int_t)o->id, "deleted", 1);
-        return sy_audit_record(db, o->actor, "channels.delete", sy_sprintf(o->a, "channel:%lld", (long long)o->id), NULL, e);
+        return sy_audit_record(db, o->actor, "channels.delete",
+                               sy_sprintf(o->a, "channel:%lld", (long long)o->id), NULL, e);
     }
     return channel_json(db, o->id, &o->result, e);
 }
@@ -1176,7 +1314,8 @@ static int channel_body(sy_req *r, op *o, int creating) {
     int rc;
     if ((rc = body_only(r, keys, &o->body))) return rc;
     if (creating) {
-        if ((rc = sy_json_req_str(o->body, "name", &o->s1, &r->err)) || (rc = sy_json_req_str(o->body, "kind", &o->s2, &r->err)))
+        if ((rc = sy_json_req_str(o->body, "name", &o->s1, &r->err)) ||
+            (rc = sy_json_req_str(o->body, "kind", &o->s2, &r->err)))
             return rc;
     } else if ((rc = sy_json_str(o->body, "name", &o->s1, NULL, &r->err)) ||
                (rc = sy_json_str(o->body, "kind", &o->s2, NULL, &r->err))) {
@@ -1185,11 +1324,16 @@ static int channel_body(sy_req *r, op *o, int creating) {
     int p;
     if ((rc = sy_json_str(o->body, "code", &o->s3, &p, &r->err))) return rc;
     o->id2 = json_object_get(o->body, "code") != NULL;
-    if (o->s1 && (!*o->s1 || strlen(o->s1) > 100)) return sy_err_field(&r->err, SY_E_INVALID, "name", "name must be 1 to 100 bytes");
+    if (o->s1 && (!*o->s1 || strlen(o->s1) > 100))
+        return sy_err_field(&r->err, SY_E_INVALID, "name", "name must be 1 to 100 bytes");
     if (o->s2 && !sy_contacts_in_list(channel_kinds, o->s2))
-        return sy_err_field(&r->err, SY_E_INVALID, "kind", "kind \"%s\" is not one of store_code, ads, partner, referral, other", o->s2);
-    if (o->s3 && (!*o->s3 || strlen(o->s3) > 64)) return sy_err_field(&r->err, SY_E_INVALID, "code", "code must be 1 to 64 bytes");
-    if (!creating && !json_object_size(o->body)) return sy_err_set(&r->err, SY_E_INVALID, "nothing to change: the body has no fields");
+        return sy_err_field(&r->err, SY_E_INVALID, "kind",
+                            "kind \"%s\" is not one of store_code, ads, partner, referral, other",
+                            o->s2);
+    if (o->s3 && (!*o->s3 || strlen(o->s3) > 64))
+        return sy_err_field(&r->err, SY_E_INVALID, "code", "code must be 1 to 64 bytes");
+    if (!creating && !json_object_size(o->body))
+        return sy_err_set(&r->err, SY_E_INVALID, "nothing to change: the body has no fields");
     return 0;
 }
 
@@ -1228,7 +1372,8 @@ static int h_channel_delete(sy_req *r) {
 /* --- custom attribute definitions --- */
 
 static json_t *def_json(const attr_def *d) {
-    return json_pack("{s:s,s:s,s:s,s:O?}", "key", d->key, "label", d->label, "type", d->type, "options", d->options);
+    return json_pack("{s:s,s:s,s:s,s:O?}", "key", d->key, "label", d->label, "type", d->type,
+                     "options", d->options);
 }
 
 static int h_attrs(sy_req *r) {
@@ -1236,8 +1381,11 @@ static int h_attrs(sy_req *r) {
     int rc = load_defs(CTX(r), r->arena, &defs, &r->err);
     if (rc) return rc;
     json_t *items = json_array();
-    for (size_t i = 0; i < defs.n; i++) json_array_append_new(items, def_json(&defs.v[i]));
-    return sy_reply_json(r, 200, json_pack("{s:o,s:I,s:n}", "items", items, "total", (json_int_t)defs.n, "next_cursor"));
+    for (size_t i = 0; i < defs.n; i++)
+        json_array_append_new(items, def_json(&defs.v[i]));
+    return sy_reply_json(
+        r, 200,
+        json_pack("{s:o,s:I,s:n}", "items", items, "total", (json_int_t)defs.n, "next_cursor"));
 }
 
 static int valid_key(const char *k) {
@@ -1250,14 +1398,16 @@ static int valid_key(const char *k) {
 
 static int check_options(sy_req *r, json_t *opts) {
     if (!json_is_array(opts) || json_array_size(opts) == 0 || json_array_size(opts) > 100)
-        return sy_err_field(&r->err, SY_E_INVALID, "options", "options must be an array of 1 to 100 strings");
+        return sy_err_field(&r->err, SY_E_INVALID, "options",
+                            "options must be an array of 1 to 100 strings");
     size_t i, j;
     json_t *v, *w;
     json_array_foreach(opts, i, v) {
         if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 100)
-            return sy_err_field(&r->err, SY_E_INVALID, "options", "options[%zu] must be a string of 1 to 100 bytes", i);
-        json_array_foreach(opts, j, w) if (j < i && json_equal(v, w))
-            return sy_err_field(&r->err, SY_E_INVALID, "options", "option \"%s\" appears twice", json_string_value(v));
+            return sy_err_field(&r->err, SY_E_INVALID, "options",
+                                "options[%zu] must be a string of 1 to 100 bytes", i);
+        json_array_foreach(opts, j, w) if (j < i && json_equal(v, w)) return sy_err_field(
+            &r->err, SY_E_INVALID, "options", "option \"%s\" appears twice", json_string_value(v));
     }
     return 0;
 }
@@ -1269,7 +1419,9 @@ static int job_attr(op *o, sy_db *db, sy_err *e) {
     json_t *opts = json_object_get(o->body, "options");
     char *otxt = opts && !json_is_null(opts) ? sy_json_dump(opts) : NULL;
     if (o->i1 == 0) {
-        rc = sy_db_prepare(db, "INSERT INTO contact_attr_defs(key, label, type, options, created_at, updated_at) VALUES (?,?,?,?,?,?)",
+        rc = sy_db_prepare(db,
+                           "INSERT INTO contact_attr_defs(key, label, type, options, created_at, "
+                           "updated_at) VALUES (?,?,?,?,?,?)",
                            &st, e);
         if (rc == 0) {
             sy_stmt_bind_text(st, 1, o->s1);
@@ -1280,8 +1432,11 @@ static int job_attr(op *o, sy_db *db, sy_err *e) {
             sy_stmt_bind_int(st, 6, now);
         }
     } else if (o->i1 == 1) {
-        rc = sy_db_prepare(db, "UPDATE contact_attr_defs SET label = COALESCE(?, label), options = COALESCE(?, options), "
-                               "updated_at = ? WHERE key = ?", &st, e);
+        rc = sy_db_prepare(db,
+                           "UPDATE contact_attr_defs SET label = COALESCE(?, label), options = "
+                           "COALESCE(?, options), "
+                           "updated_at = ? WHERE key = ?",
+                           &st, e);
         if (rc == 0) {
             sy_stmt_bind_text(st, 1, o->s2);
             sy_stmt_bind_text(st, 2, otxt);
@@ -1296,9 +1451,11 @@ static int job_attr(op *o, sy_db *db, sy_err *e) {
     if (rc) return rc;
     rc = sy_stmt_step(st, e);
     sy_stmt_finalize(st);
-    if (rc == SY_E_CONFLICT) return sy_err_field(e, SY_E_CONFLICT, "key", "attribute \"%s\" already exists", o->s1);
+    if (rc == SY_E_CONFLICT)
+        return sy_err_field(e, SY_E_CONFLICT, "key", "attribute \"%s\" already exists", o->s1);
     if (rc < 0) return rc;
-    if (o->i1 && sy_db_changes(db) == 0) return sy_err_set(e, SY_E_NOT_FOUND, "attribute \"%s\" not found", o->s1);
+    if (o->i1 && sy_db_changes(db) == 0)
+        return sy_err_set(e, SY_E_NOT_FOUND, "attribute \"%s\" not found", o->s1);
     if (o->i1 == 2) {
         o->result = json_pack("{s:s,s:b}", "key", o->s1, "deleted", 1);
         return 0;
@@ -1319,20 +1476,29 @@ static int h_attr_create(sy_req *r) {
     op o;
     op_init(&o, r);
     int rc;
-    if ((rc = body_only(r, keys, &o.body)) || (rc = sy_json_req_str(o.body, "key", &o.s1, &r->err)) ||
-        (rc = sy_json_req_str(o.body, "label", &o.s2, &r->err)) || (rc = sy_json_req_str(o.body, "type", &o.s3, &r->err)))
+    if ((rc = body_only(r, keys, &o.body)) ||
+        (rc = sy_json_req_str(o.body, "key", &o.s1, &r->err)) ||
+        (rc = sy_json_req_str(o.body, "label", &o.s2, &r->err)) ||
+        (rc = sy_json_req_str(o.body, "type", &o.s3, &r->err)))
         return rc;
     if (!valid_key(o.s1))
-        return sy_err_field(&r->err, SY_E_INVALID, "key", "key \"%s\" must be lowercase letters, digits and _ (1 to 40, a letter first)", o.s1);
-    if (!*o.s2 || strlen(o.s2) > 100) return sy_err_field(&r->err, SY_E_INVALID, "label", "label must be 1 to 100 bytes");
+        return sy_err_field(
+            &r->err, SY_E_INVALID, "key",
+            "key \"%s\" must be lowercase letters, digits and _ (1 to 40, a letter first)", o.s1);
+    if (!*o.s2 || strlen(o.s2) > 100)
+        return sy_err_field(&r->err, SY_E_INVALID, "label", "label must be 1 to 100 bytes");
     if (!sy_contacts_in_list(types, o.s3))
-        return sy_err_field(&r->err, SY_E_INVALID, "type", "type \"%s\" is not one of text, number, date, enum, bool", o.s3);
+        return sy_err_field(&r->err, SY_E_INVALID, "type",
+                            "type \"%s\" is not one of text, number, date, enum, bool", o.s3);
     json_t *opts = json_object_get(o.body, "options");
     if (strcmp(o.s3, "enum") == 0) {
-        if (!opts) return sy_err_field(&r->err, SY_E_INVALID, "options", "an enum attribute needs options");
+        if (!opts)
+            return sy_err_field(&r->err, SY_E_INVALID, "options",
+                                "an enum attribute needs options");
         if ((rc = check_options(r, opts))) return rc;
     } else if (opts && !json_is_null(opts)) {
-        return sy_err_field(&r->err, SY_E_INVALID, "options", "options apply to enum attributes only");
+        return sy_err_field(&r->err, SY_E_INVALID, "options",
+                            "options apply to enum attributes only");
     }
     o.fn = job_attr;
     if ((rc = run_op(&o))) return rc;
@@ -1345,16 +1511,22 @@ static int h_attr_patch(sy_req *r) {
     op_init(&o, r);
     int rc;
     o.s1 = sy_req_param(r, "key");
-    if ((rc = body_only(r, keys, &o.body)) || (rc = sy_json_str(o.body, "label", &o.s2, NULL, &r->err))) return rc;
-    if (!json_object_size(o.body)) return sy_err_set(&r->err, SY_E_INVALID, "nothing to change: the body has no fields");
-    if (o.s2 && (!*o.s2 || strlen(o.s2) > 100)) return sy_err_field(&r->err, SY_E_INVALID, "label", "label must be 1 to 100 bytes");
+    if ((rc = body_only(r, keys, &o.body)) ||
+        (rc = sy_json_str(o.body, "label", &o.s2, NULL, &r->err)))
+        return rc;
+    if (!json_object_size(o.body))
+        return sy_err_set(&r->err, SY_E_INVALID, "nothing to change: the body has no fields");
+    if (o.s2 && (!*o.s2 || strlen(o.s2) > 100))
+        return sy_err_field(&r->err, SY_E_INVALID, "label", "label must be 1 to 100 bytes");
     json_t *opts = json_object_get(o.body, "options");
     if (opts) {
         attr_defs defs;
         if ((rc = load_defs(o.c, r->arena, &defs, &r->err))) return rc;
         const attr_def *d = sy_contacts_find_def(&defs, o.s1);
         if (!d) return sy_err_set(&r->err, SY_E_NOT_FOUND, "attribute \"%s\" not found", o.s1);
-        if (strcmp(d->type, "enum")) return sy_err_field(&r->err, SY_E_INVALID, "options", "options apply to enum attributes only");
+        if (strcmp(d->type, "enum"))
+            return sy_err_field(&r->err, SY_E_INVALID, "options",
+                                "options apply to enum attributes only");
         if ((rc = check_options(r, opts))) return rc;
     }
     o.i1 = 1;
@@ -1376,8 +1548,12 @@ static int h_attr_delete(sy_req *r) {
 
 /* --- imports --- */
 
-static int h_import(sy_req *r) { return sy_contacts_import_http(r, CTX(r), 0); }
-static int h_import_preview(sy_req *r) { return sy_contacts_import_http(r, CTX(r), 1); }
+static int h_import(sy_req *r) {
+    return sy_contacts_import_http(r, CTX(r), 0);
+}
+static int h_import_preview(sy_req *r) {
+    return sy_contacts_import_http(r, CTX(r), 1);
+}
 
 static int h_imports(sy_req *r) {
     json_t *out;
@@ -1390,7 +1566,9 @@ static int h_import_get(sy_req *r) {
     int64_t id;
     json_t *out;
     int rc;
-    if ((rc = sy_req_param_id(r, "id", &id)) || (rc = sy_contacts_import_get(CTX(r), actor_of(r), id, &out, &r->err))) return rc;
+    if ((rc = sy_req_param_id(r, "id", &id)) ||
+        (rc = sy_contacts_import_get(CTX(r), actor_of(r), id, &out, &r->err)))
+        return rc;
     return sy_reply_json(r, 200, out);
 }
 
@@ -1424,53 +1602,72 @@ static sy_route routes[] = {
     {"POST", "/api/v1/contacts", h_create, NULL, S, W, 0, "create a contact"},
     {"GET", "/api/v1/contacts/pool", h_pool, NULL, S, R, 0, "list the lead pool (公海)"},
     {"GET", "/api/v1/contacts/lookup", h_lookup, NULL, S, R, 0, "find a contact by identity"},
-    {"GET", "/api/v1/contacts/export.csv", h_export, NULL, S, R | SY_PERM_CONTACTS_EXPORT, 0, "export contacts as CSV"},
-    {"POST", "/api/v1/contacts/import", h_import, NULL, S, SY_PERM_CONTACTS_IMPORT, IMPORT_LIMIT, "import contacts from CSV"},
-    {"POST", "/api/v1/contacts/import/preview", h_import_preview, NULL, S, SY_PERM_CONTACTS_IMPORT, IMPORT_LIMIT,
-     "preview a CSV import"},
-    {"POST", "/api/v1/contacts/merge/preview", h_merge_preview, NULL, S, R | SY_PERM_CONTACTS_MERGE, 0, "preview a merge"},
-    {"POST", "/api/v1/contacts/merge", h_merge, NULL, S, R | SY_PERM_CONTACTS_MERGE, 0, "merge two contacts"},
-    {"POST", "/api/v1/contacts/handover", h_handover, NULL, S, SY_PERM_POOL_MANAGE, 0, "hand over a departing person's contacts"},
-    {"GET", "/api/v1/contacts/merges/{id}", h_merge_get, NULL, S, R | SY_PERM_CONTACTS_MERGE, 0, "read a merge record"},
+    {"GET", "/api/v1/contacts/export.csv", h_export, NULL, S, R | SY_PERM_CONTACTS_EXPORT, 0,
+     "export contacts as CSV"},
+    {"POST", "/api/v1/contacts/import", h_import, NULL, S, SY_PERM_CONTACTS_IMPORT, IMPORT_LIMIT,
+     "import contacts from CSV"},
+    {"POST", "/api/v1/contacts/import/preview", h_import_preview, NULL, S, SY_PERM_CONTACTS_IMPORT,
+     IMPORT_LIMIT, "preview a CSV import"},
+    {"POST", "/api/v1/contacts/merge/preview", h_merge_preview, NULL, S, R | SY_PERM_CONTACTS_MERGE,
+     0, "preview a merge"},
+    {"POST", "/api/v1/contacts/merge", h_merge, NULL, S, R | SY_PERM_CONTACTS_MERGE, 0,
+     "merge two contacts"},
+    {"POST", "/api/v1/contacts/handover", h_handover, NULL, S, SY_PERM_POOL_MANAGE, 0,
+     "hand over a departing person's contacts"},
+    {"GET", "/api/v1/contacts/merges/{id}", h_merge_get, NULL, S, R | SY_PERM_CONTACTS_MERGE, 0,
+     "read a merge record"},
     {"POST", "/api/v1/contacts/merges/{id}/undo", h_merge_undo, NULL, S,
      R | SY_PERM_CONTACTS_MERGE | SY_PERM_SETTINGS_MANAGE, 0, "undo a merge (admins)"},
     {"GET", "/api/v1/contacts/{id}", h_get, NULL, S, R, 0, "read a contact"},
     {"PATCH", "/api/v1/contacts/{id}", h_patch, NULL, S, W, 0, "change a contact"},
     {"GET", "/api/v1/contacts/{id}/timeline", h_timeline, NULL, S, R, 0, "a contact's timeline"},
-    {"GET", "/api/v1/contacts/{id}/follow-ups", h_followups, NULL, S, R, 0, "a contact's follow-up records"},
-    {"POST", "/api/v1/contacts/{id}/follow-ups", h_followup_add, NULL, S, W, 0, "record a follow-up"},
+    {"GET", "/api/v1/contacts/{id}/follow-ups", h_followups, NULL, S, R, 0,
+     "a contact's follow-up records"},
+    {"POST", "/api/v1/contacts/{id}/follow-ups", h_followup_add, NULL, S, W, 0,
+     "record a follow-up"},
     {"POST", "/api/v1/contacts/{id}/identities", h_identity_add, NULL, S, W, 0, "add an identity"},
     {"GET", "/api/v1/contacts/{id}/consent", h_consent_get, NULL, S, R, 0, "read consent records"},
-    {"PUT", "/api/v1/contacts/{id}/consent/{channel}", h_consent_put, NULL, S, W, 0, "set consent for a channel"},
+    {"PUT", "/api/v1/contacts/{id}/consent/{channel}", h_consent_put, NULL, S, W, 0,
+     "set consent for a channel"},
     {"POST", "/api/v1/contacts/{id}/followers", h_follower_add, NULL, S, W, 0, "add a follower"},
-    {"DELETE", "/api/v1/contacts/{id}/followers/{staff_id}", h_follower_del, NULL, S, W, 0, "remove a follower"},
+    {"DELETE", "/api/v1/contacts/{id}/followers/{staff_id}", h_follower_del, NULL, S, W, 0,
+     "remove a follower"},
     {"POST", "/api/v1/contacts/{id}/claim", h_claim, NULL, S, W, 0, "claim a lead from the pool"},
     {"POST", "/api/v1/contacts/{id}/return", h_return, NULL, S, W, 0, "return a lead to the pool"},
     {"POST", "/api/v1/contacts/{id}/unmask-phone", h_unmask, NULL, S, R | SY_PERM_PHONE_UNMASK, 0,
      "reveal a full phone number (audited)"},
     {"GET", "/api/v1/pool/settings", h_settings_get, NULL, S, R, 0, "read lead-pool settings"},
-    {"PATCH", "/api/v1/pool/settings", h_settings_patch, NULL, S, SY_PERM_POOL_MANAGE, 0, "change lead-pool settings"},
-    {"POST", "/api/v1/pool/recycle", h_recycle_now, NULL, S, SY_PERM_POOL_MANAGE, 0, "run lead recycling now"},
+    {"PATCH", "/api/v1/pool/settings", h_settings_patch, NULL, S, SY_PERM_POOL_MANAGE, 0,
+     "change lead-pool settings"},
+    {"POST", "/api/v1/pool/recycle", h_recycle_now, NULL, S, SY_PERM_POOL_MANAGE, 0,
+     "run lead recycling now"},
     {"GET", "/api/v1/channels", h_channels, NULL, S, R, 0, "list acquisition channels"},
-    {"POST", "/api/v1/channels", h_channel_create, NULL, S, SY_PERM_SETTINGS_MANAGE, 0, "create an acquisition channel"},
+    {"POST", "/api/v1/channels", h_channel_create, NULL, S, SY_PERM_SETTINGS_MANAGE, 0,
+     "create an acquisition channel"},
     {"GET", "/api/v1/channels/{id}", h_channel_get, NULL, S, R, 0, "read an acquisition channel"},
-    {"PATCH", "/api/v1/channels/{id}", h_channel_patch, NULL, S, SY_PERM_SETTINGS_MANAGE, 0, "change an acquisition channel"},
-    {"DELETE", "/api/v1/channels/{id}", h_channel_delete, NULL, S, SY_PERM_SETTINGS_MANAGE, 0, "delete an acquisition channel"},
-    {"GET", "/api/v1/contact-attributes", h_attrs, NULL, S, R, 0, "list custom attribute definitions"},
-    {"POST", "/api/v1/contact-attributes", h_attr_create, NULL, S, SY_PERM_SETTINGS_MANAGE, 0, "define a custom attribute"},
+    {"PATCH", "/api/v1/channels/{id}", h_channel_patch, NULL, S, SY_PERM_SETTINGS_MANAGE, 0,
+     "change an acquisition channel"},
+    {"DELETE", "/api/v1/channels/{id}", h_channel_delete, NULL, S, SY_PERM_SETTINGS_MANAGE, 0,
+     "delete an acquisition channel"},
+    {"GET", "/api/v1/contact-attributes", h_attrs, NULL, S, R, 0,
+     "list custom attribute definitions"},
+    {"POST", "/api/v1/contact-attributes", h_attr_create, NULL, S, SY_PERM_SETTINGS_MANAGE, 0,
+     "define a custom attribute"},
     {"PATCH", "/api/v1/contact-attributes/{key}", h_attr_patch, NULL, S, SY_PERM_SETTINGS_MANAGE, 0,
      "change a custom attribute"},
-    {"DELETE", "/api/v1/contact-attributes/{key}", h_attr_delete, NULL, S, SY_PERM_SETTINGS_MANAGE, 0,
-     "delete a custom attribute"},
+    {"DELETE", "/api/v1/contact-attributes/{key}", h_attr_delete, NULL, S, SY_PERM_SETTINGS_MANAGE,
+     0, "delete a custom attribute"},
     {"GET", "/api/v1/imports", h_imports, NULL, S, SY_PERM_CONTACTS_IMPORT, 0, "list imports"},
-    {"GET", "/api/v1/imports/{id}", h_import_get, NULL, S, SY_PERM_CONTACTS_IMPORT, 0, "an import's status and counts"},
+    {"GET", "/api/v1/imports/{id}", h_import_get, NULL, S, SY_PERM_CONTACTS_IMPORT, 0,
+     "an import's status and counts"},
     {"GET", "/api/v1/imports/{id}/errors.csv", h_import_errors, NULL, S, SY_PERM_CONTACTS_IMPORT, 0,
      "an import's per-row error report"},
 };
 
 void sy_contacts_register(sy_contacts *c, sy_http *h) {
     /* the table is static; one contacts module per process */
-    for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++) routes[i].ctx = c;
+    for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++)
+        routes[i].ctx = c;
     sy_http_add_routes(h, routes, SY_ARRAY_LEN(routes));
     sy_contacts_metrics_register(c, h);
 }
@@ -1491,10 +1688,13 @@ int sy_contacts_export_file(sy_contacts *c, const char *path, int unmask, size_t
     }
     if (rc == 0) {
         FILE *fp = fopen(path, "wb");
-        if (!fp) rc = sy_err_set(e, SY_E_IO, "cannot create \"%s\"", path);
+        if (!fp)
+            rc = sy_err_set(e, SY_E_IO, "cannot create \"%s\"", path);
         else {
-            if (fwrite(out.p, 1, out.len, fp) != out.len) rc = sy_err_set(e, SY_E_IO, "cannot write \"%s\"", path);
-            if (fclose(fp) != 0 && rc == 0) rc = sy_err_set(e, SY_E_IO, "cannot write \"%s\"", path);
+            if (fwrite(out.p, 1, out.len, fp) != out.len)
+                rc = sy_err_set(e, SY_E_IO, "cannot write \"%s\"", path);
+            if (fclose(fp) != 0 && rc == 0)
+                rc = sy_err_set(e, SY_E_IO, "cannot write \"%s\"", path);
         }
     }
     if (rc == 0) {
@@ -1503,7 +1703,8 @@ int sy_contacts_export_file(sy_contacts *c, const char *path, int unmask, size_t
         o.actor = &sys;
         o.s1 = "contacts.export";
         o.s2 = "contacts";
-        o.body = json_pack("{s:I,s:b,s:s}", "rows", (json_int_t)*rows, "phones_unmasked", unmask, "file", path);
+        o.body = json_pack("{s:I,s:b,s:s}", "rows", (json_int_t)*rows, "phones_unmasked", unmask,
+                           "file", path);
         o.fn = job_audit;
         rc = sy_store_write(c->st, op_job, &o, e);
         json_decref(o.body);

@@ -14,21 +14,30 @@ static uint64_t next_rand(uint64_t *s) {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
 }
-static size_t pick(uint64_t *s, size_t n) { return (size_t)(next_rand(s) % n); }
+static size_t pick(uint64_t *s, size_t n) {
+    return (size_t)(next_rand(s) % n);
+}
 
-static const char *const surnames[] = {"王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱",
-                                       "胡", "郭", "何", "林", "罗", "高", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯"};
-static const char *const given[] = {"伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
-                                    "涛", "明", "超", "秀英", "霞", "平", "刚", "桂英", "晨", "思远", "雨桐", "子涵",
-                                    "浩然", "欣怡", "梓萱", "宇航", "佳怡", "俊杰"};
+static const char *const surnames[] = {"王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周",
+                                       "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗", "高",
+                                       "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯"};
+static const char *const given[] = {"伟",   "芳",   "娜",   "敏",   "静",   "丽",   "强",   "磊",
+                                    "军",   "洋",   "勇",   "艳",   "杰",   "娟",   "涛",   "明",
+                                    "超",   "秀英", "霞",   "平",   "刚",   "桂英", "晨",   "思远",
+                                    "雨桐", "子涵", "浩然", "欣怡", "梓萱", "宇航", "佳怡", "俊杰"};
 static const char *const cities[] = {"上海", "杭州"};
-static const char *const companies[] = {"", "", "", "华联超市", "星辰科技", "蓝海贸易", "悦来餐饮", "恒通物流",
+static const char *const companies[] = {"",         "",         "",         "华联超市",
+                                        "星辰科技", "蓝海贸易", "悦来餐饮", "恒通物流",
                                         "青禾教育", "云帆传媒", "安居地产", "百味食品"};
 static const char *const notes[] = {
-    "电话沟通，客户对会员卡感兴趣，下周到店",   "已加企业微信，发送了新品资料",
-    "客户询问团购价格，待报价",                 "到店体验，满意度较高",
-    "客户表示近期预算有限，一个月后再联系",     "已邀请进入会员群",
-    "客户反馈上次配送延迟，已致歉并补发优惠券", "约定周末到店试用",
+    "电话沟通，客户对会员卡感兴趣，下周到店",
+    "已加企业微信，发送了新品资料",
+    "客户询问团购价格，待报价",
+    "到店体验，满意度较高",
+    "客户表示近期预算有限，一个月后再联系",
+    "已邀请进入会员群",
+    "客户反馈上次配送延迟，已致歉并补发优惠券",
+    "约定周末到店试用",
 };
 
 typedef struct demo_job {
@@ -46,13 +55,17 @@ typedef struct demo_job {
 static int channels_job(sy_db *db, void *arg, sy_err *e) {
     demo_job *j = arg;
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "INSERT OR IGNORE INTO contact_channels(name, kind, code, created_at, updated_at) VALUES (?,?,?,?,?)",
+    int rc = sy_db_prepare(db,
+                           "INSERT OR IGNORE INTO contact_channels(name, kind, code, created_at, "
+                           "updated_at) VALUES (?,?,?,?,?)",
                            &st, e);
     if (rc) return rc;
     struct {
         const char *name, *kind, *code;
-    } fixed[] = {{"抖音信息流广告", "ads", "ads-douyin"}, {"百度搜索推广", "ads", "ads-baidu"},
-                 {"合作伙伴-银行联名", "partner", "partner-bank"}, {"老带新推荐", "referral", "referral"},
+    } fixed[] = {{"抖音信息流广告", "ads", "ads-douyin"},
+                 {"百度搜索推广", "ads", "ads-baidu"},
+                 {"合作伙伴-银行联名", "partner", "partner-bank"},
+                 {"老带新推荐", "referral", "referral"},
                  {"其他", "other", NULL}};
     char name[64], code[32];
     for (size_t i = 0; i < j->staff->n_stores && i < 6; i++) {
@@ -77,9 +90,11 @@ static int channels_job(sy_db *db, void *arg, sy_err *e) {
     }
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
-    if ((rc = sy_db_prepare(db, "SELECT id FROM contact_channels ORDER BY id LIMIT 12", &st, e))) return rc;
+    if ((rc = sy_db_prepare(db, "SELECT id FROM contact_channels ORDER BY id LIMIT 12", &st, e)))
+        return rc;
     j->n_channels = 0;
-    while ((rc = sy_stmt_step(st, e)) == SY_ROW) j->channels[j->n_channels++] = sy_stmt_col_int(st, 0);
+    while ((rc = sy_stmt_step(st, e)) == SY_ROW)
+        j->channels[j->n_channels++] = sy_stmt_col_int(st, 0);
     sy_stmt_finalize(st);
     return rc < 0 ? rc : 0;
 }
@@ -95,28 +110,45 @@ static int contacts_job(sy_db *db, void *arg, sy_err *e) {
     sy_stmt *ins = NULL, *ident = NULL, *fol = NULL, *tl = NULL, *cons = NULL;
     int rc;
     if ((rc = sy_db_prepare(db,
-                            "INSERT INTO contacts(name, phone, phone_tail, email, gender, birthday, city, company, source_id, "
-                            "owner_id, department_id, store_id, status, created_at, updated_at, owned_at, last_follow_up_at, "
+                            "INSERT INTO contacts(name, phone, phone_tail, email, gender, "
+                            "birthday, city, company, source_id, "
+                            "owner_id, department_id, store_id, status, created_at, updated_at, "
+                            "owned_at, last_follow_up_at, "
                             "next_follow_up_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                             &ins, e)) ||
-        (rc = sy_db_prepare(db, "INSERT INTO contact_identities(type, value, contact_id, created_at) VALUES (?,?,?,?)", &ident, e)) ||
-        (rc = sy_db_prepare(db, "INSERT OR IGNORE INTO contact_followers(contact_id, staff_id, created_at) VALUES (?,?,?)", &fol, e)) ||
-        (rc = sy_db_prepare(db, "INSERT INTO contact_timeline(contact_id, kind, at, by_staff, data) VALUES (?,?,?,?,?)", &tl, e)) ||
-        (rc = sy_db_prepare(db, "INSERT INTO contact_consent(contact_id, channel, status, at, source, purpose) VALUES (?,?,?,?,?,?)",
+        (rc = sy_db_prepare(
+             db,
+             "INSERT INTO contact_identities(type, value, contact_id, created_at) VALUES (?,?,?,?)",
+             &ident, e)) ||
+        (rc = sy_db_prepare(db,
+                            "INSERT OR IGNORE INTO contact_followers(contact_id, staff_id, "
+                            "created_at) VALUES (?,?,?)",
+                            &fol, e)) ||
+        (rc = sy_db_prepare(db,
+                            "INSERT INTO contact_timeline(contact_id, kind, at, by_staff, data) "
+                            "VALUES (?,?,?,?,?)",
+                            &tl, e)) ||
+        (rc = sy_db_prepare(db,
+                            "INSERT INTO contact_consent(contact_id, channel, status, at, source, "
+                            "purpose) VALUES (?,?,?,?,?,?)",
                             &cons, e)))
         goto out;
-    static const char *const statuses[] = {"pending", "pending", "following", "following", "following", "won", "no_intent", "lost"};
+    static const char *const statuses[] = {"pending",   "pending", "following", "following",
+                                           "following", "won",     "no_intent", "lost"};
     const int64_t day = 86400000;
     for (size_t i = j->from; i < j->to; i++) {
         uint64_t *s = &j->rng;
         char name[64], phone[20], email[64], birthday[40];
-        snprintf(name, sizeof name, "%s%s", surnames[pick(s, SY_ARRAY_LEN(surnames))], given[pick(s, SY_ARRAY_LEN(given))]);
+        snprintf(name, sizeof name, "%s%s", surnames[pick(s, SY_ARRAY_LEN(surnames))],
+                 given[pick(s, SY_ARRAY_LEN(given))]);
         /* unique per index: a bijection of i over 13x/14x/15x numbers */
-        uint64_t nat = 13000000000ull + ((uint64_t)i * 7919ull + j->seed * 104729ull) % 600000000ull;
+        uint64_t nat =
+            13000000000ull + ((uint64_t)i * 7919ull + j->seed * 104729ull) % 600000000ull;
         snprintf(phone, sizeof phone, "+86%llu", (unsigned long long)nat);
         int has_email = pick(s, 100) < 45;
         snprintf(email, sizeof email, "lead%zu.s%llu@example.cn", i, (unsigned long long)j->seed);
-        snprintf(birthday, sizeof birthday, "%04d-%02d-%02d", 1965 + (int)pick(s, 40), 1 + (int)pick(s, 12), 1 + (int)pick(s, 28));
+        snprintf(birthday, sizeof birthday, "%04d-%02d-%02d", 1965 + (int)pick(s, 40),
+                 1 + (int)pick(s, 12), 1 + (int)pick(s, 28));
         int64_t created = j->now - (int64_t)pick(s, 180) * day - (int64_t)pick(s, (size_t)day);
         int unowned = pick(s, 100) < 10;
         const sy_staff_demo_member *owner = NULL;
@@ -126,8 +158,8 @@ static int contacts_job(sy_db *db, void *arg, sy_err *e) {
                 if (j->staff->staff[k].id == oid) owner = &j->staff->staff[k];
         }
         int64_t store = owner && owner->store_id ? owner->store_id
-                        : j->staff->n_stores            ? j->staff->store_ids[pick(s, j->staff->n_stores)]
-                                                        : 0;
+                        : j->staff->n_stores     ? j->staff->store_ids[pick(s, j->staff->n_stores)]
+                                                 : 0;
         const char *status = unowned ? "pending" : statuses[pick(s, SY_ARRAY_LEN(statuses))];
         int64_t last_fu = 0;
         if (owner && strcmp(status, "pending")) {
@@ -154,7 +186,8 @@ static int contacts_job(sy_db *db, void *arg, sy_err *e) {
         sy_stmt_bind_int(ins, 14, created);
         sy_stmt_bind_int(ins, 15, last_fu ? last_fu : created);
         if (last_fu) sy_stmt_bind_int(ins, 17, last_fu);
-        if (last_fu && strcmp(status, "following") == 0) sy_stmt_bind_int(ins, 18, j->now + (int64_t)(1 + pick(s, 14)) * day);
+        if (last_fu && strcmp(status, "following") == 0)
+            sy_stmt_bind_int(ins, 18, j->now + (int64_t)(1 + pick(s, 14)) * day);
         if ((rc = step_reset(ins, e))) goto out;
         int64_t id = sy_db_last_id(db);
         sy_stmt_bind_text(ident, 1, "phone");
@@ -227,7 +260,8 @@ out:
     return rc;
 }
 
-int sy_contacts_demo_seed(sy_contacts *c, const sy_staff_demo *staff, uint64_t seed, size_t n, sy_err *e) {
+int sy_contacts_demo_seed(sy_contacts *c, const sy_staff_demo *staff, uint64_t seed, size_t n,
+                          sy_err *e) {
     demo_job j;
     memset(&j, 0, sizeof j);
     j.staff = staff;
@@ -241,11 +275,13 @@ int sy_contacts_demo_seed(sy_contacts *c, const sy_staff_demo *staff, uint64_t s
      * group owners (admin and operations staff own none) */
     for (size_t i = 0; i < staff->n_staff && no < 32; i++) {
         const char *role = staff->staff[i].role;
-        if (strcmp(role, "sales") == 0 || strcmp(role, "store_manager") == 0 || strcmp(role, "group_owner") == 0)
+        if (strcmp(role, "sales") == 0 || strcmp(role, "store_manager") == 0 ||
+            strcmp(role, "group_owner") == 0)
             owners[no++] = staff->staff[i].id;
     }
     if (!no)
-        for (size_t i = 0; i < staff->n_staff && no < 32; i++) owners[no++] = staff->staff[i].id;
+        for (size_t i = 0; i < staff->n_staff && no < 32; i++)
+            owners[no++] = staff->staff[i].id;
     j.owners = owners;
     j.n_owners = no;
     int rc = sy_store_write(c->st, channels_job, &j, e);

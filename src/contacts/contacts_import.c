@@ -34,17 +34,35 @@
 
 /* Target fields a column can map to. */
 enum {
-    M_IGNORE = 0, M_NAME, M_PHONE, M_EMAIL, M_GENDER, M_BIRTHDAY, M_CITY, M_COMPANY, M_SOURCE, M_OWNER,
-    M_OWNER_ID, M_STORE, M_STORE_ID, M_STATUS, M_NOTE, M_IDENT, M_CONSENT, M_ATTR,
+    M_IGNORE = 0,
+    M_NAME,
+    M_PHONE,
+    M_EMAIL,
+    M_GENDER,
+    M_BIRTHDAY,
+    M_CITY,
+    M_COMPANY,
+    M_SOURCE,
+    M_OWNER,
+    M_OWNER_ID,
+    M_STORE,
+    M_STORE_ID,
+    M_STATUS,
+    M_NOTE,
+    M_IDENT,
+    M_CONSENT,
+    M_ATTR,
 };
 typedef struct field_name {
     const char *name;
     int kind;
 } field_name;
 static const field_name fields[] = {
-    {"name", M_NAME}, {"phone", M_PHONE}, {"email", M_EMAIL}, {"gender", M_GENDER}, {"birthday", M_BIRTHDAY},
-    {"city", M_CITY}, {"company", M_COMPANY}, {"source", M_SOURCE}, {"owner", M_OWNER}, {"owner_id", M_OWNER_ID},
-    {"store", M_STORE}, {"store_id", M_STORE_ID}, {"status", M_STATUS}, {"note", M_NOTE}, {NULL, 0},
+    {"name", M_NAME},         {"phone", M_PHONE},       {"email", M_EMAIL},
+    {"gender", M_GENDER},     {"birthday", M_BIRTHDAY}, {"city", M_CITY},
+    {"company", M_COMPANY},   {"source", M_SOURCE},     {"owner", M_OWNER},
+    {"owner_id", M_OWNER_ID}, {"store", M_STORE},       {"store_id", M_STORE_ID},
+    {"status", M_STATUS},     {"note", M_NOTE},         {NULL, 0},
 };
 
 /* Header spellings recognised automatically (compared after trimming and
@@ -53,34 +71,94 @@ static const struct {
     const char *header;
     const char *field;
 } auto_map[] = {
-    {"姓名", "name"}, {"名字", "name"}, {"客户姓名", "name"}, {"客户名称", "name"}, {"联系人", "name"},
-    {"name", "name"}, {"full name", "name"}, {"fullname", "name"},
-    {"手机号", "phone"}, {"手机", "phone"}, {"电话", "phone"}, {"手机号码", "phone"}, {"联系电话", "phone"},
-    {"电话号码", "phone"}, {"移动电话", "phone"}, {"mobile", "phone"}, {"phone", "phone"}, {"phone number", "phone"},
-    {"tel", "phone"}, {"cell", "phone"},
-    {"邮箱", "email"}, {"电子邮箱", "email"}, {"邮件", "email"}, {"email", "email"}, {"e-mail", "email"},
+    {"姓名", "name"},
+    {"名字", "name"},
+    {"客户姓名", "name"},
+    {"客户名称", "name"},
+    {"联系人", "name"},
+    {"name", "name"},
+    {"full name", "name"},
+    {"fullname", "name"},
+    {"手机号", "phone"},
+    {"手机", "phone"},
+    {"电话", "phone"},
+    {"手机号码", "phone"},
+    {"联系电话", "phone"},
+    {"电话号码", "phone"},
+    {"移动电话", "phone"},
+    {"mobile", "phone"},
+    {"phone", "phone"},
+    {"phone number", "phone"},
+    {"tel", "phone"},
+    {"cell", "phone"},
+    {"邮箱", "email"},
+    {"电子邮箱", "email"},
+    {"邮件", "email"},
+    {"email", "email"},
+    {"e-mail", "email"},
     {"mail", "email"},
-    {"公司", "company"}, {"公司名称", "company"}, {"单位", "company"}, {"company", "company"},
-    {"城市", "city"}, {"所在城市", "city"}, {"city", "city"},
-    {"性别", "gender"}, {"gender", "gender"}, {"sex", "gender"},
-    {"生日", "birthday"}, {"出生日期", "birthday"}, {"birthday", "birthday"}, {"birth date", "birthday"},
+    {"公司", "company"},
+    {"公司名称", "company"},
+    {"单位", "company"},
+    {"company", "company"},
+    {"城市", "city"},
+    {"所在城市", "city"},
+    {"city", "city"},
+    {"性别", "gender"},
+    {"gender", "gender"},
+    {"sex", "gender"},
+    {"生日", "birthday"},
+    {"出生日期", "birthday"},
+    {"birthday", "birthday"},
+    {"birth date", "birthday"},
     {"dob", "birthday"},
-    {"来源", "source"}, {"来源渠道", "source"}, {"渠道", "source"}, {"source", "source"}, {"channel", "source"},
-    {"负责人", "owner"}, {"跟进人", "owner"}, {"归属人", "owner"}, {"销售", "owner"}, {"owner", "owner"},
-    {"负责人id", "owner_id"}, {"owner_id", "owner_id"},
-    {"门店", "store"}, {"所属门店", "store"}, {"store", "store"},
-    {"门店id", "store_id"}, {"store_id", "store_id"},
-    {"状态", "status"}, {"跟进状态", "status"}, {"status", "status"},
-    {"备注", "note"}, {"跟进记录", "note"}, {"note", "note"}, {"notes", "note"}, {"remark", "note"},
-    {"user_id", "identity:user_id"}, {"userid", "identity:user_id"}, {"用户id", "identity:user_id"},
-    {"anonymous_id", "identity:anonymous_id"}, {"unionid", "identity:wechat_unionid"},
-    {"wechat_unionid", "identity:wechat_unionid"}, {"openid", "identity:wechat_openid"},
-    {"wechat_openid", "identity:wechat_openid"}, {"external_userid", "identity:wecom_external_userid"},
-    {"wecom_external_userid", "identity:wecom_external_userid"}, {"device_id", "identity:device_id"},
-    {"consent_wecom", "consent:wecom"}, {"企微授权", "consent:wecom"}, {"consent_sms", "consent:sms"},
-    {"短信授权", "consent:sms"}, {"consent_email", "consent:email"}, {"邮件授权", "consent:email"},
-    {"consent_phone", "consent:phone"}, {"电话授权", "consent:phone"},
-    {"id", "ignore"}, {"创建时间", "ignore"}, {"自定义属性", "ignore"},
+    {"来源", "source"},
+    {"来源渠道", "source"},
+    {"渠道", "source"},
+    {"source", "source"},
+    {"channel", "source"},
+    {"负责人", "owner"},
+    {"跟进人", "owner"},
+    {"归属人", "owner"},
+    {"销售", "owner"},
+    {"owner", "owner"},
+    {"负责人id", "owner_id"},
+    {"owner_id", "owner_id"},
+    {"门店", "store"},
+    {"所属门店", "store"},
+    {"store", "store"},
+    {"门店id", "store_id"},
+    {"store_id", "store_id"},
+    {"状态", "status"},
+    {"跟进状态", "status"},
+    {"status", "status"},
+    {"备注", "note"},
+    {"跟进记录", "note"},
+    {"note", "note"},
+    {"notes", "note"},
+    {"remark", "note"},
+    {"user_id", "identity:user_id"},
+    {"userid", "identity:user_id"},
+    {"用户id", "identity:user_id"},
+    {"anonymous_id", "identity:anonymous_id"},
+    {"unionid", "identity:wechat_unionid"},
+    {"wechat_unionid", "identity:wechat_unionid"},
+    {"openid", "identity:wechat_openid"},
+    {"wechat_openid", "identity:wechat_openid"},
+    {"external_userid", "identity:wecom_external_userid"},
+    {"wecom_external_userid", "identity:wecom_external_userid"},
+    {"device_id", "identity:device_id"},
+    {"consent_wecom", "consent:wecom"},
+    {"企微授权", "consent:wecom"},
+    {"consent_sms", "consent:sms"},
+    {"短信授权", "consent:sms"},
+    {"consent_email", "consent:email"},
+    {"邮件授权", "consent:email"},
+    {"consent_phone", "consent:phone"},
+    {"电话授权", "consent:phone"},
+    {"id", "ignore"},
+    {"创建时间", "ignore"},
+    {"自定义属性", "ignore"},
 };
 
 /* One mapped column. */
@@ -169,15 +247,18 @@ static void add_error(import_ctx *x, size_t line, const char *col, const char *r
 }
 
 static char *trim(sy_arena *a, const char *s) {
-    while (*s && isspace((unsigned char)*s)) s++;
+    while (*s && isspace((unsigned char)*s))
+        s++;
     size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1])) n--;
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
     return sy_strndup(a, s, n);
 }
 
 static char *lower_ascii(sy_arena *a, const char *s) {
     char *t = trim(a, s);
-    for (char *p = t; *p; p++) *p = (char)tolower((unsigned char)*p);
+    for (char *p = t; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
     /* a trailing "*" marks required columns in many templates */
     size_t n = strlen(t);
     if (n && t[n - 1] == '*') t[n - 1] = 0;
@@ -210,7 +291,9 @@ static int parse_field(import_ctx *x, const char *field, colmap *cm, sy_err *e) 
     }
     if (sy_startswith(field, "attr:")) {
         const attr_def *d = sy_contacts_find_def(&x->defs, field + 5);
-        if (!d) return sy_err_field(e, SY_E_INVALID, "mapping", "mapping names attribute \"%s\", which is not defined", field + 5);
+        if (!d)
+            return sy_err_field(e, SY_E_INVALID, "mapping",
+                                "mapping names attribute \"%s\", which is not defined", field + 5);
         cm->kind = M_ATTR;
         cm->arg = d->key;
         cm->def = d;
@@ -218,14 +301,17 @@ static int parse_field(import_ctx *x, const char *field, colmap *cm, sy_err *e) 
     }
 bad:
     return sy_err_field(e, SY_E_INVALID, "mapping",
-                        "mapping field \"%s\" is not one of name, phone, email, gender, birthday, city, company, source, "
-                        "owner, owner_id, store, store_id, status, note, identity:<type>, consent:<channel>, attr:<key>, ignore",
+                        "mapping field \"%s\" is not one of name, phone, email, gender, birthday, "
+                        "city, company, source, "
+                        "owner, owner_id, store, store_id, status, note, identity:<type>, "
+                        "consent:<channel>, attr:<key>, ignore",
                         field);
 }
 
 /* Maps the header row: auto-mapping, then the caller's overrides. */
 static int build_mapping(import_ctx *x, json_t *override, sy_err *e) {
-    if (x->csv.n_rows == 0) return sy_err_set(e, SY_E_INVALID, "the file is empty: a header row is expected");
+    if (x->csv.n_rows == 0)
+        return sy_err_set(e, SY_E_INVALID, "the file is empty: a header row is expected");
     sy_csv_row *h = &x->csv.rows[0];
     x->ncols = h->n;
     x->cols = sy_alloc(x->a, (h->n + 1) * sizeof *x->cols);
@@ -241,17 +327,23 @@ static int build_mapping(import_ctx *x, json_t *override, sy_err *e) {
             }
         if (strcmp(field, "ignore") == 0)
             for (size_t k = 0; k < x->defs.n; k++)
-                if (strcmp(x->defs.v[k].key, key) == 0 || strcmp(x->defs.v[k].label, trim(x->a, hdr)) == 0)
+                if (strcmp(x->defs.v[k].key, key) == 0 ||
+                    strcmp(x->defs.v[k].label, trim(x->a, hdr)) == 0)
                     field = sy_sprintf(x->a, "attr:%s", x->defs.v[k].key);
         json_t *ov = override ? json_object_get(override, hdr) : NULL;
         if (ov) {
-            if (json_is_null(ov)) field = "ignore";
-            else if (json_is_string(ov)) field = json_string_value(ov);
-            else return sy_err_field(e, SY_E_INVALID, "mapping", "mapping for \"%s\" must be a field name or null", hdr);
+            if (json_is_null(ov))
+                field = "ignore";
+            else if (json_is_string(ov))
+                field = json_string_value(ov);
+            else
+                return sy_err_field(e, SY_E_INVALID, "mapping",
+                                    "mapping for \"%s\" must be a field name or null", hdr);
         }
         int rc = parse_field(x, field, &x->cols[i], e);
         if (rc) return rc;
-        json_object_set_new(x->mapping_json, hdr, x->cols[i].kind ? json_string(field) : json_null());
+        json_object_set_new(x->mapping_json, hdr,
+                            x->cols[i].kind ? json_string(field) : json_null());
     }
     if (override) {
         const char *k;
@@ -260,23 +352,28 @@ static int build_mapping(import_ctx *x, json_t *override, sy_err *e) {
             int found = 0;
             for (size_t i = 0; i < h->n; i++)
                 if (strcmp(h->fields[i], k) == 0) found = 1;
-            if (!found) return sy_err_field(e, SY_E_INVALID, "mapping", "mapping names column \"%s\", which the file does not have", k);
+            if (!found)
+                return sy_err_field(e, SY_E_INVALID, "mapping",
+                                    "mapping names column \"%s\", which the file does not have", k);
         }
     }
     /* a field mapped twice would make one column silently win */
     int has_ident = 0;
     for (size_t i = 0; i < x->ncols; i++) {
         if (!x->cols[i].kind) continue;
-        if (x->cols[i].kind == M_PHONE || x->cols[i].kind == M_EMAIL || x->cols[i].kind == M_IDENT) has_ident = 1;
+        if (x->cols[i].kind == M_PHONE || x->cols[i].kind == M_EMAIL || x->cols[i].kind == M_IDENT)
+            has_ident = 1;
         for (size_t j = 0; j < i; j++)
             if (x->cols[j].kind && strcmp(x->cols[j].field, x->cols[i].field) == 0)
-                return sy_err_field(e, SY_E_INVALID, "mapping", "columns \"%s\" and \"%s\" both map to %s", h->fields[j],
+                return sy_err_field(e, SY_E_INVALID, "mapping",
+                                    "columns \"%s\" and \"%s\" both map to %s", h->fields[j],
                                     h->fields[i], x->cols[i].field);
     }
     if (!has_ident)
-        return sy_err_field(e, SY_E_INVALID, "mapping",
-                            "no column maps to phone, email or another identity; name the columns (手机号, 邮箱 …) "
-                            "or pass mapping");
+        return sy_err_field(
+            e, SY_E_INVALID, "mapping",
+            "no column maps to phone, email or another identity; name the columns (手机号, 邮箱 …) "
+            "or pass mapping");
     return 0;
 }
 
@@ -286,7 +383,9 @@ static int load_context(import_ctx *x, sy_err *e) {
     if (rc) return rc;
     rc = sy_contacts_load_defs(db, x->a, &x->defs, e);
     sy_stmt *st;
-    if (rc == 0 && (rc = sy_db_prepare(db, "SELECT id, name, code FROM contact_channels ORDER BY id", &st, e)) == 0) {
+    if (rc == 0 &&
+        (rc = sy_db_prepare(db, "SELECT id, name, code FROM contact_channels ORDER BY id", &st,
+                            e)) == 0) {
         size_t cap = 16;
         x->channels = sy_alloc(x->a, cap * sizeof *x->channels);
         while ((rc = sy_stmt_step(st, e)) == SY_ROW) {
@@ -308,7 +407,8 @@ static int load_context(import_ctx *x, sy_err *e) {
     return rc;
 }
 
-static int cache_find(import_ctx *x, name_cache *nc, const char *name, int is_store, int64_t *id, int64_t *dept) {
+static int cache_find(import_ctx *x, name_cache *nc, const char *name, int is_store, int64_t *id,
+                      int64_t *dept) {
     for (size_t i = 0; i < nc->n; i++)
         if (strcmp(nc->v[i].name, name) == 0) {
             *id = nc->v[i].id;
@@ -317,7 +417,8 @@ static int cache_find(import_ctx *x, name_cache *nc, const char *name, int is_st
         }
     sy_err e;
     int64_t v = 0, d = 0;
-    int rc = is_store ? sy_staff_find_store(x->c->staff, name, &v, &e) : sy_staff_find_by_name(x->c->staff, name, &v, &e);
+    int rc = is_store ? sy_staff_find_store(x->c->staff, name, &v, &e)
+                      : sy_staff_find_by_name(x->c->staff, name, &v, &e);
     if (rc == 0 && !is_store) sy_staff_lookup(x->c->staff, v, &d, NULL, &e);
     if (nc->n < SY_ARRAY_LEN(nc->v)) {
         nc->v[nc->n].name = sy_strdup(x->a, name);
@@ -332,15 +433,22 @@ static int cache_find(import_ctx *x, name_cache *nc, const char *name, int is_st
 }
 
 static int parse_yesno(const char *s, const char **status) {
-    static const char *const yes[] = {"是", "同意", "已同意", "yes", "y", "true", "1", "granted", "Y", "YES", "TRUE", NULL};
-    static const char *const no[] = {"否", "拒绝", "不同意", "no", "n", "false", "0", "withdrawn", "N", "NO", "FALSE", NULL};
-    if (sy_contacts_in_list(yes, s)) *status = "granted";
-    else if (sy_contacts_in_list(no, s)) *status = "withdrawn";
-    else return SY_E_INVALID;
+    static const char *const yes[] = {"是", "同意",    "已同意", "yes", "y",    "true",
+                                      "1",  "granted", "Y",      "YES", "TRUE", NULL};
+    static const char *const no[] = {"否", "拒绝",      "不同意", "no", "n",     "false",
+                                     "0",  "withdrawn", "N",      "NO", "FALSE", NULL};
+    if (sy_contacts_in_list(yes, s))
+        *status = "granted";
+    else if (sy_contacts_in_list(no, s))
+        *status = "withdrawn";
+    else
+        return SY_E_INVALID;
     return 0;
 }
 
-static void json_release(void *p) { json_decref(p); }
+static void json_release(void *p) {
+    json_decref(p);
+}
 
 /* Validates one data row into r; problems go to the report. */
 static void validate_row(import_ctx *x, const sy_csv_row *row, irow *r) {
@@ -354,7 +462,8 @@ static void validate_row(import_ctx *x, const sy_csv_row *row, irow *r) {
     if (row->n > x->ncols) {
         for (size_t i = x->ncols; i < row->n; i++)
             if (row->fields[i][0]) {
-                snprintf(msg, sizeof msg, "row has %zu columns, the header has %zu", row->n, x->ncols);
+                snprintf(msg, sizeof msg, "row has %zu columns, the header has %zu", row->n,
+                         x->ncols);
                 add_error(x, row->line, "", msg);
                 r->bad = 1;
                 return;
@@ -372,10 +481,25 @@ static void validate_row(import_ctx *x, const sy_csv_row *row, irow *r) {
         int bad = 0;
         sy_err_clear(&e);
         switch (cm->kind) {
-        case M_NAME: f->name = v; f->set |= F_NAME; if (strlen(v) > 200) { bad = 1; snprintf(msg, sizeof msg, "name is longer than 200 bytes"); } break;
-        case M_CITY: f->city = v; f->set |= F_CITY; break;
-        case M_COMPANY: f->company = v; f->set |= F_COMPANY; break;
-        case M_NOTE: f->note = v; break;
+        case M_NAME:
+            f->name = v;
+            f->set |= F_NAME;
+            if (strlen(v) > 200) {
+                bad = 1;
+                snprintf(msg, sizeof msg, "name is longer than 200 bytes");
+            }
+            break;
+        case M_CITY:
+            f->city = v;
+            f->set |= F_CITY;
+            break;
+        case M_COMPANY:
+            f->company = v;
+            f->set |= F_COMPANY;
+            break;
+        case M_NOTE:
+            f->note = v;
+            break;
         case M_PHONE: {
             char p[32];
             if (sy_phone_normalize(v, p, sizeof p, &e)) {
@@ -401,8 +525,10 @@ static void validate_row(import_ctx *x, const sy_csv_row *row, irow *r) {
         case M_GENDER:
             if (sy_contacts_gender_parse(v, &f->gender)) {
                 bad = 1;
-                snprintf(msg, sizeof msg, "gender \"%s\" is not 男, 女, male, female or unknown", v);
-            } else f->set |= F_GENDER;
+                snprintf(msg, sizeof msg, "gender \"%s\" is not 男, 女, male, female or unknown",
+                         v);
+            } else
+                f->set |= F_GENDER;
             break;
         case M_BIRTHDAY: {
             char d[16];
@@ -418,16 +544,20 @@ static void validate_row(import_ctx *x, const sy_csv_row *row, irow *r) {
         case M_STATUS:
             if (sy_contacts_status_parse(v, &f->status)) {
                 bad = 1;
-                snprintf(msg, sizeof msg, "status \"%s\" is not one of 待跟进, 跟进中, 已成交, 无意向, 已流失", v);
-            } else f->set |= F_STATUS;
+                snprintf(msg, sizeof msg,
+                         "status \"%s\" is not one of 待跟进, 跟进中, 已成交, 无意向, 已流失", v);
+            } else
+                f->set |= F_STATUS;
             break;
         case M_SOURCE: {
             int64_t id = 0;
             for (size_t k = 0; k < x->nchannels; k++)
-                if (strcmp(x->channels[k].name, v) == 0 || sy_streq(x->channels[k].code, v)) id = x->channels[k].id;
+                if (strcmp(x->channels[k].name, v) == 0 || sy_streq(x->channels[k].code, v))
+                    id = x->channels[k].id;
             if (!id) {
                 bad = 1;
-                snprintf(msg, sizeof msg, "source \"%s\" is not an acquisition channel (name or code)", v);
+                snprintf(msg, sizeof msg,
+                         "source \"%s\" is not an acquisition channel (name or code)", v);
             } else {
                 f->source_id = id;
                 f->set |= F_SOURCE;
@@ -477,8 +607,10 @@ static void validate_row(import_ctx *x, const sy_csv_row *row, irow *r) {
             char *nv;
             if (sy_csv_is_excel_mangled(v)) {
                 bad = 1;
-                snprintf(msg, sizeof msg, "%s \"%s\" was turned into scientific notation by Excel; its digits are lost",
-                         cm->arg, v);
+                snprintf(
+                    msg, sizeof msg,
+                    "%s \"%s\" was turned into scientific notation by Excel; its digits are lost",
+                    cm->arg, v);
             } else if (sy_contacts_identity_normalize(a, cm->arg, v, &nv, &e)) {
                 bad = 1;
                 snprintf(msg, sizeof msg, "%s", e.msg);
@@ -509,8 +641,10 @@ static void validate_row(import_ctx *x, const sy_csv_row *row, irow *r) {
             if (strcmp(d->type, "number") == 0) {
                 char *end;
                 double dv = strtod(v, &end);
-                if (*end || end == v) jv = NULL;
-                else jv = json_real(dv);
+                if (*end || end == v)
+                    jv = NULL;
+                else
+                    jv = json_real(dv);
                 if (jv && dv == (double)(int64_t)dv && strchr(v, '.') == NULL) {
                     json_decref(jv);
                     jv = json_integer((json_int_t)dv);
@@ -526,8 +660,11 @@ static void validate_row(import_ctx *x, const sy_csv_row *row, irow *r) {
             }
             if (!jv || sy_contacts_attr_check(d, jv, cm->field, &e)) {
                 bad = 1;
-                if (!jv) snprintf(msg, sizeof msg, "attribute \"%s\" value \"%s\" is not a %s", d->key, v, d->type);
-                else snprintf(msg, sizeof msg, "%s", e.msg);
+                if (!jv)
+                    snprintf(msg, sizeof msg, "attribute \"%s\" value \"%s\" is not a %s", d->key,
+                             v, d->type);
+                else
+                    snprintf(msg, sizeof msg, "%s", e.msg);
                 json_decref(jv);
             } else {
                 if (!f->attrs) {
@@ -539,7 +676,8 @@ static void validate_row(import_ctx *x, const sy_csv_row *row, irow *r) {
             }
             break;
         }
-        default: break;
+        default:
+            break;
         }
         if (bad) {
             add_error(x, row->line, col, msg);
@@ -596,28 +734,47 @@ static int stmts_prepare(import_ctx *x, sy_db *db, stage_stmts *s, sy_err *e) {
     memset(s, 0, sizeof *s);
     int rc;
     if ((rc = sy_db_prepare(db,
-                            "SELECT ci.contact_id, c.pending_import, " SY_CONTACT_PUBLISHED("c") ", c.merged_into FROM "
-                            "contact_identities ci JOIN contacts c ON c.id = ci.contact_id WHERE ci.type = ? AND ci.value = ?",
+                            "SELECT ci.contact_id, c.pending_import, " SY_CONTACT_PUBLISHED(
+                                "c") ", c.merged_into FROM "
+                                     "contact_identities ci JOIN contacts c ON c.id = "
+                                     "ci.contact_id WHERE ci.type = ? AND ci.value = ?",
                             &s->find, e)) ||
+        (rc = sy_db_prepare(
+             db,
+             "INSERT INTO contacts(name, phone, phone_tail, email, gender, birthday, city, "
+             "company, source_id, "
+             "owner_id, department_id, store_id, status, attrs, created_at, updated_at, owned_at, "
+             "last_follow_up_at, pending_import) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+             &s->ins, e)) ||
+        (rc = sy_db_prepare(
+             db,
+             "INSERT INTO contact_identities(type, value, contact_id, created_at) VALUES (?,?,?,?)",
+             &s->ident, e)) ||
         (rc = sy_db_prepare(db,
-                            "INSERT INTO contacts(name, phone, phone_tail, email, gender, birthday, city, company, source_id, "
-                            "owner_id, department_id, store_id, status, attrs, created_at, updated_at, owned_at, "
-                            "last_follow_up_at, pending_import) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                            &s->ins, e)) ||
-        (rc = sy_db_prepare(db, "INSERT INTO contact_identities(type, value, contact_id, created_at) VALUES (?,?,?,?)",
-                            &s->ident, e)) ||
-        (rc = sy_db_prepare(db, "INSERT OR REPLACE INTO contact_consent(contact_id, channel, status, at, source, purpose) "
-                                "VALUES (?,?,?,?,?,?)", &s->cons, e)) ||
-        (rc = sy_db_prepare(db, "INSERT INTO contact_timeline(contact_id, kind, at, by_staff, data) VALUES (?, 'follow_up', ?, ?, ?)",
+                            "INSERT OR REPLACE INTO contact_consent(contact_id, channel, status, "
+                            "at, source, purpose) "
+                            "VALUES (?,?,?,?,?,?)",
+                            &s->cons, e)) ||
+        (rc = sy_db_prepare(db,
+                            "INSERT INTO contact_timeline(contact_id, kind, at, by_staff, data) "
+                            "VALUES (?, 'follow_up', ?, ?, ?)",
                             &s->note, e)) ||
-        (rc = sy_db_prepare(db, sy_sprintf(x->a, "SELECT 1 FROM contacts c WHERE c.id = ? AND %s",
-                                           sy_contacts_scope_sql(x->a, x->actor, "c")),
+        (rc = sy_db_prepare(db,
+                            sy_sprintf(x->a, "SELECT 1 FROM contacts c WHERE c.id = ? AND %s",
+                                       sy_contacts_scope_sql(x->a, x->actor, "c")),
                             &s->scope, e)) ||
-        (rc = sy_db_prepare(db, "INSERT INTO contact_import_updates(import_id, contact_id, line, data) VALUES (?,?,?,?)",
+        (rc = sy_db_prepare(db,
+                            "INSERT INTO contact_import_updates(import_id, contact_id, line, data) "
+                            "VALUES (?,?,?,?)",
                             &s->upd, e)) ||
-        (rc = sy_db_prepare(db, "INSERT INTO contact_import_errors(import_id, line, col, reason) VALUES (?,?,?,?)", &s->err, e)) ||
-        (rc = sy_db_prepare(db, "UPDATE contact_imports SET rows_done = ?, imported = ?, updated = ?, skipped = ?, rejected = ? "
-                                "WHERE id = ?", &s->progress, e))) {
+        (rc = sy_db_prepare(
+             db, "INSERT INTO contact_import_errors(import_id, line, col, reason) VALUES (?,?,?,?)",
+             &s->err, e)) ||
+        (rc = sy_db_prepare(db,
+                            "UPDATE contact_imports SET rows_done = ?, imported = ?, updated = ?, "
+                            "skipped = ?, rejected = ? "
+                            "WHERE id = ?",
+                            &s->progress, e))) {
         stmts_free(s);
         return rc;
     }
@@ -652,23 +809,25 @@ static json_t *fields_json(const contact_fields *f) {
     if (f->n_idents) {
         json_t *arr = json_array();
         for (size_t i = 0; i < f->n_idents; i++)
-            json_array_append_new(arr, json_pack("{s:s,s:s}", "type", f->idents[i].type, "value", f->idents[i].value));
+            json_array_append_new(arr, json_pack("{s:s,s:s}", "type", f->idents[i].type, "value",
+                                                 f->idents[i].value));
         json_object_set_new(o, "identities", arr);
     }
     if (f->n_consent) {
         json_t *arr = json_array();
         for (size_t i = 0; i < f->n_consent; i++)
-            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:I}", "channel", f->consent[i].channel, "status",
-                                                 f->consent[i].status, "source", f->consent[i].source, "purpose",
-                                                 f->consent[i].purpose, "at", (json_int_t)f->consent[i].at));
+            json_array_append_new(
+                arr, json_pack("{s:s,s:s,s:s,s:s,s:I}", "channel", f->consent[i].channel, "status",
+                               f->consent[i].status, "source", f->consent[i].source, "purpose",
+                               f->consent[i].purpose, "at", (json_int_t)f->consent[i].at));
         json_object_set_new(o, "consent", arr);
     }
     return o;
 }
 
 /* Applies a queued update (or an in-file duplicate) to contact id. */
-static int apply_update(sy_db *db, const sy_actor *actor, const attr_defs *defs, int64_t id, json_t *data, int64_t now,
-                        sy_err *e) {
+static int apply_update(sy_db *db, const sy_actor *actor, const attr_defs *defs, int64_t id,
+                        json_t *data, int64_t now, sy_err *e) {
     sy_arena *a = sy_arena_create();
     json_t *d = json_deep_copy(data);
     int64_t dept = json_integer_value(json_object_get(d, "_department_id"));
@@ -681,9 +840,11 @@ static int apply_update(sy_db *db, const sy_actor *actor, const attr_defs *defs,
     }
     for (size_t i = 0; rc == 0 && i < f.n_idents; i++) {
         sy_err ign;
-        sy_contacts_add_identity(db, id, f.idents[i].type, f.idents[i].value, now, &ign); /* clash: leave it */
+        sy_contacts_add_identity(db, id, f.idents[i].type, f.idents[i].value, now,
+                                 &ign); /* clash: leave it */
     }
-    for (size_t i = 0; rc == 0 && i < f.n_consent; i++) rc = sy_contacts_set_consent(db, id, &f.consent[i], e);
+    for (size_t i = 0; rc == 0 && i < f.n_consent; i++)
+        rc = sy_contacts_set_consent(db, id, &f.consent[i], e);
     if (rc == 0 && f.note) {
         json_t *n = json_pack("{s:s}", "note", f.note);
         rc = sy_contacts_timeline_add(db, id, "follow_up", actor ? actor->staff_id : 0, n, now, e);
@@ -714,7 +875,8 @@ static int stage_row(import_ctx *x, sy_db *db, stage_stmts *s, stage_job *j, iro
     size_t n = 0;
     if (f->phone) ids[n++] = (contact_ident){"phone", f->phone};
     if (f->email) ids[n++] = (contact_ident){"email", f->email};
-    for (size_t i = 0; i < f->n_idents && n < 40; i++) ids[n++] = f->idents[i];
+    for (size_t i = 0; i < f->n_idents && n < 40; i++)
+        ids[n++] = f->idents[i];
     int64_t match = 0, match_pending = 0;
     int match_visible = 0;
     for (size_t i = 0; i < n; i++) {
@@ -729,7 +891,9 @@ static int stage_row(import_ctx *x, sy_db *db, stage_stmts *s, stage_job *j, iro
             int64_t cid = sy_stmt_col_int(s->find, 0);
             if (match && cid != match) {
                 sy_stmt_reset(s->find);
-                stage_reject(x, j, r, "the row's identities (phone, email …) belong to different existing contacts");
+                stage_reject(
+                    x, j, r,
+                    "the row's identities (phone, email …) belong to different existing contacts");
                 return 0;
             }
             match = cid;
@@ -823,7 +987,8 @@ static int stage_row(import_ctx *x, sy_db *db, stage_stmts *s, stage_job *j, iro
     }
     if (!match_visible) {
         char m[120];
-        snprintf(m, sizeof m, "an identity of this row is being imported by import %lld", (long long)match_pending);
+        snprintf(m, sizeof m, "an identity of this row is being imported by import %lld",
+                 (long long)match_pending);
         stage_reject(x, j, r, m);
         return 0;
     }
@@ -911,7 +1076,8 @@ static int record_create(sy_db *db, void *arg, sy_err *e) {
     import_ctx *x = rj->x;
     sy_stmt *st;
     int rc = sy_db_prepare(db,
-                           "INSERT INTO contact_imports(created_at, by_staff, status, strict, dedupe, encoding, mapping, "
+                           "INSERT INTO contact_imports(created_at, by_staff, status, strict, "
+                           "dedupe, encoding, mapping, "
                            "rows_total, pid) VALUES (?,?,?,?,?,?,?,?,?)",
                            &st, e);
     if (rc) return rc;
@@ -943,11 +1109,13 @@ static int record_finish(sy_db *db, void *arg, sy_err *e) {
     stmts_free(&s);
     if (rc) return rc;
     sy_stmt *st;
-    if ((rc = sy_db_prepare(db,
-                            "UPDATE contact_imports SET status = ?, error = ?, rows_done = ?, imported = ?, updated = ?, "
-                            "skipped = ?, rejected = ?, published_at = CASE WHEN ? THEN ? ELSE published_at END, "
-                            "finished_at = CASE WHEN ? = 'publishing' THEN NULL ELSE ? END WHERE id = ?",
-                            &st, e)))
+    if ((rc = sy_db_prepare(
+             db,
+             "UPDATE contact_imports SET status = ?, error = ?, rows_done = ?, imported = ?, "
+             "updated = ?, "
+             "skipped = ?, rejected = ?, published_at = CASE WHEN ? THEN ? ELSE published_at END, "
+             "finished_at = CASE WHEN ? = 'publishing' THEN NULL ELSE ? END WHERE id = ?",
+             &st, e)))
         return rc;
     sy_stmt_bind_text(st, 1, rj->status);
     sy_stmt_bind_text(st, 2, rj->error);
@@ -965,10 +1133,11 @@ static int record_finish(sy_db *db, void *arg, sy_err *e) {
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
     if (rj->publish) {
-        json_t *d = json_pack("{s:I,s:I,s:I,s:I,s:I}", "import_id", (json_int_t)x->id, "rows", (json_int_t)x->nrows,
-                              "imported", (json_int_t)x->imported, "updated", (json_int_t)x->updated, "rejected",
-                              (json_int_t)x->rejected);
-        rc = sy_audit_record(db, x->actor, "contacts.import", sy_sprintf(x->a, "import:%lld", (long long)x->id), d, e);
+        json_t *d = json_pack("{s:I,s:I,s:I,s:I,s:I}", "import_id", (json_int_t)x->id, "rows",
+                              (json_int_t)x->nrows, "imported", (json_int_t)x->imported, "updated",
+                              (json_int_t)x->updated, "rejected", (json_int_t)x->rejected);
+        rc = sy_audit_record(db, x->actor, "contacts.import",
+                             sy_sprintf(x->a, "import:%lld", (long long)x->id), d, e);
         json_decref(d);
     }
     return rc;
@@ -988,7 +1157,9 @@ static int updates_chunk(sy_db *db, void *arg, sy_err *e) {
     finish_job *fj = arg;
     sy_stmt *st;
     fj->n = 0;
-    int rc = sy_db_prepare(db, "SELECT id, contact_id, data FROM contact_import_updates WHERE import_id = ? ORDER BY id LIMIT 500",
+    int rc = sy_db_prepare(db,
+                           "SELECT id, contact_id, data FROM contact_import_updates WHERE "
+                           "import_id = ? ORDER BY id LIMIT 500",
                            &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, fj->import_id);
@@ -1016,7 +1187,9 @@ static int updates_chunk(sy_db *db, void *arg, sy_err *e) {
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
     if (fj->n) {
-        if ((rc = sy_db_prepare(db, "DELETE FROM contact_import_updates WHERE import_id = ? AND id <= ?", &st, e))) return rc;
+        if ((rc = sy_db_prepare(
+                 db, "DELETE FROM contact_import_updates WHERE import_id = ? AND id <= ?", &st, e)))
+            return rc;
         sy_stmt_bind_int(st, 1, fj->import_id);
         sy_stmt_bind_int(st, 2, last);
         rc = sy_stmt_step(st, e);
@@ -1028,8 +1201,11 @@ static int updates_chunk(sy_db *db, void *arg, sy_err *e) {
 static int clear_chunk(sy_db *db, void *arg, sy_err *e) {
     finish_job *fj = arg;
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "UPDATE contacts SET pending_import = NULL WHERE id IN (SELECT id FROM contacts WHERE "
-                               "pending_import = ? LIMIT 10000)", &st, e);
+    int rc = sy_db_prepare(
+        db,
+        "UPDATE contacts SET pending_import = NULL WHERE id IN (SELECT id FROM contacts WHERE "
+        "pending_import = ? LIMIT 10000)",
+        &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, fj->import_id);
     rc = sy_stmt_step(st, e);
@@ -1041,7 +1217,9 @@ static int clear_chunk(sy_db *db, void *arg, sy_err *e) {
 static int complete_job(sy_db *db, void *arg, sy_err *e) {
     finish_job *fj = arg;
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "UPDATE contact_imports SET status = 'completed', finished_at = ? WHERE id = ?", &st, e);
+    int rc = sy_db_prepare(
+        db, "UPDATE contact_imports SET status = 'completed', finished_at = ? WHERE id = ?", &st,
+        e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, sy_now_ms());
     sy_stmt_bind_int(st, 2, fj->import_id);
@@ -1060,10 +1238,16 @@ static int purge_chunk(sy_db *db, void *arg, sy_err *e) {
         "DELETE FROM contact_timeline WHERE contact_id IN (SELECT id FROM tmp_purge)",
         "DELETE FROM contacts WHERE id IN (SELECT id FROM tmp_purge)",
     };
-    int rc = sy_db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS tmp_purge(id INTEGER PRIMARY KEY); DELETE FROM tmp_purge;", e);
+    int rc = sy_db_exec(
+        db,
+        "CREATE TEMP TABLE IF NOT EXISTS tmp_purge(id INTEGER PRIMARY KEY); DELETE FROM tmp_purge;",
+        e);
     if (rc) return rc;
     sy_stmt *st;
-    if ((rc = sy_db_prepare(db, "INSERT INTO tmp_purge(id) SELECT id FROM contacts WHERE pending_import = ? LIMIT 5000", &st, e)))
+    if ((rc = sy_db_prepare(db,
+                            "INSERT INTO tmp_purge(id) SELECT id FROM contacts WHERE "
+                            "pending_import = ? LIMIT 5000",
+                            &st, e)))
         return rc;
     sy_stmt_bind_int(st, 1, fj->import_id);
     rc = sy_stmt_step(st, e);
@@ -1073,7 +1257,9 @@ static int purge_chunk(sy_db *db, void *arg, sy_err *e) {
     for (size_t i = 0; i < SY_ARRAY_LEN(sqls) && fj->n; i++)
         if ((rc = sy_db_exec(db, sqls[i], e))) return rc;
     if (fj->n == 0) {
-        if ((rc = sy_db_prepare(db, "DELETE FROM contact_import_updates WHERE import_id = ?", &st, e))) return rc;
+        if ((rc = sy_db_prepare(db, "DELETE FROM contact_import_updates WHERE import_id = ?", &st,
+                                e)))
+            return rc;
         sy_stmt_bind_int(st, 1, fj->import_id);
         rc = sy_stmt_step(st, e);
         sy_stmt_finalize(st);
@@ -1128,10 +1314,12 @@ static int import_execute(import_ctx *x, sy_err *e) {
     for (size_t from = 0; from < x->nrows; from += SY_CONTACTS_CHUNK) {
         j.from = from;
         j.to = from + SY_CONTACTS_CHUNK < x->nrows ? from + SY_CONTACTS_CHUNK : x->nrows;
-        size_t before[4] = {x->imported, x->updated, x->skipped, x->rejected}, errs = x->nerrs, done = x->done;
+        size_t before[4] = {x->imported, x->updated, x->skipped, x->rejected}, errs = x->nerrs,
+               done = x->done;
         if ((rc = sy_store_write(x->c->st, stage_chunk, &j, e))) {
             /* the chunk rolled back: restore counters, then give up */
-            x->imported = before[0], x->updated = before[1], x->skipped = before[2], x->rejected = before[3];
+            x->imported = before[0], x->updated = before[1], x->skipped = before[2],
+            x->rejected = before[3];
             x->nerrs = errs;
             x->done = done;
             break;
@@ -1149,7 +1337,8 @@ static int import_execute(import_ctx *x, sy_err *e) {
         sy_err pe;
         purge_import(x->c, x->id, &pe);
         rj.status = "failed";
-        rj.error = rc ? sy_strdup(x->a, e->msg) : "strict mode: at least one row was rejected, nothing was imported";
+        rj.error = rc ? sy_strdup(x->a, e->msg)
+                      : "strict mode: at least one row was rejected, nothing was imported";
         x->imported = x->updated = 0;
         int r2 = sy_store_write(x->c->st, record_finish, &rj, e);
         return rc ? rc : r2;
@@ -1170,8 +1359,8 @@ static void ctx_destroy(import_ctx *x) {
 }
 
 /* Decodes, parses and maps data into a new context. */
-static int ctx_prepare(sy_contacts *c, const sy_actor *actor, const char *data, size_t n, int enc, json_t *mapping,
-                       import_ctx **out, sy_err *e) {
+static int ctx_prepare(sy_contacts *c, const sy_actor *actor, const char *data, size_t n, int enc,
+                       json_t *mapping, import_ctx **out, sy_err *e) {
     sy_arena *a = sy_arena_create();
     import_ctx *x = sy_alloc(a, sizeof *x);
     x->a = a;
@@ -1196,10 +1385,15 @@ static int dry_run(import_ctx *x, sy_err *e) {
     int rc = sy_store_read_begin(x->c->st, &db, e);
     if (rc) return rc;
     sy_stmt *find = NULL, *scope = NULL;
-    rc = sy_db_prepare(db, "SELECT ci.contact_id FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id WHERE "
-                           "ci.type = ? AND ci.value = ? AND " SY_CONTACT_PUBLISHED("c"), &find, e);
+    rc = sy_db_prepare(db,
+                       "SELECT ci.contact_id FROM contact_identities ci JOIN contacts c ON c.id = "
+                       "ci.contact_id WHERE "
+                       "ci.type = ? AND ci.value = ? AND " SY_CONTACT_PUBLISHED("c"),
+                       &find, e);
     if (rc == 0)
-        rc = sy_db_prepare(db, sy_sprintf(x->a, "SELECT 1 FROM contacts c WHERE c.id = ? AND %s", sy_contacts_scope_sql(x->a, x->actor, "c")),
+        rc = sy_db_prepare(db,
+                           sy_sprintf(x->a, "SELECT 1 FROM contacts c WHERE c.id = ? AND %s",
+                                      sy_contacts_scope_sql(x->a, x->actor, "c")),
                            &scope, e);
     /* identities seen earlier in the file: "type\x1fvalue" sorted list */
     size_t cap = 1024, nseen = 0;
@@ -1213,7 +1407,8 @@ static int dry_run(import_ctx *x, sy_err *e) {
         size_t n = 0;
         if (f->phone) ids[n++] = (contact_ident){"phone", f->phone};
         if (f->email) ids[n++] = (contact_ident){"email", f->email};
-        for (size_t k = 0; k < f->n_idents && n < 40; k++) ids[n++] = f->idents[k];
+        for (size_t k = 0; k < f->n_idents && n < 40; k++)
+            ids[n++] = f->idents[k];
         int64_t match = 0;
         int conflict = 0, dup = 0;
         for (size_t k = 0; k < n; k++) {
@@ -1235,7 +1430,9 @@ static int dry_run(import_ctx *x, sy_err *e) {
             if (nseen < 50000) seen[nseen++] = key;
         }
         if (conflict) {
-            add_error(x, r->line, "", "the row's identities (phone, email …) belong to different existing contacts");
+            add_error(
+                x, r->line, "",
+                "the row's identities (phone, email …) belong to different existing contacts");
             x->rejected++;
         } else if (!match && !dup) {
             x->imported++;
@@ -1243,8 +1440,10 @@ static int dry_run(import_ctx *x, sy_err *e) {
             x->skipped++;
         } else if (match) {
             sy_stmt_bind_int(scope, 1, match);
-            if (sy_stmt_step(scope, e) == SY_ROW) x->updated++;
-            else x->skipped++;
+            if (sy_stmt_step(scope, e) == SY_ROW)
+                x->updated++;
+            else
+                x->skipped++;
             sy_stmt_reset(scope);
         } else {
             x->updated++;
@@ -1260,8 +1459,9 @@ static int dry_run(import_ctx *x, sy_err *e) {
 static json_t *errors_json(import_ctx *x, size_t max) {
     json_t *arr = json_array();
     for (size_t i = 0; i < x->nerrs && i < max; i++)
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:s}", "line", (json_int_t)x->errs[i].line, "column",
-                                             x->errs[i].column, "reason", x->errs[i].reason));
+        json_array_append_new(arr,
+                              json_pack("{s:I,s:s,s:s}", "line", (json_int_t)x->errs[i].line,
+                                        "column", x->errs[i].column, "reason", x->errs[i].reason));
     return arr;
 }
 
@@ -1270,8 +1470,10 @@ static json_t *errors_json(import_ctx *x, size_t max) {
 static int import_json(sy_db *db, int64_t id, const sy_actor *actor, json_t **out, sy_err *e) {
     sy_stmt *st;
     int rc = sy_db_prepare(db,
-                           "SELECT id, created_at, by_staff, status, strict, dedupe, encoding, mapping, rows_total, rows_done, "
-                           "imported, updated, skipped, rejected, published_at, finished_at, error FROM contact_imports "
+                           "SELECT id, created_at, by_staff, status, strict, dedupe, encoding, "
+                           "mapping, rows_total, rows_done, "
+                           "imported, updated, skipped, rejected, published_at, finished_at, error "
+                           "FROM contact_imports "
                            "WHERE id = ?",
                            &st, e);
     if (rc) return rc;
@@ -1286,16 +1488,23 @@ static int import_json(sy_db *db, int64_t id, const sy_actor *actor, json_t **ou
         }
         const char *map = sy_stmt_col_text(st, 7);
         json_t *m = map ? json_loads(map, 0, NULL) : NULL;
-        *out = json_pack("{s:I,s:I,s:o,s:s,s:b,s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "id", (json_int_t)id,
-                         "created_at", (json_int_t)sy_stmt_col_int(st, 1), "by_staff_id", sy_contacts_jid(by), "status",
-                         sy_stmt_col_text(st, 3), "strict", (int)sy_stmt_col_int(st, 4), "dedupe", sy_stmt_col_text(st, 5),
-                         "encoding", sy_contacts_jstr(sy_stmt_col_text(st, 6)), "mapping", m ? m : json_object(),
-                         "rows_total", (json_int_t)sy_stmt_col_int(st, 8), "rows_done", (json_int_t)sy_stmt_col_int(st, 9),
-                         "imported", (json_int_t)sy_stmt_col_int(st, 10), "updated", (json_int_t)sy_stmt_col_int(st, 11),
-                         "skipped", (json_int_t)sy_stmt_col_int(st, 12), "rejected", (json_int_t)sy_stmt_col_int(st, 13),
-                         "published_at", sy_stmt_col_type(st, 14) == SY_NULL ? json_null() : json_integer(sy_stmt_col_int(st, 14)),
-                         "finished_at", sy_stmt_col_type(st, 15) == SY_NULL ? json_null() : json_integer(sy_stmt_col_int(st, 15)),
-                         "error", sy_contacts_jstr(sy_stmt_col_text(st, 16)));
+        *out = json_pack(
+            "{s:I,s:I,s:o,s:s,s:b,s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "id",
+            (json_int_t)id, "created_at", (json_int_t)sy_stmt_col_int(st, 1), "by_staff_id",
+            sy_contacts_jid(by), "status", sy_stmt_col_text(st, 3), "strict",
+            (int)sy_stmt_col_int(st, 4), "dedupe", sy_stmt_col_text(st, 5), "encoding",
+            sy_contacts_jstr(sy_stmt_col_text(st, 6)), "mapping", m ? m : json_object(),
+            "rows_total", (json_int_t)sy_stmt_col_int(st, 8), "rows_done",
+            (json_int_t)sy_stmt_col_int(st, 9), "imported", (json_int_t)sy_stmt_col_int(st, 10),
+            "updated", (json_int_t)sy_stmt_col_int(st, 11), "skipped",
+            (json_int_t)sy_stmt_col_int(st, 12), "rejected", (json_int_t)sy_stmt_col_int(st, 13),
+            "published_at",
+            sy_stmt_col_type(st, 14) == SY_NULL ? json_null()
+                                                : json_integer(sy_stmt_col_int(st, 14)),
+            "finished_at",
+            sy_stmt_col_type(st, 15) == SY_NULL ? json_null()
+                                                : json_integer(sy_stmt_col_int(st, 15)),
+            "error", sy_contacts_jstr(sy_stmt_col_text(st, 16)));
     }
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
@@ -1303,7 +1512,8 @@ static int import_json(sy_db *db, int64_t id, const sy_actor *actor, json_t **ou
     return 0;
 }
 
-int sy_contacts_import_get(sy_contacts *c, const sy_actor *actor, int64_t id, json_t **out, sy_err *e) {
+int sy_contacts_import_get(sy_contacts *c, const sy_actor *actor, int64_t id, json_t **out,
+                           sy_err *e) {
     sy_db *db;
     int rc = sy_store_read_begin(c->st, &db, e);
     if (rc) return rc;
@@ -1318,12 +1528,14 @@ int sy_contacts_import_list(sy_contacts *c, const sy_actor *actor, json_t **out,
     if (rc) return rc;
     sy_stmt *st;
     json_t *items = json_array();
-    rc = sy_db_prepare(db, "SELECT id, by_staff FROM contact_imports ORDER BY id DESC LIMIT 100", &st, e);
+    rc = sy_db_prepare(db, "SELECT id, by_staff FROM contact_imports ORDER BY id DESC LIMIT 100",
+                       &st, e);
     if (rc == 0) {
         while ((rc = sy_stmt_step(st, e)) == SY_ROW) {
             json_t *o;
             sy_err ign;
-            if (import_json(db, sy_stmt_col_int(st, 0), actor, &o, &ign) == 0) json_array_append_new(items, o);
+            if (import_json(db, sy_stmt_col_int(st, 0), actor, &o, &ign) == 0)
+                json_array_append_new(items, o);
         }
         sy_stmt_finalize(st);
         rc = rc < 0 ? rc : 0;
@@ -1333,11 +1545,13 @@ int sy_contacts_import_list(sy_contacts *c, const sy_actor *actor, json_t **out,
         json_decref(items);
         return rc;
     }
-    *out = json_pack("{s:o,s:I,s:n}", "items", items, "total", (json_int_t)json_array_size(items), "next_cursor");
+    *out = json_pack("{s:o,s:I,s:n}", "items", items, "total", (json_int_t)json_array_size(items),
+                     "next_cursor");
     return 0;
 }
 
-int sy_contacts_import_errors_csv(sy_contacts *c, const sy_actor *actor, int64_t id, sy_buf *out, sy_err *e) {
+int sy_contacts_import_errors_csv(sy_contacts *c, const sy_actor *actor, int64_t id, sy_buf *out,
+                                  sy_err *e) {
     sy_db *db;
     int rc = sy_store_read_begin(c->st, &db, e);
     if (rc) return rc;
@@ -1345,7 +1559,9 @@ int sy_contacts_import_errors_csv(sy_contacts *c, const sy_actor *actor, int64_t
     rc = import_json(db, id, actor, &rec, e);
     json_decref(rec);
     sy_stmt *st;
-    if (rc == 0 && (rc = sy_db_prepare(db, "SELECT line, col, reason FROM contact_import_errors WHERE import_id = ? ORDER BY line, rowid",
+    if (rc == 0 && (rc = sy_db_prepare(db,
+                                       "SELECT line, col, reason FROM contact_import_errors WHERE "
+                                       "import_id = ? ORDER BY line, rowid",
                                        &st, e)) == 0) {
         static const char *const hdr[] = {"line", "column", "reason"};
         sy_csv_write_bom(out);
@@ -1354,7 +1570,8 @@ int sy_contacts_import_errors_csv(sy_contacts *c, const sy_actor *actor, int64_t
         while ((rc = sy_stmt_step(st, e)) == SY_ROW) {
             char line[24];
             snprintf(line, sizeof line, "%lld", (long long)sy_stmt_col_int(st, 0));
-            const char *f[3] = {line, sy_stmt_col_text(st, 1) ? sy_stmt_col_text(st, 1) : "", sy_stmt_col_text(st, 2)};
+            const char *f[3] = {line, sy_stmt_col_text(st, 1) ? sy_stmt_col_text(st, 1) : "",
+                                sy_stmt_col_text(st, 2)};
             sy_csv_write_row(out, f, 3);
         }
         sy_stmt_finalize(st);
@@ -1375,9 +1592,12 @@ static void *job_main(void *arg) {
     pthread_mutex_lock(&x->c->import_lock);
     int rc = import_execute(x, &e);
     pthread_mutex_unlock(&x->c->import_lock);
-    if (rc) sy_warn("msg=\"import failed\" import=%lld err=\"%s\"", (long long)x->id, e.msg);
-    else sy_info("msg=\"import finished\" import=%lld rows=%zu imported=%zu updated=%zu skipped=%zu rejected=%zu",
-                 (long long)x->id, x->nrows, x->imported, x->updated, x->skipped, x->rejected);
+    if (rc)
+        sy_warn("msg=\"import failed\" import=%lld err=\"%s\"", (long long)x->id, e.msg);
+    else
+        sy_info("msg=\"import finished\" import=%lld rows=%zu imported=%zu updated=%zu skipped=%zu "
+                "rejected=%zu",
+                (long long)x->id, x->nrows, x->imported, x->updated, x->skipped, x->rejected);
     pthread_mutex_lock(&x->c->lock);
     j->done = 1;
     pthread_cond_broadcast(&x->c->cond);
@@ -1417,9 +1637,12 @@ void sy_contacts_import_join_all(sy_contacts *c) {
 
 static int mark_interrupted(sy_db *db, void *arg, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "UPDATE contact_imports SET status = 'failed', finished_at = ?, error = 'interrupted: the "
-                               "server stopped before the import was published; nothing was imported' WHERE id = ? AND "
-                               "status IN ('running', 'publishing')", &st, e);
+    int rc = sy_db_prepare(
+        db,
+        "UPDATE contact_imports SET status = 'failed', finished_at = ?, error = 'interrupted: the "
+        "server stopped before the import was published; nothing was imported' WHERE id = ? AND "
+        "status IN ('running', 'publishing')",
+        &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, sy_now_ms());
     sy_stmt_bind_int(st, 2, *(int64_t *)arg);
@@ -1439,8 +1662,10 @@ void sy_contacts_import_recover(sy_contacts *c) {
     if (sy_store_read_begin(c->st, &db, &e) == 0) {
         sy_stmt *st;
         if (sy_db_prepare(db,
-                          "SELECT id, published_at IS NOT NULL, pid FROM contact_imports WHERE status IN ('running', 'publishing') "
-                          "OR id IN (SELECT DISTINCT pending_import FROM contacts WHERE pending_import IS NOT NULL) "
+                          "SELECT id, published_at IS NOT NULL, pid FROM contact_imports WHERE "
+                          "status IN ('running', 'publishing') "
+                          "OR id IN (SELECT DISTINCT pending_import FROM contacts WHERE "
+                          "pending_import IS NOT NULL) "
                           "ORDER BY id LIMIT 64",
                           &st, &e) == 0) {
             while (sy_stmt_step(st, &e) == SY_ROW && n < 64) {
@@ -1462,8 +1687,12 @@ void sy_contacts_import_recover(sy_contacts *c) {
             rc = purge_import(c, ids[i], &e);
             if (rc == 0) rc = sy_store_write(c->st, mark_interrupted, &ids[i], &e);
         }
-        if (rc) sy_warn("msg=\"import recovery failed\" import=%lld err=\"%s\"", (long long)ids[i], e.msg);
-        else sy_info("msg=\"import recovered\" import=%lld action=%s", (long long)ids[i], published[i] ? "completed" : "discarded");
+        if (rc)
+            sy_warn("msg=\"import recovery failed\" import=%lld err=\"%s\"", (long long)ids[i],
+                    e.msg);
+        else
+            sy_info("msg=\"import recovered\" import=%lld action=%s", (long long)ids[i],
+                    published[i] ? "completed" : "discarded");
     }
     pthread_mutex_unlock(&c->import_lock);
 }
@@ -1474,9 +1703,11 @@ static int query_bool(sy_req *r, const char *name, int *out) {
     const char *v = sy_req_query(r, name);
     *out = 0;
     if (!v) return 0;
-    if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0) *out = 1;
+    if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+        *out = 1;
     else if (strcmp(v, "0") && strcmp(v, "false"))
-        return sy_err_field(&r->err, SY_E_INVALID, name, "query parameter %s=\"%s\" must be 1, 0, true or false", name, v);
+        return sy_err_field(&r->err, SY_E_INVALID, name,
+                            "query parameter %s=\"%s\" must be 1, 0, true or false", name, v);
     return 0;
 }
 
@@ -1485,14 +1716,17 @@ int sy_contacts_import_http(sy_req *r, sy_contacts *c, int preview) {
     int enc = SY_CSV_AUTO, strict = 0, dry = 0, rc;
     const char *s = sy_req_query(r, "encoding");
     if (s && sy_csv_encoding_parse(s, &enc))
-        return sy_err_field(&r->err, SY_E_INVALID, "encoding", "encoding \"%s\" is not auto, utf-8, gbk or gb18030", s);
+        return sy_err_field(&r->err, SY_E_INVALID, "encoding",
+                            "encoding \"%s\" is not auto, utf-8, gbk or gb18030", s);
     if ((rc = query_bool(r, "strict", &strict)) || (rc = query_bool(r, "dry_run", &dry))) return rc;
     int dedupe_update = 1;
     s = sy_req_query(r, "dedupe");
     if (s) {
-        if (strcmp(s, "skip") == 0) dedupe_update = 0;
+        if (strcmp(s, "skip") == 0)
+            dedupe_update = 0;
         else if (strcmp(s, "update"))
-            return sy_err_field(&r->err, SY_E_INVALID, "dedupe", "dedupe \"%s\" is not update or skip", s);
+            return sy_err_field(&r->err, SY_E_INVALID, "dedupe",
+                                "dedupe \"%s\" is not update or skip", s);
     }
     json_t *mapping = NULL;
     s = sy_req_query(r, "mapping");
@@ -1501,11 +1735,14 @@ int sy_contacts_import_http(sy_req *r, sy_contacts *c, int preview) {
         mapping = json_loads(s, 0, &je);
         if (!mapping || !json_is_object(mapping)) {
             json_decref(mapping);
-            return sy_err_field(&r->err, SY_E_INVALID, "mapping", "mapping must be a JSON object of header → field");
+            return sy_err_field(&r->err, SY_E_INVALID, "mapping",
+                                "mapping must be a JSON object of header → field");
         }
         sy_arena_on_destroy(r->arena, json_release, mapping);
     }
-    if (r->body_len == 0) return sy_err_set(&r->err, SY_E_INVALID, "the request body is empty: send the CSV file as the body");
+    if (r->body_len == 0)
+        return sy_err_set(&r->err, SY_E_INVALID,
+                          "the request body is empty: send the CSV file as the body");
     import_ctx *x;
     if ((rc = ctx_prepare(c, actor, r->body, r->body_len, enc, mapping, &x, &r->err))) return rc;
     x->strict = strict;
@@ -1513,26 +1750,32 @@ int sy_contacts_import_http(sy_req *r, sy_contacts *c, int preview) {
     if (preview) {
         validate_all(x, PREVIEW_ROWS);
         json_t *hdr = json_array(), *rows = json_array();
-        for (size_t i = 0; i < x->ncols; i++) json_array_append_new(hdr, json_string(x->csv.rows[0].fields[i]));
+        for (size_t i = 0; i < x->ncols; i++)
+            json_array_append_new(hdr, json_string(x->csv.rows[0].fields[i]));
         for (size_t i = 0; i < x->nrows; i++) {
             const sy_csv_row *row = &x->csv.rows[i + 1];
             json_t *vals = json_object(), *probs = json_array();
-            for (size_t k = 0; k < row->n && k < x->ncols; k++) json_object_set_new(vals, x->csv.rows[0].fields[k], json_string(row->fields[k]));
+            for (size_t k = 0; k < row->n && k < x->ncols; k++)
+                json_object_set_new(vals, x->csv.rows[0].fields[k], json_string(row->fields[k]));
             for (size_t k = 0; k < x->nerrs; k++)
                 if (x->errs[k].line == row->line)
-                    json_array_append_new(probs, json_pack("{s:s,s:s}", "column", x->errs[k].column, "reason", x->errs[k].reason));
-            json_array_append_new(rows, json_pack("{s:I,s:o,s:o,s:b}", "line", (json_int_t)row->line, "values", vals,
-                                                  "problems", probs, "ok", !x->rows[i].bad));
+                    json_array_append_new(probs, json_pack("{s:s,s:s}", "column", x->errs[k].column,
+                                                           "reason", x->errs[k].reason));
+            json_array_append_new(rows, json_pack("{s:I,s:o,s:o,s:b}", "line",
+                                                  (json_int_t)row->line, "values", vals, "problems",
+                                                  probs, "ok", !x->rows[i].bad));
         }
         json_t *fl = json_array();
-        for (const field_name *f = fields; f->name; f++) json_array_append_new(fl, json_string(f->name));
+        for (const field_name *f = fields; f->name; f++)
+            json_array_append_new(fl, json_string(f->name));
         json_array_append_new(fl, json_string("identity:<type>"));
         json_array_append_new(fl, json_string("consent:<channel>"));
         json_array_append_new(fl, json_string("attr:<key>"));
         json_array_append_new(fl, json_string("ignore"));
-        json_t *out = json_pack("{s:s,s:b,s:o,s:O,s:o,s:o,s:I}", "encoding", sy_csv_encoding_name(x->csv.encoding), "had_bom",
-                                x->csv.had_bom, "headers", hdr, "mapping", x->mapping_json, "fields", fl, "rows", rows,
-                                "rows_total", (json_int_t)(x->csv.n_rows - 1));
+        json_t *out = json_pack("{s:s,s:b,s:o,s:O,s:o,s:o,s:I}", "encoding",
+                                sy_csv_encoding_name(x->csv.encoding), "had_bom", x->csv.had_bom,
+                                "headers", hdr, "mapping", x->mapping_json, "fields", fl, "rows",
+                                rows, "rows_total", (json_int_t)(x->csv.n_rows - 1));
         ctx_destroy(x);
         return sy_reply_json(r, 200, out);
     }
@@ -1543,12 +1786,13 @@ int sy_contacts_import_http(sy_req *r, sy_contacts *c, int preview) {
             ctx_destroy(x);
             return rc;
         }
-        json_t *out = json_pack("{s:b,s:s,s:O,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:b}", "dry_run", 1, "encoding",
-                                sy_csv_encoding_name(x->csv.encoding), "mapping", x->mapping_json, "rows_total",
-                                (json_int_t)x->nrows, "rows_done", (json_int_t)x->done, "imported", (json_int_t)x->imported,
-                                "updated", (json_int_t)x->updated, "skipped", (json_int_t)x->skipped, "rejected",
-                                (json_int_t)x->rejected, "errors", errors_json(x, 1000), "strict_would_fail",
-                                x->strict && x->rejected > 0);
+        json_t *out = json_pack("{s:b,s:s,s:O,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:b}", "dry_run", 1,
+                                "encoding", sy_csv_encoding_name(x->csv.encoding), "mapping",
+                                x->mapping_json, "rows_total", (json_int_t)x->nrows, "rows_done",
+                                (json_int_t)x->done, "imported", (json_int_t)x->imported, "updated",
+                                (json_int_t)x->updated, "skipped", (json_int_t)x->skipped,
+                                "rejected", (json_int_t)x->rejected, "errors", errors_json(x, 1000),
+                                "strict_would_fail", x->strict && x->rejected > 0);
         ctx_destroy(x);
         return sy_reply_json(r, 200, out);
     }
@@ -1591,11 +1835,12 @@ int sy_contacts_import_http(sy_req *r, sy_contacts *c, int preview) {
 
 /* --- CLI --- */
 
-int sy_contacts_import_file(sy_contacts *c, const char *path, const char *encoding, int strict, const char *dedupe,
-                            sy_buf *report, sy_err *e) {
+int sy_contacts_import_file(sy_contacts *c, const char *path, const char *encoding, int strict,
+                            const char *dedupe, sy_buf *report, sy_err *e) {
     int enc = SY_CSV_AUTO;
     if (encoding && sy_csv_encoding_parse(encoding, &enc))
-        return sy_err_set(e, SY_E_INVALID, "encoding \"%s\" is not auto, utf-8, gbk or gb18030", encoding);
+        return sy_err_set(e, SY_E_INVALID, "encoding \"%s\" is not auto, utf-8, gbk or gb18030",
+                          encoding);
     if (dedupe && strcmp(dedupe, "update") && strcmp(dedupe, "skip"))
         return sy_err_set(e, SY_E_INVALID, "dedupe \"%s\" is not update or skip", dedupe);
     FILE *f = fopen(path, "rb");
@@ -1603,7 +1848,8 @@ int sy_contacts_import_file(sy_contacts *c, const char *path, const char *encodi
     sy_buf data = SY_BUF_INIT;
     char buf[65536];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) sy_buf_add(&data, buf, n);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sy_buf_add(&data, buf, n);
     fclose(f);
     sy_actor sys;
     sy_contacts_system_actor(&sys);
@@ -1621,14 +1867,19 @@ int sy_contacts_import_file(sy_contacts *c, const char *path, const char *encodi
     if (rc == 0) rc = import_execute(x, e);
     pthread_mutex_unlock(&c->import_lock);
     if (report) {
-        sy_buf_addf(report, "import %lld: encoding=%s rows=%zu imported=%zu updated=%zu skipped=%zu rejected=%zu%s\n",
-                    (long long)x->id, sy_csv_encoding_name(x->csv.encoding), x->nrows, x->imported, x->updated, x->skipped,
-                    x->rejected, strict && x->rejected ? " (strict: nothing imported)" : "");
+        sy_buf_addf(report,
+                    "import %lld: encoding=%s rows=%zu imported=%zu updated=%zu skipped=%zu "
+                    "rejected=%zu%s\n",
+                    (long long)x->id, sy_csv_encoding_name(x->csv.encoding), x->nrows, x->imported,
+                    x->updated, x->skipped, x->rejected,
+                    strict && x->rejected ? " (strict: nothing imported)" : "");
         for (size_t i = 0; i < x->nerrs && i < 1000; i++)
-            sy_buf_addf(report, "line %zu%s%s: %s\n", x->errs[i].line, x->errs[i].column[0] ? ", column " : "",
-                        x->errs[i].column, x->errs[i].reason);
+            sy_buf_addf(report, "line %zu%s%s: %s\n", x->errs[i].line,
+                        x->errs[i].column[0] ? ", column " : "", x->errs[i].column,
+                        x->errs[i].reason);
     }
-    if (rc == 0 && strict && x->rejected) rc = sy_err_set(e, SY_E_INVALID, "strict import rejected: %zu bad rows", x->rejected);
+    if (rc == 0 && strict && x->rejected)
+        rc = sy_err_set(e, SY_E_INVALID, "strict import rejected: %zu bad rows", x->rejected);
     ctx_destroy(x);
     return rc;
 }

@@ -63,11 +63,11 @@ typedef struct sy_contact_status {
     const char *key;
     const char *label;
 } sy_contact_status;
-extern const sy_contact_status sy_contact_statuses[]; /* {NULL,NULL}-terminated */
+extern const sy_contact_status sy_contact_statuses[];          /* {NULL,NULL}-terminated */
 int sy_contacts_status_parse(const char *s, const char **key); /* key or label */
 const char *sy_contacts_status_label(const char *key);
-int sy_contacts_gender_parse(const char *s, const char **key);   /* male/female/unknown, 男/女 … */
-extern const char *const sy_identity_types[];                     /* NULL-terminated */
+int sy_contacts_gender_parse(const char *s, const char **key); /* male/female/unknown, 男/女 … */
+extern const char *const sy_identity_types[];                  /* NULL-terminated */
 int sy_contacts_identity_type_valid(const char *t);
 extern const char *const sy_consent_channels[]; /* wecom, sms, email, phone */
 extern const char *const sy_consent_sources[];  /* import, form, sdk, staff */
@@ -96,9 +96,18 @@ int sy_contacts_attr_check(const attr_def *d, json_t *v, const char *field, sy_e
 
 /* --- contact field sets (create, update, import) --- */
 enum {
-    F_NAME = 1 << 0, F_PHONE = 1 << 1, F_EMAIL = 1 << 2, F_GENDER = 1 << 3, F_BIRTHDAY = 1 << 4,
-    F_CITY = 1 << 5, F_COMPANY = 1 << 6, F_SOURCE = 1 << 7, F_OWNER = 1 << 8, F_STORE = 1 << 9,
-    F_STATUS = 1 << 10, F_ATTRS = 1 << 11,
+    F_NAME = 1 << 0,
+    F_PHONE = 1 << 1,
+    F_EMAIL = 1 << 2,
+    F_GENDER = 1 << 3,
+    F_BIRTHDAY = 1 << 4,
+    F_CITY = 1 << 5,
+    F_COMPANY = 1 << 6,
+    F_SOURCE = 1 << 7,
+    F_OWNER = 1 << 8,
+    F_STORE = 1 << 9,
+    F_STATUS = 1 << 10,
+    F_ATTRS = 1 << 11,
 };
 typedef struct contact_ident {
     const char *type, *value;
@@ -108,16 +117,16 @@ typedef struct contact_consent {
     int64_t at;
 } contact_consent;
 typedef struct contact_fields {
-    unsigned set;               /* F_* bits present in the input */
+    unsigned set; /* F_* bits present in the input */
     const char *name, *phone, *email, *gender, *birthday, *city, *company, *status;
     int64_t source_id, owner_id, store_id; /* 0 = clear */
-    int64_t department_id;      /* resolved from owner by the caller */
-    json_t *attrs;              /* borrowed object: key → value (null = remove) */
-    contact_ident *idents;      /* extra identities (create/import only) */
+    int64_t department_id;                 /* resolved from owner by the caller */
+    json_t *attrs;                         /* borrowed object: key → value (null = remove) */
+    contact_ident *idents;                 /* extra identities (create/import only) */
     size_t n_idents;
     contact_consent *consent;
     size_t n_consent;
-    const char *note;           /* first follow-up note (create only) */
+    const char *note; /* first follow-up note (create only) */
 } contact_fields;
 
 /* Parses and validates a contact body (create when creating, else patch):
@@ -172,19 +181,18 @@ typedef struct contact_filter {
     int has_from, has_to;
     const char *sort; /* created_at, updated_at, name */
     int desc;
-    int pool;         /* lead pool view */
+    int pool; /* lead pool view */
 } contact_filter;
 int sy_contacts_list(sy_db *db, sy_arena *a, const sy_actor *actor, const contact_filter *f,
                      size_t limit, const char *cursor, json_t **out, sy_err *e);
 /* Writes the filtered contacts as CSV rows into out (header first). */
-int sy_contacts_export_rows(sy_db *db, sy_arena *a, const sy_actor *actor,
-                            const contact_filter *f, int unmask, sy_buf *out, size_t *rows,
-                            sy_err *e);
+int sy_contacts_export_rows(sy_db *db, sy_arena *a, const sy_actor *actor, const contact_filter *f,
+                            int unmask, sy_buf *out, size_t *rows, sy_err *e);
 /* Cursor encoding (exposed for unit tests). */
 char *sy_contacts_cursor_encode(sy_arena *a, const char *sort, int desc, int64_t id,
                                 const char *value);
-int sy_contacts_cursor_decode(sy_arena *a, const char *cur, const char *sort, int desc,
-                              int64_t *id, const char **value, sy_err *e);
+int sy_contacts_cursor_decode(sy_arena *a, const char *cur, const char *sort, int desc, int64_t *id,
+                              const char **value, sy_err *e);
 
 /* Merge: builds the plan (preview) on any connection; applies it in a job. */
 int sy_contacts_merge_plan(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t winner,
@@ -206,8 +214,8 @@ int sy_contacts_recycle_chunk(sy_db *db, int64_t now, int64_t days, size_t *n, s
 /* Runs recycling to completion in chunks, audited. Does nothing while
  * recycling is disabled unless force is set (the manual "run now"). */
 int sy_contacts_recycle_run(sy_contacts *c, const sy_actor *actor, int force, size_t *n, sy_err *e);
-int sy_contacts_handover(sy_contacts *c, const sy_actor *actor, int64_t from, int64_t to,
-                         size_t *n, sy_err *e);
+int sy_contacts_handover(sy_contacts *c, const sy_actor *actor, int64_t from, int64_t to, size_t *n,
+                         sy_err *e);
 
 /* Imports (contacts_import.c). */
 void sy_contacts_import_recover(sy_contacts *c);
@@ -215,16 +223,18 @@ void sy_contacts_import_join_all(sy_contacts *c);
 /* Blocks until start-up recovery has run (or the module is stopping). */
 void sy_contacts_wait_recovered(sy_contacts *c);
 int sy_contacts_import_http(sy_req *r, sy_contacts *c, int preview);
-int sy_contacts_import_get(sy_contacts *c, const sy_actor *actor, int64_t id, json_t **out, sy_err *e);
+int sy_contacts_import_get(sy_contacts *c, const sy_actor *actor, int64_t id, json_t **out,
+                           sy_err *e);
 int sy_contacts_import_list(sy_contacts *c, const sy_actor *actor, json_t **out, sy_err *e);
-int sy_contacts_import_errors_csv(sy_contacts *c, const sy_actor *actor, int64_t id, sy_buf *out, sy_err *e);
+int sy_contacts_import_errors_csv(sy_contacts *c, const sy_actor *actor, int64_t id, sy_buf *out,
+                                  sy_err *e);
 json_t *sy_contacts_consent_json(sy_db *db, int64_t id, sy_err *e);
 
 void sy_contacts_metrics_register(sy_contacts *c, sy_http *h);
 
 /* Small JSON helpers. */
-json_t *sy_contacts_jstr(const char *s);          /* NULL → json null */
-json_t *sy_contacts_jid(int64_t v);               /* 0 → json null */
+json_t *sy_contacts_jstr(const char *s); /* NULL → json null */
+json_t *sy_contacts_jid(int64_t v);      /* 0 → json null */
 /* Copies an actor into arena memory (for background threads). */
 sy_actor *sy_contacts_actor_copy(sy_arena *a, const sy_actor *src);
 /* The system actor used by the CLI (scope all, every permission). */

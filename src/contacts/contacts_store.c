@@ -11,8 +11,8 @@
 
 #define COLS                                                                                       \
     "c.id, c.name, c.phone, c.email, c.gender, c.birthday, c.city, c.company, c.status, c.attrs, " \
-    "c.source_id, c.owner_id, c.department_id, c.store_id, c.created_at, c.updated_at, "          \
-    "c.owned_at, c.pool_claimed_at, c.last_follow_up_at, c.next_follow_up_at, c.returned_at, "    \
+    "c.source_id, c.owner_id, c.department_id, c.store_id, c.created_at, c.updated_at, "           \
+    "c.owned_at, c.pool_claimed_at, c.last_follow_up_at, c.next_follow_up_at, c.returned_at, "     \
     "c.return_reason, c.merged_into"
 
 /* One contact as stored (arena strings). */
@@ -60,25 +60,28 @@ static void row_read(sy_stmt *st, sy_arena *a, contact_row *r) {
 /* Loads one contact by id without scope (callers resolved it first). */
 static int row_load(sy_db *db, sy_arena *a, int64_t id, contact_row *r, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "SELECT " COLS " FROM contacts c WHERE c.id = ?", &st, e);
+    int rc = sy_db_prepare_cached(db, "SELECT " COLS " FROM contacts c WHERE c.id = ?", &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, id);
     rc = sy_stmt_step(st, e);
     if (rc == SY_ROW) row_read(st, a, r);
-    sy_stmt_finalize(st);
+    sy_stmt_done(st);
     if (rc < 0) return rc;
     if (rc != SY_ROW) return sy_err_set(e, SY_E_NOT_FOUND, "contact %lld not found", (long long)id);
     return 0;
 }
 
-static json_t *jtime(int64_t ms) { return ms ? json_integer(ms) : json_null(); }
+static json_t *jtime(int64_t ms) {
+    return ms ? json_integer(ms) : json_null();
+}
 
 static json_t *row_json(sy_arena *a, const sy_actor *actor, const contact_row *r) {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(r->id));
     json_object_set_new(o, "name", sy_contacts_jstr(r->name));
     json_object_set_new(o, "phone", sy_contacts_jstr(sy_contacts_phone_out(a, actor, r->phone)));
-    json_object_set_new(o, "phone_masked", json_boolean(r->phone && actor && !(actor->perms & SY_PERM_PHONE_UNMASK)));
+    json_object_set_new(o, "phone_masked",
+                        json_boolean(r->phone && actor && !(actor->perms & SY_PERM_PHONE_UNMASK)));
     json_object_set_new(o, "email", sy_contacts_jstr(r->email));
     json_object_set_new(o, "gender", sy_contacts_jstr(r->gender ? r->gender : "unknown"));
     json_object_set_new(o, "birthday", sy_contacts_jstr(r->birthday));
@@ -106,11 +109,12 @@ static json_t *row_json(sy_arena *a, const sy_actor *actor, const contact_row *r
 
 /* --- writes --- */
 
-int sy_contacts_timeline_add(sy_db *db, int64_t contact_id, const char *kind, int64_t by, json_t *data,
-                             int64_t now, sy_err *e) {
+int sy_contacts_timeline_add(sy_db *db, int64_t contact_id, const char *kind, int64_t by,
+                             json_t *data, int64_t now, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "INSERT INTO contact_timeline(contact_id, kind, at, by_staff, data) VALUES (?,?,?,?,?)",
-                           &st, e);
+    int rc = sy_db_prepare_cached(
+        db, "INSERT INTO contact_timeline(contact_id, kind, at, by_staff, data) VALUES (?,?,?,?,?)",
+        &st, e);
     if (rc) return rc;
     char *d = data ? sy_json_dump(data) : NULL;
     sy_stmt_bind_int(st, 1, contact_id);
@@ -120,7 +124,7 @@ int sy_contacts_timeline_add(sy_db *db, int64_t contact_id, const char *kind, in
     sy_stmt_bind_text(st, 5, d);
     rc = sy_stmt_step(st, e);
     free(d);
-    sy_stmt_finalize(st);
+    sy_stmt_done(st);
     return rc < 0 ? rc : 0;
 }
 
@@ -132,55 +136,63 @@ static const char *mask_for_msg(const char *type, const char *value, char *buf, 
     return value;
 }
 
-int sy_contacts_add_identity(sy_db *db, int64_t id, const char *type, const char *value, int64_t now, sy_err *e) {
+int sy_contacts_add_identity(sy_db *db, int64_t id, const char *type, const char *value,
+                             int64_t now, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "SELECT contact_id FROM contact_identities WHERE type = ? AND value = ?", &st, e);
+    int rc = sy_db_prepare_cached(
+        db, "SELECT contact_id FROM contact_identities WHERE type = ? AND value = ?", &st, e);
     if (rc) return rc;
     sy_stmt_bind_text(st, 1, type);
     sy_stmt_bind_text(st, 2, value);
     rc = sy_stmt_step(st, e);
     int64_t owner = rc == SY_ROW ? sy_stmt_col_int(st, 0) : 0;
-    sy_stmt_finalize(st);
+    sy_stmt_done(st);
     if (rc < 0) return rc;
     if (owner == id) return 0;
     char m[32];
     if (owner)
-        return sy_err_field(e, SY_E_CONFLICT, type, "%s \"%s\" already belongs to another contact", type,
-                            mask_for_msg(type, value, m, sizeof m));
-    if ((rc = sy_db_prepare(db, "INSERT INTO contact_identities(type, value, contact_id, created_at) VALUES (?,?,?,?)",
-                            &st, e)))
+        return sy_err_field(e, SY_E_CONFLICT, type, "%s \"%s\" already belongs to another contact",
+                            type, mask_for_msg(type, value, m, sizeof m));
+    if ((rc = sy_db_prepare_cached(
+             db,
+             "INSERT INTO contact_identities(type, value, contact_id, created_at) VALUES (?,?,?,?)",
+             &st, e)))
         return rc;
     sy_stmt_bind_text(st, 1, type);
     sy_stmt_bind_text(st, 2, value);
     sy_stmt_bind_int(st, 3, id);
     sy_stmt_bind_int(st, 4, now);
     rc = sy_stmt_step(st, e);
-    sy_stmt_finalize(st);
+    sy_stmt_done(st);
     if (rc == SY_E_CONFLICT)
-        return sy_err_field(e, SY_E_CONFLICT, type, "%s \"%s\" already belongs to another contact", type,
-                            mask_for_msg(type, value, m, sizeof m));
+        return sy_err_field(e, SY_E_CONFLICT, type, "%s \"%s\" already belongs to another contact",
+                            type, mask_for_msg(type, value, m, sizeof m));
     return rc < 0 ? rc : 0;
 }
 
 static int del_identity(sy_db *db, int64_t id, const char *type, const char *value, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "DELETE FROM contact_identities WHERE type = ? AND value = ? AND contact_id = ?", &st, e);
+    int rc = sy_db_prepare_cached(
+        db, "DELETE FROM contact_identities WHERE type = ? AND value = ? AND contact_id = ?", &st,
+        e);
     if (rc) return rc;
     sy_stmt_bind_text(st, 1, type);
     sy_stmt_bind_text(st, 2, value);
     sy_stmt_bind_int(st, 3, id);
     rc = sy_stmt_step(st, e);
-    sy_stmt_finalize(st);
+    sy_stmt_done(st);
     return rc < 0 ? rc : 0;
 }
 
 int sy_contacts_set_consent(sy_db *db, int64_t id, const contact_consent *cs, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db,
-                           "INSERT INTO contact_consent(contact_id, channel, status, at, source, purpose) VALUES (?,?,?,?,?,?) "
-                           "ON CONFLICT(contact_id, channel) DO UPDATE SET status=excluded.status, at=excluded.at, "
-                           "source=excluded.source, purpose=excluded.purpose",
-                           &st, e);
+    int rc = sy_db_prepare(
+        db,
+        "INSERT INTO contact_consent(contact_id, channel, status, at, source, purpose) VALUES "
+        "(?,?,?,?,?,?) "
+        "ON CONFLICT(contact_id, channel) DO UPDATE SET status=excluded.status, at=excluded.at, "
+        "source=excluded.source, purpose=excluded.purpose",
+        &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, id);
     sy_stmt_bind_text(st, 2, cs->channel);
@@ -189,7 +201,7 @@ int sy_contacts_set_consent(sy_db *db, int64_t id, const contact_consent *cs, sy
     sy_stmt_bind_text(st, 5, cs->source);
     sy_stmt_bind_text(st, 6, cs->purpose);
     rc = sy_stmt_step(st, e);
-    sy_stmt_finalize(st);
+    sy_stmt_done(st);
     return rc < 0 ? rc : 0;
 }
 
@@ -207,22 +219,25 @@ static char *attrs_text(json_t *base, json_t *patch) {
     const char *k;
     json_t *v;
     if (patch) json_object_foreach(patch, k, v) {
-            if (json_is_null(v)) json_object_del(o, k);
-            else json_object_set(o, k, v);
+            if (json_is_null(v))
+                json_object_del(o, k);
+            else
+                json_object_set(o, k, v);
         }
     char *s = json_object_size(o) ? sy_json_dump(o) : NULL;
     json_decref(o);
     return s;
 }
 
-int sy_contacts_insert(sy_db *db, const sy_actor *actor, const contact_fields *f, int64_t pending_import,
-                       int64_t now, int64_t *id, sy_err *e) {
+int sy_contacts_insert(sy_db *db, const sy_actor *actor, const contact_fields *f,
+                       int64_t pending_import, int64_t now, int64_t *id, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db,
-                           "INSERT INTO contacts(name, phone, phone_tail, email, gender, birthday, city, company, "
-                           "source_id, owner_id, department_id, store_id, status, attrs, created_at, updated_at, "
-                           "owned_at, pending_import) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           &st, e);
+    int rc = sy_db_prepare(
+        db,
+        "INSERT INTO contacts(name, phone, phone_tail, email, gender, birthday, city, company, "
+        "source_id, owner_id, department_id, store_id, status, attrs, created_at, updated_at, "
+        "owned_at, pending_import) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        &st, e);
     if (rc) return rc;
     char tail[8];
     char *attrs = f->attrs ? attrs_text(NULL, f->attrs) : NULL;
@@ -254,7 +269,8 @@ int sy_contacts_insert(sy_db *db, const sy_actor *actor, const contact_fields *f
     if (f->phone && (rc = sy_contacts_add_identity(db, *id, "phone", f->phone, now, e))) return rc;
     if (f->email && (rc = sy_contacts_add_identity(db, *id, "email", f->email, now, e))) return rc;
     for (size_t i = 0; i < f->n_idents; i++)
-        if ((rc = sy_contacts_add_identity(db, *id, f->idents[i].type, f->idents[i].value, now, e))) return rc;
+        if ((rc = sy_contacts_add_identity(db, *id, f->idents[i].type, f->idents[i].value, now, e)))
+            return rc;
     for (size_t i = 0; i < f->n_consent; i++) {
         contact_consent cs = f->consent[i];
         if (!cs.at) cs.at = now;
@@ -272,7 +288,9 @@ int sy_contacts_insert(sy_db *db, const sy_actor *actor, const contact_fields *f
         rc = sy_contacts_timeline_add(db, *id, "follow_up", by, d, now, e);
         json_decref(d);
         if (rc) return rc;
-        if ((rc = sy_db_prepare(db, "UPDATE contacts SET last_follow_up_at = ? WHERE id = ?", &st, e))) return rc;
+        if ((rc = sy_db_prepare(db, "UPDATE contacts SET last_follow_up_at = ? WHERE id = ?", &st,
+                                e)))
+            return rc;
         sy_stmt_bind_int(st, 1, now);
         sy_stmt_bind_int(st, 2, *id);
         rc = sy_stmt_step(st, e);
@@ -285,18 +303,22 @@ int sy_contacts_insert(sy_db *db, const sy_actor *actor, const contact_fields *f
 /* Records from → to of one text field in changes when they differ. */
 static int text_change(json_t *changes, const char *field, const char *from, const char *to) {
     if ((from == NULL) == (to == NULL) && (!from || strcmp(from, to) == 0)) return 0;
-    json_object_set_new(changes, field, json_pack("{s:o,s:o}", "from", sy_contacts_jstr(from), "to", sy_contacts_jstr(to)));
+    json_object_set_new(
+        changes, field,
+        json_pack("{s:o,s:o}", "from", sy_contacts_jstr(from), "to", sy_contacts_jstr(to)));
     return 1;
 }
 
 static int id_change(json_t *changes, const char *field, int64_t from, int64_t to) {
     if (from == to) return 0;
-    json_object_set_new(changes, field, json_pack("{s:o,s:o}", "from", sy_contacts_jid(from), "to", sy_contacts_jid(to)));
+    json_object_set_new(
+        changes, field,
+        json_pack("{s:o,s:o}", "from", sy_contacts_jid(from), "to", sy_contacts_jid(to)));
     return 1;
 }
 
-int sy_contacts_apply(sy_db *db, const sy_actor *actor, int64_t id, const contact_fields *f, const char *via,
-                      int on_conflict_skip, int64_t now, sy_err *e) {
+int sy_contacts_apply(sy_db *db, const sy_actor *actor, int64_t id, const contact_fields *f,
+                      const char *via, int on_conflict_skip, int64_t now, sy_err *e) {
     sy_arena *a = sy_arena_create();
     contact_row r;
     int rc = row_load(db, a, id, &r, e);
@@ -379,11 +401,12 @@ int sy_contacts_apply(sy_db *db, const sy_actor *actor, int64_t id, const contac
         goto out_changes;
     }
     sy_stmt *st;
-    rc = sy_db_prepare(db,
-                       "UPDATE contacts SET name=?, phone=?, phone_tail=?, email=?, gender=?, birthday=?, city=?, "
-                       "company=?, status=?, attrs=?, source_id=?, owner_id=?, department_id=?, store_id=?, "
-                       "owned_at=?, pool_claimed_at=?, updated_at=? WHERE id=?",
-                       &st, e);
+    rc = sy_db_prepare(
+        db,
+        "UPDATE contacts SET name=?, phone=?, phone_tail=?, email=?, gender=?, birthday=?, city=?, "
+        "company=?, status=?, attrs=?, source_id=?, owner_id=?, department_id=?, store_id=?, "
+        "owned_at=?, pool_claimed_at=?, updated_at=? WHERE id=?",
+        &st, e);
     if (rc) {
         free(attrs);
         goto out_changes;
@@ -423,9 +446,12 @@ out:
 
 /* --- reads --- */
 
-static json_t *identities_json(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t id, sy_err *e) {
+static json_t *identities_json(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t id,
+                               sy_err *e) {
     sy_stmt *st;
-    if (sy_db_prepare(db, "SELECT type, value, created_at FROM contact_identities WHERE contact_id = ? ORDER BY created_at, type",
+    if (sy_db_prepare(db,
+                      "SELECT type, value, created_at FROM contact_identities WHERE contact_id = ? "
+                      "ORDER BY created_at, type",
                       &st, e))
         return NULL;
     sy_stmt_bind_int(st, 1, id);
@@ -442,33 +468,40 @@ static json_t *identities_json(sy_db *db, sy_arena *a, const sy_actor *actor, in
 
 static json_t *followers_json(sy_db *db, int64_t id, sy_err *e) {
     sy_stmt *st;
-    if (sy_db_prepare(db, "SELECT staff_id FROM contact_followers WHERE contact_id = ? ORDER BY created_at, staff_id", &st, e))
+    if (sy_db_prepare(db,
+                      "SELECT staff_id FROM contact_followers WHERE contact_id = ? ORDER BY "
+                      "created_at, staff_id",
+                      &st, e))
         return NULL;
     sy_stmt_bind_int(st, 1, id);
     json_t *arr = json_array();
-    while (sy_stmt_step(st, e) == SY_ROW) json_array_append_new(arr, json_integer(sy_stmt_col_int(st, 0)));
+    while (sy_stmt_step(st, e) == SY_ROW)
+        json_array_append_new(arr, json_integer(sy_stmt_col_int(st, 0)));
     sy_stmt_finalize(st);
     return arr;
 }
 
 json_t *sy_contacts_consent_json(sy_db *db, int64_t id, sy_err *e) {
     sy_stmt *st;
-    if (sy_db_prepare(db, "SELECT channel, status, at, source, purpose FROM contact_consent WHERE contact_id = ? ORDER BY channel",
+    if (sy_db_prepare(db,
+                      "SELECT channel, status, at, source, purpose FROM contact_consent WHERE "
+                      "contact_id = ? ORDER BY channel",
                       &st, e))
         return NULL;
     sy_stmt_bind_int(st, 1, id);
     json_t *arr = json_array();
     while (sy_stmt_step(st, e) == SY_ROW)
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s,s:o}", "channel", sy_stmt_col_text(st, 0), "status",
-                                             sy_stmt_col_text(st, 1), "at", (json_int_t)sy_stmt_col_int(st, 2),
-                                             "source", sy_stmt_col_text(st, 3), "purpose",
-                                             sy_contacts_jstr(sy_stmt_col_text(st, 4))));
+        json_array_append_new(
+            arr, json_pack("{s:s,s:s,s:I,s:s,s:o}", "channel", sy_stmt_col_text(st, 0), "status",
+                           sy_stmt_col_text(st, 1), "at", (json_int_t)sy_stmt_col_int(st, 2),
+                           "source", sy_stmt_col_text(st, 3), "purpose",
+                           sy_contacts_jstr(sy_stmt_col_text(st, 4))));
     sy_stmt_finalize(st);
     return arr;
 }
 
-int sy_contacts_get_json(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t id, int full, json_t **out,
-                         sy_err *e) {
+int sy_contacts_get_json(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t id, int full,
+                         json_t **out, sy_err *e) {
     contact_row r;
     int rc = row_load(db, a, id, &r, e);
     if (rc) return rc;
@@ -480,10 +513,12 @@ int sy_contacts_get_json(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t 
         if ((x = sy_contacts_consent_json(db, id, e))) json_object_set_new(o, "consent", x);
         /* ids merged into this one (their reads redirect here) */
         sy_stmt *st;
-        if (sy_db_prepare(db, "SELECT id FROM contacts WHERE merged_into = ? ORDER BY id", &st, e) == 0) {
+        if (sy_db_prepare(db, "SELECT id FROM contacts WHERE merged_into = ? ORDER BY id", &st,
+                          e) == 0) {
             json_t *arr = json_array();
             sy_stmt_bind_int(st, 1, id);
-            while (sy_stmt_step(st, e) == SY_ROW) json_array_append_new(arr, json_integer(sy_stmt_col_int(st, 0)));
+            while (sy_stmt_step(st, e) == SY_ROW)
+                json_array_append_new(arr, json_integer(sy_stmt_col_int(st, 0)));
             sy_stmt_finalize(st);
             json_object_set_new(o, "merged_ids", arr);
         }
@@ -513,8 +548,10 @@ static void bind_s(binds *b, const char *s) {
 }
 static void binds_apply(const binds *b, sy_stmt *st) {
     for (int i = 0; i < b->n; i++) {
-        if (b->v[i].text) sy_stmt_bind_text(st, i + 1, b->v[i].s);
-        else sy_stmt_bind_int(st, i + 1, b->v[i].i);
+        if (b->v[i].text)
+            sy_stmt_bind_text(st, i + 1, b->v[i].s);
+        else
+            sy_stmt_bind_int(st, i + 1, b->v[i].i);
     }
 }
 
@@ -535,8 +572,10 @@ static char *like_pattern(sy_arena *a, const char *q) {
 static char *where_sql(sy_arena *a, const sy_actor *actor, const contact_filter *f, binds *b) {
     sy_buf w = SY_BUF_INIT;
     sy_buf_adds(&w, SY_CONTACT_LIVE("c"));
-    if (f->pool) sy_buf_addf(&w, " AND %s", sy_contacts_pool_sql(a, actor, "c"));
-    else sy_buf_addf(&w, " AND %s", sy_contacts_scope_sql(a, actor, "c"));
+    if (f->pool)
+        sy_buf_addf(&w, " AND %s", sy_contacts_pool_sql(a, actor, "c"));
+    else
+        sy_buf_addf(&w, " AND %s", sy_contacts_scope_sql(a, actor, "c"));
     if (f->q && *f->q) {
         const char *q = f->q;
         size_t ql = strlen(q);
@@ -562,7 +601,8 @@ static char *where_sql(sy_arena *a, const sy_actor *actor, const contact_filter 
         }
         sy_buf_adds(&w, ")");
     }
-    if (f->unowned) sy_buf_adds(&w, " AND c.owner_id IS NULL");
+    if (f->unowned)
+        sy_buf_adds(&w, " AND c.owner_id IS NULL");
     else if (f->owner_id) {
         sy_buf_adds(&w, " AND c.owner_id = ?");
         bind_i(b, f->owner_id);
@@ -603,7 +643,8 @@ static const char *sort_expr(const char *sort) {
 }
 
 /* Cursor: hex of "sort|d|id|value" so it is opaque and URL-safe. */
-char *sy_contacts_cursor_encode(sy_arena *a, const char *sort, int desc, int64_t id, const char *value) {
+char *sy_contacts_cursor_encode(sy_arena *a, const char *sort, int desc, int64_t id,
+                                const char *value) {
     char *raw = sy_sprintf(a, "%s|%d|%lld|%s", sort, desc, (long long)id, value ? value : "");
     size_t n = strlen(raw);
     char *hex = sy_alloc(a, 2 * n + 1);
@@ -644,7 +685,8 @@ int sy_contacts_cursor_decode(sy_arena *a, const char *cur, const char *sort, in
     if (!p3) goto bad;
     *p3++ = 0;
     if (strcmp(raw, sort) != 0 || atoi(p1) != desc)
-        return sy_err_field(e, SY_E_INVALID, "cursor", "cursor was made for another sort order; start again without it");
+        return sy_err_field(e, SY_E_INVALID, "cursor",
+                            "cursor was made for another sort order; start again without it");
     if (sy_parse_i64(p2, id) || *id <= 0) goto bad;
     *value = p3;
     return 0;
@@ -652,15 +694,16 @@ bad:
     return sy_err_field(e, SY_E_INVALID, "cursor", "cursor \"%.40s\" is not valid", cur);
 }
 
-int sy_contacts_list(sy_db *db, sy_arena *a, const sy_actor *actor, const contact_filter *f, size_t limit,
-                     const char *cursor, json_t **out, sy_err *e) {
+int sy_contacts_list(sy_db *db, sy_arena *a, const sy_actor *actor, const contact_filter *f,
+                     size_t limit, const char *cursor, json_t **out, sy_err *e) {
     binds b = {.n = 0};
     const char *sort = f->sort ? f->sort : "created_at";
     int desc = f->desc;
     char *where = where_sql(a, actor, f, &b);
     int64_t total = 0;
     sy_stmt *st;
-    int rc = sy_db_prepare(db, sy_sprintf(a, "SELECT count(*) FROM contacts c WHERE %s", where), &st, e);
+    int rc =
+        sy_db_prepare(db, sy_sprintf(a, "SELECT count(*) FROM contacts c WHERE %s", where), &st, e);
     if (rc) return rc;
     binds_apply(&b, st);
     rc = sy_stmt_step(st, e);
@@ -675,20 +718,26 @@ int sy_contacts_list(sy_db *db, sy_arena *a, const sy_actor *actor, const contac
         int64_t cid;
         const char *cval;
         if ((rc = sy_contacts_cursor_decode(a, cursor, sort, desc, &cid, &cval, e))) return rc;
-        sql = sy_sprintf(a, "SELECT " COLS " FROM contacts c WHERE %s AND (%s %s ? OR (%s = ? AND c.id %s ?)) "
-                            "ORDER BY %s %s, c.id %s LIMIT ?",
-                         where, expr, desc ? "<" : ">", expr, desc ? "<" : ">", expr, desc ? "DESC" : "ASC",
-                         desc ? "DESC" : "ASC");
+        sql = sy_sprintf(a,
+                         "SELECT " COLS
+                         " FROM contacts c WHERE %s AND (%s %s ? OR (%s = ? AND c.id %s ?)) "
+                         "ORDER BY %s %s, c.id %s LIMIT ?",
+                         where, expr, desc ? "<" : ">", expr, desc ? "<" : ">", expr,
+                         desc ? "DESC" : "ASC", desc ? "DESC" : "ASC");
         int64_t iv = 0;
-        if (!textual && sy_parse_i64(cval, &iv)) return sy_err_field(e, SY_E_INVALID, "cursor", "cursor is not valid");
+        if (!textual && sy_parse_i64(cval, &iv))
+            return sy_err_field(e, SY_E_INVALID, "cursor", "cursor is not valid");
         for (int k = 0; k < 2; k++) {
-            if (textual) bind_s(&b, cval);
-            else bind_i(&b, iv);
+            if (textual)
+                bind_s(&b, cval);
+            else
+                bind_i(&b, iv);
         }
         bind_i(&b, cid);
     } else {
-        sql = sy_sprintf(a, "SELECT " COLS " FROM contacts c WHERE %s ORDER BY %s %s, c.id %s LIMIT ?", where, expr,
-                         desc ? "DESC" : "ASC", desc ? "DESC" : "ASC");
+        sql = sy_sprintf(a,
+                         "SELECT " COLS " FROM contacts c WHERE %s ORDER BY %s %s, c.id %s LIMIT ?",
+                         where, expr, desc ? "DESC" : "ASC", desc ? "DESC" : "ASC");
     }
     bind_i(&b, (int64_t)limit + 1);
     if ((rc = sy_db_prepare(db, sql, &st, e))) return rc;
@@ -715,12 +764,15 @@ int sy_contacts_list(sy_db *db, sy_arena *a, const sy_actor *actor, const contac
     }
     json_t *next = json_null();
     if (more) {
-        const char *v = textual ? (last.name ? last.name : "")
-                                : sy_sprintf(a, "%lld", (long long)(sy_streq(sort, "updated_at") ? last.updated_at
-                                                                                                   : last.created_at));
+        const char *v =
+            textual ? (last.name ? last.name : "")
+                    : sy_sprintf(a, "%lld",
+                                 (long long)(sy_streq(sort, "updated_at") ? last.updated_at
+                                                                          : last.created_at));
         next = json_string(sy_contacts_cursor_encode(a, sort, desc, last.id, v));
     }
-    *out = json_pack("{s:o,s:I,s:o}", "items", items, "total", (json_int_t)total, "next_cursor", next);
+    *out =
+        json_pack("{s:o,s:I,s:o}", "items", items, "total", (json_int_t)total, "next_cursor", next);
     return 0;
 }
 
@@ -731,17 +783,18 @@ static void local_time(int64_t ms, int offset_s, char *out, size_t n) {
     snprintf(out, n, "%.10s %.8s", iso, iso + 11);
 }
 
-int sy_contacts_export_rows(sy_db *db, sy_arena *a, const sy_actor *actor, const contact_filter *f, int unmask,
-                            sy_buf *out, size_t *rows, sy_err *e) {
+int sy_contacts_export_rows(sy_db *db, sy_arena *a, const sy_actor *actor, const contact_filter *f,
+                            int unmask, sy_buf *out, size_t *rows, sy_err *e) {
     binds b = {.n = 0};
     char *where = where_sql(a, actor, f, &b);
     const char *sort = f->sort ? f->sort : "created_at";
-    char *sql = sy_sprintf(a,
-                           "SELECT c.id, c.name, c.phone, c.email, c.gender, c.birthday, c.city, c.company, "
-                           "ch.name, c.status, c.owner_id, c.store_id, c.created_at, c.attrs "
-                           "FROM contacts c LEFT JOIN contact_channels ch ON ch.id = c.source_id WHERE %s "
-                           "ORDER BY %s %s, c.id %s",
-                           where, sort_expr(sort), f->desc ? "DESC" : "ASC", f->desc ? "DESC" : "ASC");
+    char *sql = sy_sprintf(
+        a,
+        "SELECT c.id, c.name, c.phone, c.email, c.gender, c.birthday, c.city, c.company, "
+        "ch.name, c.status, c.owner_id, c.store_id, c.created_at, c.attrs "
+        "FROM contacts c LEFT JOIN contact_channels ch ON ch.id = c.source_id WHERE %s "
+        "ORDER BY %s %s, c.id %s",
+        where, sort_expr(sort), f->desc ? "DESC" : "ASC", f->desc ? "DESC" : "ASC");
     sy_stmt *st;
     int rc = sy_db_prepare(db, sql, &st, e);
     if (rc) return rc;
@@ -749,8 +802,9 @@ int sy_contacts_export_rows(sy_db *db, sy_arena *a, const sy_actor *actor, const
     /* Workspace-local times: the offset now is used for every row (mainland
      * China has no daylight saving). */
     int offset = 8 * 3600;
-    static const char *const header[] = {"ID", "姓名", "手机号", "邮箱", "性别", "生日", "城市", "公司",
-                                         "来源", "状态", "负责人ID", "门店ID", "创建时间", "自定义属性"};
+    static const char *const header[] = {"ID",       "姓名",   "手机号",   "邮箱",      "性别",
+                                         "生日",     "城市",   "公司",     "来源",      "状态",
+                                         "负责人ID", "门店ID", "创建时间", "自定义属性"};
     sy_csv_write_bom(out);
     sy_csv_write_row(out, header, SY_ARRAY_LEN(header));
     size_t n = 0;
@@ -761,6 +815,10 @@ int sy_contacts_export_rows(sy_db *db, sy_arena *a, const sy_actor *actor, const
         if (phone && !unmask) {
             sy_phone_mask(phone, masked, sizeof masked);
             phone = masked;
+        } else if (phone && sy_startswith(phone, "+86") && strlen(phone) == 14) {
+            /* mainland numbers as the 11 digits operators know: "+86…" would
+             * get the formula guard's quote and show as text in Excel */
+            phone += 3;
         }
         const char *g = sy_stmt_col_text(st, 4);
         const char *gl = sy_streq(g, "male") ? "男" : sy_streq(g, "female") ? "女" : "";
@@ -770,10 +828,20 @@ int sy_contacts_export_rows(sy_db *db, sy_arena *a, const sy_actor *actor, const
         if (so) snprintf(store, sizeof store, "%lld", (long long)so);
         local_time(sy_stmt_col_int(st, 12), offset, created, sizeof created);
         const char *f13 = sy_stmt_col_text(st, 13);
-        const char *fields[14] = {id, sy_stmt_col_text(st, 1), phone, sy_stmt_col_text(st, 3), gl,
-                                  sy_stmt_col_text(st, 5), sy_stmt_col_text(st, 6), sy_stmt_col_text(st, 7),
-                                  sy_stmt_col_text(st, 8), sy_contacts_status_label(sy_stmt_col_text(st, 9)),
-                                  owner, store, created, f13};
+        const char *fields[14] = {id,
+                                  sy_stmt_col_text(st, 1),
+                                  phone,
+                                  sy_stmt_col_text(st, 3),
+                                  gl,
+                                  sy_stmt_col_text(st, 5),
+                                  sy_stmt_col_text(st, 6),
+                                  sy_stmt_col_text(st, 7),
+                                  sy_stmt_col_text(st, 8),
+                                  sy_contacts_status_label(sy_stmt_col_text(st, 9)),
+                                  owner,
+                                  store,
+                                  created,
+                                  f13};
         for (int i = 0; i < 14; i++)
             if (!fields[i]) fields[i] = "";
         sy_csv_write_row(out, fields, 14);
@@ -793,11 +861,13 @@ typedef struct mfield {
     int is_id;
     size_t off;
 } mfield;
-#define TXT(f) {#f, 0, offsetof(contact_row, f)}
-#define IDF(f) {#f, 1, offsetof(contact_row, f)}
+#define TXT(f)                                                                                     \
+    { #f, 0, offsetof(contact_row, f) }
+#define IDF(f)                                                                                     \
+    { #f, 1, offsetof(contact_row, f) }
 static const mfield merge_fields[] = {
-    TXT(name), TXT(phone), TXT(email), TXT(gender), TXT(birthday), TXT(city), TXT(company),
-    IDF(source_id), IDF(owner_id), IDF(store_id),
+    TXT(name), TXT(phone),   TXT(email),     TXT(gender),   TXT(birthday),
+    TXT(city), TXT(company), IDF(source_id), IDF(owner_id), IDF(store_id),
 };
 
 static const char *row_text(const contact_row *r, const mfield *m) {
@@ -805,12 +875,14 @@ static const char *row_text(const contact_row *r, const mfield *m) {
     if (s && strcmp(m->name, "gender") == 0 && strcmp(s, "unknown") == 0) return NULL; /* empty */
     return s;
 }
-static int64_t row_id(const contact_row *r, const mfield *m) { return *(const int64_t *)((const char *)r + m->off); }
+static int64_t row_id(const contact_row *r, const mfield *m) {
+    return *(const int64_t *)((const char *)r + m->off);
+}
 
 /* Builds the merge plan. Raw values (unmasked) when actor is NULL; the
  * preview passes the caller to mask phones. */
-static int plan_build(sy_db *db, sy_arena *a, const sy_actor *display, int64_t winner, int64_t loser, json_t **out,
-                      sy_err *e) {
+static int plan_build(sy_db *db, sy_arena *a, const sy_actor *display, int64_t winner,
+                      int64_t loser, json_t **out, sy_err *e) {
     contact_row w, l;
     int rc;
     if ((rc = row_load(db, a, winner, &w, e)) || (rc = row_load(db, a, loser, &l, e))) return rc;
@@ -842,19 +914,21 @@ static int plan_build(sy_db *db, sy_arena *a, const sy_actor *display, int64_t w
             json_decref(lv);
             continue;
         }
-        json_array_append_new(fields, json_pack("{s:s,s:o,s:o,s:s}", "field", m->name, "winner", wv, "loser", lv,
-                                                "action", fill ? "fill" : "keep"));
+        json_array_append_new(fields, json_pack("{s:s,s:o,s:o,s:s}", "field", m->name, "winner", wv,
+                                                "loser", lv, "action", fill ? "fill" : "keep"));
     }
     /* attributes: winner's set keys win; loser fills the rest */
-    json_t *wa = w.attrs ? json_loads(w.attrs, 0, NULL) : NULL, *la = l.attrs ? json_loads(l.attrs, 0, NULL) : NULL;
+    json_t *wa = w.attrs ? json_loads(w.attrs, 0, NULL) : NULL,
+           *la = l.attrs ? json_loads(l.attrs, 0, NULL) : NULL;
     json_t *afill = json_object();
     const char *k;
     json_t *v;
     if (la && json_is_object(la)) json_object_foreach(la, k, v) {
             json_t *cur = wa ? json_object_get(wa, k) : NULL;
             if (!cur || json_is_null(cur)) json_object_set(afill, k, v);
-            json_array_append_new(fields, json_pack("{s:s,s:O?,s:O,s:s}", "field", sy_sprintf(a, "attributes.%s", k),
-                                                    "winner", cur, "loser", v, "action",
+            json_array_append_new(fields, json_pack("{s:s,s:O?,s:O,s:s}", "field",
+                                                    sy_sprintf(a, "attributes.%s", k), "winner",
+                                                    cur, "loser", v, "action",
                                                     (!cur || json_is_null(cur)) ? "fill" : "keep"));
         }
     json_decref(wa);
@@ -865,7 +939,10 @@ static int plan_build(sy_db *db, sy_arena *a, const sy_actor *display, int64_t w
 
     sy_stmt *st;
     json_t *ids = json_array();
-    if ((rc = sy_db_prepare(db, "SELECT type, value FROM contact_identities WHERE contact_id = ? ORDER BY type, value", &st, e)))
+    if ((rc = sy_db_prepare(
+             db,
+             "SELECT type, value FROM contact_identities WHERE contact_id = ? ORDER BY type, value",
+             &st, e)))
         goto fail;
     sy_stmt_bind_int(st, 1, loser);
     while ((rc = sy_stmt_step(st, e)) == SY_ROW) {
@@ -877,14 +954,16 @@ static int plan_build(sy_db *db, sy_arena *a, const sy_actor *display, int64_t w
     json_object_set_new(plan, "identities_moved", ids);
     if (rc < 0) goto fail;
     json_t *fol = json_array();
-    if ((rc = sy_db_prepare(db,
-                            "SELECT staff_id FROM contact_followers WHERE contact_id = ? AND staff_id NOT IN "
-                            "(SELECT staff_id FROM contact_followers WHERE contact_id = ?) ORDER BY staff_id",
-                            &st, e)))
+    if ((rc = sy_db_prepare(
+             db,
+             "SELECT staff_id FROM contact_followers WHERE contact_id = ? AND staff_id NOT IN "
+             "(SELECT staff_id FROM contact_followers WHERE contact_id = ?) ORDER BY staff_id",
+             &st, e)))
         goto fail_fol;
     sy_stmt_bind_int(st, 1, loser);
     sy_stmt_bind_int(st, 2, winner);
-    while ((rc = sy_stmt_step(st, e)) == SY_ROW) json_array_append_new(fol, json_integer(sy_stmt_col_int(st, 0)));
+    while ((rc = sy_stmt_step(st, e)) == SY_ROW)
+        json_array_append_new(fol, json_integer(sy_stmt_col_int(st, 0)));
     sy_stmt_finalize(st);
 fail_fol:
     json_object_set_new(plan, "followers_added", fol);
@@ -892,24 +971,30 @@ fail_fol:
     /* consent: the more recent record per channel wins (a withdrawal is
      * never lost to an older grant) */
     json_t *cons = json_array();
-    if ((rc = sy_db_prepare(db,
-                            "SELECT l.channel, l.status, l.at, l.source, l.purpose, w.status, w.at, w.source, w.purpose "
-                            "FROM contact_consent l LEFT JOIN contact_consent w ON w.contact_id = ? AND w.channel = l.channel "
-                            "WHERE l.contact_id = ? AND (w.at IS NULL OR l.at > w.at) ORDER BY l.channel",
-                            &st, e)))
+    if ((rc = sy_db_prepare(
+             db,
+             "SELECT l.channel, l.status, l.at, l.source, l.purpose, w.status, w.at, w.source, "
+             "w.purpose "
+             "FROM contact_consent l LEFT JOIN contact_consent w ON w.contact_id = ? AND w.channel "
+             "= l.channel "
+             "WHERE l.contact_id = ? AND (w.at IS NULL OR l.at > w.at) ORDER BY l.channel",
+             &st, e)))
         goto fail_cons;
     sy_stmt_bind_int(st, 1, winner);
     sy_stmt_bind_int(st, 2, loser);
     while ((rc = sy_stmt_step(st, e)) == SY_ROW) {
-        json_t *before = sy_stmt_col_type(st, 5) == SY_NULL
-                             ? json_null()
-                             : json_pack("{s:s,s:I,s:s,s:o}", "status", sy_stmt_col_text(st, 5), "at",
-                                         (json_int_t)sy_stmt_col_int(st, 6), "source", sy_stmt_col_text(st, 7),
-                                         "purpose", sy_contacts_jstr(sy_stmt_col_text(st, 8)));
-        json_array_append_new(cons, json_pack("{s:s,s:s,s:I,s:s,s:o,s:o}", "channel", sy_stmt_col_text(st, 0), "status",
-                                              sy_stmt_col_text(st, 1), "at", (json_int_t)sy_stmt_col_int(st, 2), "source",
-                                              sy_stmt_col_text(st, 3), "purpose",
-                                              sy_contacts_jstr(sy_stmt_col_text(st, 4)), "winner_before", before));
+        json_t *before =
+            sy_stmt_col_type(st, 5) == SY_NULL
+                ? json_null()
+                : json_pack("{s:s,s:I,s:s,s:o}", "status", sy_stmt_col_text(st, 5), "at",
+                            (json_int_t)sy_stmt_col_int(st, 6), "source", sy_stmt_col_text(st, 7),
+                            "purpose", sy_contacts_jstr(sy_stmt_col_text(st, 8)));
+        json_array_append_new(
+            cons,
+            json_pack("{s:s,s:s,s:I,s:s,s:o,s:o}", "channel", sy_stmt_col_text(st, 0), "status",
+                      sy_stmt_col_text(st, 1), "at", (json_int_t)sy_stmt_col_int(st, 2), "source",
+                      sy_stmt_col_text(st, 3), "purpose", sy_contacts_jstr(sy_stmt_col_text(st, 4)),
+                      "winner_before", before));
     }
     sy_stmt_finalize(st);
 fail_cons:
@@ -917,9 +1002,11 @@ fail_cons:
     if (rc < 0) goto fail;
     json_object_set_new(plan, "winner", row_json(a, display, &w));
     json_object_set_new(plan, "loser", row_json(a, display, &l));
-    json_object_set_new(plan, "rule", json_string("winner's non-empty values win; the loser fills blanks; identities, "
-                                                  "followers and newer consent move to the winner; the loser becomes a "
-                                                  "tombstone (merged_into)"));
+    json_object_set_new(
+        plan, "rule",
+        json_string("winner's non-empty values win; the loser fills blanks; identities, "
+                    "followers and newer consent move to the winner; the loser becomes a "
+                    "tombstone (merged_into)"));
     *out = plan;
     return 0;
 fail:
@@ -927,22 +1014,28 @@ fail:
     return rc;
 }
 
-static int check_pair(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t *winner, int64_t *loser, sy_err *e) {
+static int check_pair(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t *winner,
+                      int64_t *loser, sy_err *e) {
     int64_t w, l;
     int rc;
     if (*winner == *loser)
-        return sy_err_field(e, SY_E_INVALID, "loser_id", "winner_id and loser_id are the same contact");
+        return sy_err_field(e, SY_E_INVALID, "loser_id",
+                            "winner_id and loser_id are the same contact");
     if ((rc = sy_contacts_resolve(db, a, actor, *winner, &w, e))) return rc;
     if ((rc = sy_contacts_resolve(db, a, actor, *loser, &l, e))) return rc;
-    if (w == l) return sy_err_field(e, SY_E_INVALID, "loser_id", "contact %lld is already merged into %lld", (long long)*loser, (long long)w);
-    if (l != *loser) return sy_err_field(e, SY_E_INVALID, "loser_id", "contact %lld is already merged into %lld", (long long)*loser, (long long)l);
+    if (w == l)
+        return sy_err_field(e, SY_E_INVALID, "loser_id", "contact %lld is already merged into %lld",
+                            (long long)*loser, (long long)w);
+    if (l != *loser)
+        return sy_err_field(e, SY_E_INVALID, "loser_id", "contact %lld is already merged into %lld",
+                            (long long)*loser, (long long)l);
     *winner = w;
     *loser = l;
     return 0;
 }
 
-int sy_contacts_merge_plan(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t winner, int64_t loser,
-                           json_t **plan, sy_err *e) {
+int sy_contacts_merge_plan(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t winner,
+                           int64_t loser, json_t **plan, sy_err *e) {
     int rc = check_pair(db, a, actor, &winner, &loser, e);
     if (rc) return rc;
     rc = plan_build(db, a, actor ? actor : NULL, winner, loser, plan, e);
@@ -961,14 +1054,15 @@ static int exec_ids(sy_db *db, const char *sql, int64_t a1, int64_t a2, int64_t 
     for (const char *p = sql; *p; p++)
         if (*p == '?') n++;
     int64_t v[3] = {a1, a2, a3};
-    for (int i = 0; i < n && i < 3; i++) sy_stmt_bind_int(st, i + 1, v[i]);
+    for (int i = 0; i < n && i < 3; i++)
+        sy_stmt_bind_int(st, i + 1, v[i]);
     rc = sy_stmt_step(st, e);
     sy_stmt_finalize(st);
     return rc < 0 ? rc : 0;
 }
 
-int sy_contacts_merge_apply(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t winner, int64_t loser,
-                            int64_t *merge_id, sy_err *e) {
+int sy_contacts_merge_apply(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t winner,
+                            int64_t loser, int64_t *merge_id, sy_err *e) {
     int rc = check_pair(db, a, actor, &winner, &loser, e);
     if (rc) return rc;
     json_t *plan;
@@ -982,20 +1076,28 @@ int sy_contacts_merge_apply(sy_db *db, sy_arena *a, const sy_actor *actor, int64
     const char *k;
     json_t *v;
     json_object_foreach(fills, k, v) {
-        char *sql = sy_sprintf(a, "UPDATE contacts SET %s = ? WHERE id = ?", k); /* k is one of merge_fields */
+        char *sql = sy_sprintf(a, "UPDATE contacts SET %s = ? WHERE id = ?",
+                               k); /* k is one of merge_fields */
         if ((rc = sy_db_prepare(db, sql, &st, e))) goto out;
-        if (json_is_integer(v)) sy_stmt_bind_int(st, 1, json_integer_value(v));
-        else sy_stmt_bind_text(st, 1, json_string_value(v));
+        if (json_is_integer(v))
+            sy_stmt_bind_int(st, 1, json_integer_value(v));
+        else
+            sy_stmt_bind_text(st, 1, json_string_value(v));
         sy_stmt_bind_int(st, 2, winner);
         rc = sy_stmt_step(st, e);
         sy_stmt_finalize(st);
         if (rc < 0) goto out;
         if (strcmp(k, "owner_id") == 0 &&
-            (rc = exec_ids(db, "UPDATE contacts SET department_id = (SELECT department_id FROM contacts WHERE id = ?), "
-                               "owned_at = ? WHERE id = ?", loser, now, winner, e)))
+            (rc = exec_ids(db,
+                           "UPDATE contacts SET department_id = (SELECT department_id FROM "
+                           "contacts WHERE id = ?), "
+                           "owned_at = ? WHERE id = ?",
+                           loser, now, winner, e)))
             goto out;
     }
-    if ((rc = exec_ids(db, "UPDATE contacts SET phone_tail = substr(phone, -4) WHERE id = ?", winner, 0, 0, e))) goto out;
+    if ((rc = exec_ids(db, "UPDATE contacts SET phone_tail = substr(phone, -4) WHERE id = ?",
+                       winner, 0, 0, e)))
+        goto out;
     json_t *af = json_object_get(plan, "attributes_filled");
     if (json_object_size(af)) {
         json_t *base = w.attrs ? json_loads(w.attrs, 0, NULL) : NULL;
@@ -1012,9 +1114,12 @@ int sy_contacts_merge_apply(sy_db *db, sy_arena *a, const sy_actor *actor, int64
         free(txt);
         if (rc < 0) goto out;
     }
-    if ((rc = exec_ids(db, "UPDATE contact_identities SET contact_id = ? WHERE contact_id = ?", winner, loser, 0, e)) ||
-        (rc = exec_ids(db, "INSERT OR IGNORE INTO contact_followers(contact_id, staff_id, created_at) "
-                           "SELECT ?, staff_id, ? FROM contact_followers WHERE contact_id = ?", winner, now, loser, e)))
+    if ((rc = exec_ids(db, "UPDATE contact_identities SET contact_id = ? WHERE contact_id = ?",
+                       winner, loser, 0, e)) ||
+        (rc = exec_ids(db,
+                       "INSERT OR IGNORE INTO contact_followers(contact_id, staff_id, created_at) "
+                       "SELECT ?, staff_id, ? FROM contact_followers WHERE contact_id = ?",
+                       winner, now, loser, e)))
         goto out;
     size_t i;
     json_t *cs;
@@ -1026,20 +1131,30 @@ int sy_contacts_merge_apply(sy_db *db, sy_arena *a, const sy_actor *actor, int64
                              json_integer_value(json_object_get(cs, "at"))};
         if ((rc = sy_contacts_set_consent(db, winner, &c, e))) goto out;
     }
-    if ((rc = exec_ids(db, "UPDATE contacts SET last_follow_up_at = max(COALESCE(last_follow_up_at, 0), "
-                           "(SELECT COALESCE(last_follow_up_at, 0) FROM contacts WHERE id = ?)), updated_at = ? WHERE id = ?",
-                       loser, now, winner, e)) ||
-        (rc = exec_ids(db, "UPDATE contacts SET last_follow_up_at = NULLIF(last_follow_up_at, 0) WHERE id = ?", winner, 0, 0, e)) ||
-        (rc = exec_ids(db, "UPDATE contacts SET merged_into = ?, updated_at = ? WHERE id = ?", winner, now, loser, e)))
+    if ((rc =
+             exec_ids(db,
+                      "UPDATE contacts SET last_follow_up_at = max(COALESCE(last_follow_up_at, 0), "
+                      "(SELECT COALESCE(last_follow_up_at, 0) FROM contacts WHERE id = ?)), "
+                      "updated_at = ? WHERE id = ?",
+                      loser, now, winner, e)) ||
+        (rc = exec_ids(
+             db,
+             "UPDATE contacts SET last_follow_up_at = NULLIF(last_follow_up_at, 0) WHERE id = ?",
+             winner, 0, 0, e)) ||
+        (rc = exec_ids(db, "UPDATE contacts SET merged_into = ?, updated_at = ? WHERE id = ?",
+                       winner, now, loser, e)))
         goto out;
     /* the record keeps raw values so an admin can undo */
-    json_t *rec = json_pack("{s:O,s:O,s:O,s:O,s:O}", "fills", fills, "attributes_filled", af, "identities_moved",
-                            json_object_get(plan, "identities_moved"), "followers_added",
-                            json_object_get(plan, "followers_added"), "consent_taken",
-                            json_object_get(plan, "consent_taken"));
+    json_t *rec = json_pack("{s:O,s:O,s:O,s:O,s:O}", "fills", fills, "attributes_filled", af,
+                            "identities_moved", json_object_get(plan, "identities_moved"),
+                            "followers_added", json_object_get(plan, "followers_added"),
+                            "consent_taken", json_object_get(plan, "consent_taken"));
     char *txt = sy_json_dump(rec);
     json_decref(rec);
-    rc = sy_db_prepare(db, "INSERT INTO contact_merges(winner_id, loser_id, at, by_staff, data) VALUES (?,?,?,?,?)", &st, e);
+    rc = sy_db_prepare(
+        db,
+        "INSERT INTO contact_merges(winner_id, loser_id, at, by_staff, data) VALUES (?,?,?,?,?)",
+        &st, e);
     if (rc == 0) {
         sy_stmt_bind_int(st, 1, winner);
         sy_stmt_bind_int(st, 2, loser);
@@ -1054,20 +1169,24 @@ int sy_contacts_merge_apply(sy_db *db, sy_arena *a, const sy_actor *actor, int64
     if (rc) goto out;
     *merge_id = sy_db_last_id(db);
     int64_t by = actor ? actor->staff_id : 0;
-    json_t *d = json_pack("{s:I,s:I,s:I,s:O}", "merge_id", (json_int_t)*merge_id, "winner_id", (json_int_t)winner,
-                          "loser_id", (json_int_t)loser, "filled", fills);
+    json_t *d = json_pack("{s:I,s:I,s:I,s:O}", "merge_id", (json_int_t)*merge_id, "winner_id",
+                          (json_int_t)winner, "loser_id", (json_int_t)loser, "filled", fills);
     rc = sy_contacts_timeline_add(db, winner, "merge", by, d, now, e);
     if (rc == 0) rc = sy_contacts_timeline_add(db, loser, "merged_into", by, d, now, e);
-    if (rc == 0) rc = sy_audit_record(db, actor, "contacts.merge", sy_sprintf(a, "contact:%lld", (long long)winner), d, e);
+    if (rc == 0)
+        rc = sy_audit_record(db, actor, "contacts.merge",
+                             sy_sprintf(a, "contact:%lld", (long long)winner), d, e);
     json_decref(d);
 out:
     json_decref(plan);
     return rc;
 }
 
-int sy_contacts_merge_undo(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t merge_id, sy_err *e) {
+int sy_contacts_merge_undo(sy_db *db, sy_arena *a, const sy_actor *actor, int64_t merge_id,
+                           sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "SELECT winner_id, loser_id, data, undone_at FROM contact_merges WHERE id = ?", &st, e);
+    int rc = sy_db_prepare(
+        db, "SELECT winner_id, loser_id, data, undone_at FROM contact_merges WHERE id = ?", &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, merge_id);
     rc = sy_stmt_step(st, e);
@@ -1081,20 +1200,26 @@ int sy_contacts_merge_undo(sy_db *db, sy_arena *a, const sy_actor *actor, int64_
     }
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
-    if (rc != SY_ROW || !data) return sy_err_set(e, SY_E_NOT_FOUND, "merge %lld not found", (long long)merge_id);
+    if (rc != SY_ROW || !data)
+        return sy_err_set(e, SY_E_NOT_FOUND, "merge %lld not found", (long long)merge_id);
     sy_arena_on_destroy(a, (void (*)(void *))json_decref, data);
     int64_t w;
     if ((rc = sy_contacts_resolve(db, a, actor, winner, &w, e)))
         return sy_err_set(e, SY_E_NOT_FOUND, "merge %lld not found", (long long)merge_id);
-    if (undone) return sy_err_set(e, SY_E_CONFLICT, "merge %lld was already undone", (long long)merge_id);
+    if (undone)
+        return sy_err_set(e, SY_E_CONFLICT, "merge %lld was already undone", (long long)merge_id);
     if (w != winner)
-        return sy_err_set(e, SY_E_CONFLICT, "contact %lld was merged into %lld after merge %lld; undo that merge first",
-                          (long long)winner, (long long)w, (long long)merge_id);
+        return sy_err_set(
+            e, SY_E_CONFLICT,
+            "contact %lld was merged into %lld after merge %lld; undo that merge first",
+            (long long)winner, (long long)w, (long long)merge_id);
     int64_t now = sy_now_ms();
     size_t i;
     json_t *it;
     json_array_foreach(json_object_get(data, "identities_moved"), i, it) {
-        if ((rc = sy_db_prepare(db, "UPDATE contact_identities SET contact_id = ? WHERE type = ? AND value = ? AND contact_id = ?",
+        if ((rc = sy_db_prepare(db,
+                                "UPDATE contact_identities SET contact_id = ? WHERE type = ? AND "
+                                "value = ? AND contact_id = ?",
                                 &st, e)))
             return rc;
         sy_stmt_bind_int(st, 1, loser);
@@ -1113,17 +1238,26 @@ int sy_contacts_merge_undo(sy_db *db, sy_arena *a, const sy_actor *actor, int64_
         for (size_t j = 0; j < SY_ARRAY_LEN(merge_fields); j++)
             if (strcmp(merge_fields[j].name, k) == 0) known = 1;
         if (!known) continue;
-        const char *extra = strcmp(k, "owner_id") == 0 ? ", department_id = NULL, owned_at = NULL" : "";
-        if ((rc = sy_db_prepare(db, sy_sprintf(a, "UPDATE contacts SET %s = NULL%s WHERE id = ? AND %s = ?", k, extra, k), &st, e)))
+        const char *extra =
+            strcmp(k, "owner_id") == 0 ? ", department_id = NULL, owned_at = NULL" : "";
+        if ((rc = sy_db_prepare(
+                 db,
+                 sy_sprintf(a, "UPDATE contacts SET %s = NULL%s WHERE id = ? AND %s = ?", k, extra,
+                            k),
+                 &st, e)))
             return rc;
         sy_stmt_bind_int(st, 1, winner);
-        if (json_is_integer(v)) sy_stmt_bind_int(st, 2, json_integer_value(v));
-        else sy_stmt_bind_text(st, 2, json_string_value(v));
+        if (json_is_integer(v))
+            sy_stmt_bind_int(st, 2, json_integer_value(v));
+        else
+            sy_stmt_bind_text(st, 2, json_string_value(v));
         rc = sy_stmt_step(st, e);
         sy_stmt_finalize(st);
         if (rc < 0) return rc;
     }
-    if ((rc = exec_ids(db, "UPDATE contacts SET phone_tail = substr(phone, -4) WHERE id = ?", winner, 0, 0, e))) return rc;
+    if ((rc = exec_ids(db, "UPDATE contacts SET phone_tail = substr(phone, -4) WHERE id = ?",
+                       winner, 0, 0, e)))
+        return rc;
     json_t *af = json_object_get(data, "attributes_filled");
     if (json_object_size(af)) {
         contact_row r;
@@ -1147,15 +1281,18 @@ int sy_contacts_merge_undo(sy_db *db, sy_arena *a, const sy_actor *actor, int64_
         if (rc) return rc;
     }
     json_array_foreach(json_object_get(data, "followers_added"), i, it) {
-        if ((rc = exec_ids(db, "DELETE FROM contact_followers WHERE contact_id = ? AND staff_id = ?", winner,
-                           json_integer_value(it), 0, e)))
+        if ((rc =
+                 exec_ids(db, "DELETE FROM contact_followers WHERE contact_id = ? AND staff_id = ?",
+                          winner, json_integer_value(it), 0, e)))
             return rc;
     }
     json_array_foreach(json_object_get(data, "consent_taken"), i, it) {
         const char *ch = json_string_value(json_object_get(it, "channel"));
         json_t *before = json_object_get(it, "winner_before");
         /* only when the winner's record is still the one the merge wrote */
-        if ((rc = sy_db_prepare(db, "DELETE FROM contact_consent WHERE contact_id = ? AND channel = ? AND at = ?", &st, e)))
+        if ((rc = sy_db_prepare(
+                 db, "DELETE FROM contact_consent WHERE contact_id = ? AND channel = ? AND at = ?",
+                 &st, e)))
             return rc;
         sy_stmt_bind_int(st, 1, winner);
         sy_stmt_bind_text(st, 2, ch);
@@ -1171,17 +1308,20 @@ int sy_contacts_merge_undo(sy_db *db, sy_arena *a, const sy_actor *actor, int64_
             if ((rc = sy_contacts_set_consent(db, winner, &c, e))) return rc;
         }
     }
-    if ((rc = exec_ids(db, "UPDATE contacts SET merged_into = NULL, updated_at = ? WHERE id = ?", now, loser, 0, e)) ||
+    if ((rc = exec_ids(db, "UPDATE contacts SET merged_into = NULL, updated_at = ? WHERE id = ?",
+                       now, loser, 0, e)) ||
         (rc = exec_ids(db, "UPDATE contacts SET updated_at = ? WHERE id = ?", now, winner, 0, e)) ||
-        (rc = exec_ids(db, "UPDATE contact_merges SET undone_at = ?, undone_by = ? WHERE id = ?", now,
-                       actor ? actor->staff_id : 0, merge_id, e)))
+        (rc = exec_ids(db, "UPDATE contact_merges SET undone_at = ?, undone_by = ? WHERE id = ?",
+                       now, actor ? actor->staff_id : 0, merge_id, e)))
         return rc;
     int64_t by = actor ? actor->staff_id : 0;
-    json_t *d = json_pack("{s:I,s:I,s:I}", "merge_id", (json_int_t)merge_id, "winner_id", (json_int_t)winner, "loser_id",
-                          (json_int_t)loser);
+    json_t *d = json_pack("{s:I,s:I,s:I}", "merge_id", (json_int_t)merge_id, "winner_id",
+                          (json_int_t)winner, "loser_id", (json_int_t)loser);
     rc = sy_contacts_timeline_add(db, winner, "unmerge", by, d, now, e);
     if (rc == 0) rc = sy_contacts_timeline_add(db, loser, "unmerge", by, d, now, e);
-    if (rc == 0) rc = sy_audit_record(db, actor, "contacts.unmerge", sy_sprintf(a, "contact:%lld", (long long)winner), d, e);
+    if (rc == 0)
+        rc = sy_audit_record(db, actor, "contacts.unmerge",
+                             sy_sprintf(a, "contact:%lld", (long long)winner), d, e);
     json_decref(d);
     return rc;
 }
@@ -1215,11 +1355,13 @@ int sy_contacts_recycle_chunk(sy_db *db, int64_t now, int64_t days, size_t *n, s
     *n = 0;
     int64_t cutoff = now - days * 86400000;
     sy_stmt *st;
-    int rc = sy_db_prepare(db,
-                           "SELECT c.id, c.owner_id FROM contacts c WHERE c.owner_id IS NOT NULL AND c.status IN "
-                           "('pending','following') AND " SY_CONTACT_LIVE("c") " AND "
-                           "COALESCE(c.last_follow_up_at, c.owned_at, c.created_at) < ? LIMIT 500",
-                           &st, e);
+    int rc = sy_db_prepare(
+        db,
+        "SELECT c.id, c.owner_id FROM contacts c WHERE c.owner_id IS NOT NULL AND c.status IN "
+        "('pending','following') AND " SY_CONTACT_LIVE(
+            "c") " AND "
+                 "COALESCE(c.last_follow_up_at, c.owned_at, c.created_at) < ? LIMIT 500",
+        &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, cutoff);
     int64_t ids[500], owners[500];
@@ -1232,19 +1374,27 @@ int sy_contacts_recycle_chunk(sy_db *db, int64_t now, int64_t days, size_t *n, s
     if (rc < 0) return rc;
     json_t *moved = json_array();
     for (size_t i = 0; i < k; i++) {
-        if ((rc = exec_ids(db, "UPDATE contacts SET owner_id = NULL, department_id = NULL, pool_claimed_at = NULL, "
-                               "owned_at = NULL, returned_at = ?, return_reason = 'recycled: no follow-up', "
-                               "updated_at = ? WHERE id = ?", now, now, ids[i], e)) ||
-            (rc = exec_ids(db, "DELETE FROM contact_followers WHERE contact_id = ? AND staff_id = ?", ids[i], owners[i], 0, e)))
+        if ((rc = exec_ids(
+                 db,
+                 "UPDATE contacts SET owner_id = NULL, department_id = NULL, pool_claimed_at = "
+                 "NULL, "
+                 "owned_at = NULL, returned_at = ?, return_reason = 'recycled: no follow-up', "
+                 "updated_at = ? WHERE id = ?",
+                 now, now, ids[i], e)) ||
+            (rc =
+                 exec_ids(db, "DELETE FROM contact_followers WHERE contact_id = ? AND staff_id = ?",
+                          ids[i], owners[i], 0, e)))
             break;
-        json_t *d = json_pack("{s:I,s:I}", "from_owner_id", (json_int_t)owners[i], "days", (json_int_t)days);
+        json_t *d = json_pack("{s:I,s:I}", "from_owner_id", (json_int_t)owners[i], "days",
+                              (json_int_t)days);
         rc = sy_contacts_timeline_add(db, ids[i], "recycle", 0, d, now, e);
         json_decref(d);
         if (rc) break;
         if (json_array_size(moved) < 100) json_array_append_new(moved, json_integer(ids[i]));
     }
     if (rc == 0 && k) {
-        json_t *d = json_pack("{s:I,s:I,s:o}", "count", (json_int_t)k, "days", (json_int_t)days, "contact_ids", moved);
+        json_t *d = json_pack("{s:I,s:I,s:o}", "count", (json_int_t)k, "days", (json_int_t)days,
+                              "contact_ids", moved);
         rc = sy_audit_record(db, NULL, "contacts.recycle", "pool", d, e);
         json_decref(d);
     } else {
@@ -1263,7 +1413,8 @@ static int recycle_job_run(sy_db *db, void *arg, sy_err *e) {
     return sy_contacts_recycle_chunk(db, j->now, j->days, &j->n, e);
 }
 
-int sy_contacts_recycle_run(sy_contacts *c, const sy_actor *actor, int force, size_t *n, sy_err *e) {
+int sy_contacts_recycle_run(sy_contacts *c, const sy_actor *actor, int force, size_t *n,
+                            sy_err *e) {
     (void)actor; /* chunks are audited as the system: the rule, not a person, moves the leads */
     *n = 0;
     sy_db *db;
@@ -1299,24 +1450,30 @@ static int handover_chunk(sy_db *db, void *arg, sy_err *e) {
     int64_t now = sy_now_ms();
     char *scope = sy_contacts_scope_sql(j->a, j->actor, "c");
     sy_stmt *st;
-    int rc = sy_db_prepare(db, sy_sprintf(j->a,
-                                          "SELECT c.id FROM contacts c WHERE c.owner_id = ? AND c.merged_into IS NULL AND %s "
-                                          "UNION SELECT f.contact_id FROM contact_followers f JOIN contacts c ON c.id = "
-                                          "f.contact_id WHERE f.staff_id = ? AND c.merged_into IS NULL AND %s LIMIT 1000",
-                                          scope, scope),
-                           &st, e);
+    int rc = sy_db_prepare(
+        db,
+        sy_sprintf(
+            j->a,
+            "SELECT c.id FROM contacts c WHERE c.owner_id = ? AND c.merged_into IS NULL AND %s "
+            "UNION SELECT f.contact_id FROM contact_followers f JOIN contacts c ON c.id = "
+            "f.contact_id WHERE f.staff_id = ? AND c.merged_into IS NULL AND %s LIMIT 1000",
+            scope, scope),
+        &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, j->from);
     sy_stmt_bind_int(st, 2, j->from);
     int64_t *ids = sy_alloc(j->a, 1000 * sizeof *ids);
     size_t k = 0;
-    while ((rc = sy_stmt_step(st, e)) == SY_ROW && k < 1000) ids[k++] = sy_stmt_col_int(st, 0);
+    while ((rc = sy_stmt_step(st, e)) == SY_ROW && k < 1000)
+        ids[k++] = sy_stmt_col_int(st, 0);
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
     size_t owned = 0;
     for (size_t i = 0; i < k; i++) {
-        if ((rc = sy_db_prepare(db, "UPDATE contacts SET owner_id = ?, department_id = ?, owned_at = ?, updated_at = ? "
-                                    "WHERE id = ? AND owner_id = ?",
+        if ((rc = sy_db_prepare(db,
+                                "UPDATE contacts SET owner_id = ?, department_id = ?, owned_at = "
+                                "?, updated_at = ? "
+                                "WHERE id = ? AND owner_id = ?",
                                 &st, e)))
             return rc;
         sy_stmt_bind_int(st, 1, j->to);
@@ -1330,9 +1487,12 @@ static int handover_chunk(sy_db *db, void *arg, sy_err *e) {
         if (rc < 0) return rc;
         int was_owner = sy_db_changes(db) > 0;
         owned += (size_t)was_owner;
-        if ((rc = sy_db_prepare(db, "INSERT OR IGNORE INTO contact_followers(contact_id, staff_id, created_at) SELECT contact_id, ?, "
-                                    "created_at FROM contact_followers WHERE contact_id = ? AND staff_id = ?",
-                                &st, e)))
+        if ((rc = sy_db_prepare(
+                 db,
+                 "INSERT OR IGNORE INTO contact_followers(contact_id, staff_id, created_at) SELECT "
+                 "contact_id, ?, "
+                 "created_at FROM contact_followers WHERE contact_id = ? AND staff_id = ?",
+                 &st, e)))
             return rc;
         sy_stmt_bind_int(st, 1, j->to);
         sy_stmt_bind_int(st, 2, ids[i]);
@@ -1340,18 +1500,23 @@ static int handover_chunk(sy_db *db, void *arg, sy_err *e) {
         rc = sy_stmt_step(st, e);
         sy_stmt_finalize(st);
         if (rc < 0) return rc;
-        if ((rc = exec_ids(db, "DELETE FROM contact_followers WHERE contact_id = ? AND staff_id = ?", ids[i], j->from, 0, e)))
+        if ((rc =
+                 exec_ids(db, "DELETE FROM contact_followers WHERE contact_id = ? AND staff_id = ?",
+                          ids[i], j->from, 0, e)))
             return rc;
-        json_t *d = json_pack("{s:I,s:I,s:b}", "from_staff_id", (json_int_t)j->from, "to_staff_id", (json_int_t)j->to,
-                              "owner", was_owner);
-        rc = sy_contacts_timeline_add(db, ids[i], "handover", j->actor ? j->actor->staff_id : 0, d, now, e);
+        json_t *d = json_pack("{s:I,s:I,s:b}", "from_staff_id", (json_int_t)j->from, "to_staff_id",
+                              (json_int_t)j->to, "owner", was_owner);
+        rc = sy_contacts_timeline_add(db, ids[i], "handover", j->actor ? j->actor->staff_id : 0, d,
+                                      now, e);
         json_decref(d);
         if (rc) return rc;
     }
     if (k || j->first) {
-        json_t *d = json_pack("{s:I,s:I,s:I,s:I}", "from_staff_id", (json_int_t)j->from, "to_staff_id", (json_int_t)j->to,
-                              "contacts", (json_int_t)k, "owned", (json_int_t)owned);
-        rc = sy_audit_record(db, j->actor, "contacts.handover", sy_sprintf(j->a, "staff:%lld", (long long)j->from), d, e);
+        json_t *d =
+            json_pack("{s:I,s:I,s:I,s:I}", "from_staff_id", (json_int_t)j->from, "to_staff_id",
+                      (json_int_t)j->to, "contacts", (json_int_t)k, "owned", (json_int_t)owned);
+        rc = sy_audit_record(db, j->actor, "contacts.handover",
+                             sy_sprintf(j->a, "staff:%lld", (long long)j->from), d, e);
         json_decref(d);
         if (rc) return rc;
     }
@@ -1360,12 +1525,16 @@ static int handover_chunk(sy_db *db, void *arg, sy_err *e) {
     return 0;
 }
 
-int sy_contacts_handover(sy_contacts *c, const sy_actor *actor, int64_t from, int64_t to, size_t *n, sy_err *e) {
+int sy_contacts_handover(sy_contacts *c, const sy_actor *actor, int64_t from, int64_t to, size_t *n,
+                         sy_err *e) {
     *n = 0;
-    if (from == to) return sy_err_field(e, SY_E_INVALID, "to_staff_id", "from_staff_id and to_staff_id are the same");
+    if (from == to)
+        return sy_err_field(e, SY_E_INVALID, "to_staff_id",
+                            "from_staff_id and to_staff_id are the same");
     int64_t dept = 0;
     if (sy_staff_lookup(c->staff, to, &dept, NULL, e))
-        return sy_err_field(e, SY_E_INVALID, "to_staff_id", "to_staff_id %lld is not an active staff member", (long long)to);
+        return sy_err_field(e, SY_E_INVALID, "to_staff_id",
+                            "to_staff_id %lld is not an active staff member", (long long)to);
     sy_arena *a = sy_arena_create();
     handover_job j = {.actor = actor, .a = a, .from = from, .to = to, .to_dept = dept, .first = 1};
     int rc;

@@ -290,7 +290,7 @@ size_t sy_engine_contact_events(sy_engine *e, uint32_t contact, int64_t from, in
             n = c->n;
         } else {
             collect(e, contact, &list, &n, &lcap);
-            qsort_r(list, n, sizeof *list, cmp_newest, e);
+            if (n > 1) qsort_r(list, n, sizeof *list, cmp_newest, e);
         }
         int newest_first = c->n_children != 0;
         for (size_t k = 0; k < n; k++) {

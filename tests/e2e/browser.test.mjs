@@ -115,6 +115,18 @@ step('filter and open a contact', async (page) => {
   assert.equal(await page.getByTestId('profile-name').inputValue(), c.name || '');
 });
 
+step('a bad value shows the API\'s message at its field and changes nothing', async (page) => {
+  const before = (await admin.get(`/api/v1/contacts/${opened}`)).body;
+  await page.getByTestId('profile-email').fill('not-an-email');
+  await page.getByTestId('profile-save').click();
+  const err = page.getByTestId('profile-form').locator('.el-form-item__error');
+  await err.getByText('is not a valid address').waitFor();
+  const after = (await admin.get(`/api/v1/contacts/${opened}`)).body;
+  assert.equal(after.email, before.email);
+  assert.equal(after.updated_at, before.updated_at);
+  await page.getByTestId('profile-email').fill(before.email || '');
+});
+
 step('add a follow-up', async (page) => {
   const note = `电话回访：客户对新品感兴趣 ${Date.now()}`;
   await page.getByRole('tab', { name: '跟进记录' }).click();
@@ -155,6 +167,32 @@ step('claim and return a lead', async (page) => {
   assert.equal(c.owner_id ?? null, null, 'back in the pool');
 });
 
+step('merge two contacts with a side-by-side preview', async (page) => {
+  await page.goto(`${srv.base}/contacts?q=${encodeURIComponent('有限公司')}`);
+  await waitIdle(page);
+  const ids = await shownContactIds(page);
+  assert.ok(ids.length >= 2, 'imported contacts found');
+  const rows = page.getByTestId('contacts-table').locator('.el-table__body tbody tr');
+  await rows.nth(0).locator('.el-checkbox').click();
+  await rows.nth(1).locator('.el-checkbox').click();
+  await page.getByTestId('merge-open').click();
+  const dialog = page.getByTestId('merge-dialog');
+  const preview = dialog.getByTestId('merge-preview');
+  await preview.waitFor();
+  const [a, b2] = [(await admin.get(`/api/v1/contacts/${ids[0]}`)).body, (await admin.get(`/api/v1/contacts/${ids[1]}`)).body];
+  assert.ok(await preview.getByText(a.name).first().isVisible());
+  assert.ok(await preview.getByText(b2.name).first().isVisible());
+  // Keep the second one: pick it as the winner, then confirm twice.
+  await dialog.getByTestId('merge-winner-1').click();
+  await dialog.getByTestId('merge-confirm').click();
+  await page.locator('.el-message-box__btns .el-button--primary').click();
+  await page.waitForURL(new RegExp(`/contacts/${ids[1]}`));
+  const loser = (await admin.get(`/api/v1/contacts/${ids[0]}`)).body;
+  assert.equal(loser.id, ids[1], 'the merged id now reads as the winner');
+  const identities = (await admin.get(`/api/v1/contacts/${ids[1]}`)).body.identities.map((x) => x.value);
+  assert.ok(identities.includes(a.email), 'the loser\'s identities moved');
+});
+
 step('export the current filter', async (page) => {
   await page.goto(`${srv.base}/contacts?status=won`);
   await waitIdle(page);
@@ -169,6 +207,35 @@ step('export the current filter', async (page) => {
   const lines = buf.toString('utf8').slice(1).split(/\r?\n/).filter((l) => l.length);
   assert.equal(lines.length, n + 1, 'header + one line per contact of the filter');
   await page.getByTestId('export-done').waitFor();
+});
+
+step('English can be chosen and is remembered', async (page) => {
+  await page.goto(`${srv.base}/contacts`);
+  await page.getByTestId('lang-switch').click();
+  await page.locator('.el-dropdown-menu__item', { hasText: 'English' }).click();
+  await page.getByTestId('nav-contacts').getByText('Contacts').waitFor();
+  await page.reload();
+  await page.getByTestId('nav-contacts').getByText('Contacts').waitFor();
+  await page.getByTestId('contacts-total').getByText('in total').waitFor();
+  await page.getByTestId('lang-switch').click();
+  await page.locator('.el-dropdown-menu__item', { hasText: '中文' }).click();
+  await page.getByTestId('nav-contacts').getByText('客户').waitFor();
+});
+
+step('an expired session says so and leads back to the login', async (page) => {
+  await page.goto(`${srv.base}/overview`);
+  await page.getByTestId('stat-all').locator('.num').getByText(/\d/).waitFor();
+  await waitIdle(page);
+  await b.context.clearCookies(); // the server no longer knows this browser
+  await page.getByTestId('nav-contacts').click();
+  const box = page.locator('.el-message-box');
+  await box.getByText('登录已过期', { exact: true }).waitFor();
+  await box.getByRole('button', { name: '重新登录' }).click();
+  await page.waitForURL(/\/login\?next=/);
+  await page.getByTestId('login-username').fill(srv.demo.admin.username);
+  await page.getByTestId('login-password').fill(srv.demo.admin.password);
+  await page.getByTestId('login-submit').click();
+  await page.waitForURL(/\/contacts/);
 });
 
 test('a sales user sees none of the other staff\'s contacts', { skip: skip || false }, async () => {
@@ -216,6 +283,14 @@ test('a sales user sees none of the other staff\'s contacts', { skip: skip || fa
       await page.goto(`${srv.base}/contacts/${hidden.id}`);
       await page.getByTestId('contact-error').waitFor();
       assert.ok(!(await page.content()).includes(hidden.email || '\u0000'), 'no field of it on the page');
+      // Their own contact opens full-screen on the phone.
+      await page.goto(`${srv.base}/contacts`);
+      await waitIdle(page);
+      const own = (await shownContactIds(page))[0];
+      await page.getByTestId(`contact-card-${own}`).click();
+      const drawer = page.locator('.el-drawer').filter({ hasText: `#${own}` });
+      await drawer.waitFor();
+      assert.equal(Math.round((await drawer.boundingBox()).width), 390);
       // Settings are not reachable by URL either.
       await page.goto(`${srv.base}/settings/staff`);
       await page.waitForURL((u) => !u.pathname.startsWith('/settings'));

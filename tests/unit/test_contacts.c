@@ -1,6 +1,7 @@
 /* test_contacts.c — the lead library's rules and store queries on a real
  * store in a temporary directory: phone normalisation and masking, email
  * checks, merge + undo, the data-scope filter and list cursors. */
+#include <time.h>
 #include "test.h"
 #include "contacts/contacts_int.h"
 
@@ -33,7 +34,8 @@ static void test_phone_normalize(void **state) {
     phone_ok("8613812345678", "+8613812345678");
     phone_ok("(0086)137-1234-5678", "+8613712345678");
     phone_ok("186 1234 0000", "+8618612340000");
-    phone_ok("\xef\xbc\x91\xef\xbc\x93\xef\xbc\x98\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93\xef\xbc\x94\xef\xbc\x95\xef\xbc\x96"
+    phone_ok("\xef\xbc\x91\xef\xbc\x93\xef\xbc\x98\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93\xef\xbc\x94"
+             "\xef\xbc\x95\xef\xbc\x96"
              "\xef\xbc\x97\xef\xbc\x98", /* １３８１２３４５６７８ */
              "+8613812345678");
     phone_ok("'13812345678", "+8613812345678"); /* Excel text prefix */
@@ -161,7 +163,10 @@ static int insert_job(sy_db *db, void *arg, sy_err *e) {
     int rc = sy_contacts_insert(db, NULL, &f, 0, sy_now_ms(), &s->id, e);
     if (rc == 0 && s->follower) {
         sy_stmt *st;
-        if ((rc = sy_db_prepare(db, "INSERT INTO contact_followers(contact_id, staff_id, created_at) VALUES (?,?,0)", &st, e)))
+        if ((rc = sy_db_prepare(
+                 db,
+                 "INSERT INTO contact_followers(contact_id, staff_id, created_at) VALUES (?,?,0)",
+                 &st, e)))
             return rc;
         sy_stmt_bind_int(st, 1, s->id);
         sy_stmt_bind_int(st, 2, s->follower);
@@ -178,7 +183,8 @@ static int64_t add(fixture *f, seed s) {
     return s.id;
 }
 
-static sy_actor actor(int scope, int64_t staff_id, int64_t store_id, const int64_t *dept, size_t n) {
+static sy_actor actor(int scope, int64_t staff_id, int64_t store_id, const int64_t *dept,
+                      size_t n) {
     sy_actor a;
     memset(&a, 0, sizeof a);
     a.staff_id = staff_id;
@@ -210,7 +216,8 @@ static size_t visible(fixture *f, const sy_actor *a, int64_t *ids, size_t cap, i
         *total = json_integer_value(json_object_get(out, "total"));
         size_t i;
         json_t *it;
-        json_array_foreach(json_object_get(out, "items"), i, it) if (n < cap) ids[n++] = json_integer_value(json_object_get(it, "id"));
+        json_array_foreach(json_object_get(out, "items"), i, it) if (n < cap) ids[n++] =
+            json_integer_value(json_object_get(it, "id"));
         json_t *next = json_object_get(out, "next_cursor");
         cursor = json_is_string(next) ? sy_strdup(ar, json_string_value(next)) : NULL;
         json_decref(out);
@@ -332,8 +339,9 @@ typedef struct merge_job {
 static int merge_run(sy_db *db, void *arg, sy_err *e) {
     merge_job *m = arg;
     sy_arena *a = sy_arena_create();
-    int rc = m->undo ? sy_contacts_merge_undo(db, a, m->actor, m->merge_id, e)
-                     : sy_contacts_merge_apply(db, a, m->actor, m->winner, m->loser, &m->merge_id, e);
+    int rc = m->undo
+                 ? sy_contacts_merge_undo(db, a, m->actor, m->merge_id, e)
+                 : sy_contacts_merge_apply(db, a, m->actor, m->winner, m->loser, &m->merge_id, e);
     sy_arena_destroy(a);
     return rc;
 }
@@ -431,6 +439,44 @@ static void test_duplicate_identity(void **state) {
     assert_int_equal(n, 0);
 }
 
+static int age_job(sy_db *db, void *arg, sy_err *e) {
+    int64_t id = *(int64_t *)arg;
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE contacts SET created_at = created_at - 40*86400000, owned_at = owned_at - 40*86400000 "
+             "WHERE id = %lld; UPDATE contact_settings SET value = '1' WHERE key = 'pool.recycle_enabled'",
+             (long long)id);
+    return sy_db_exec(db, sql, e);
+}
+
+/* The timer recycles owned leads without a follow-up for recycle_days. */
+static void test_recycle_timer(void **state) {
+    fixture *f = *state;
+    int64_t idle = add(f, (seed){"idle", "+8613500000001", NULL, 7, 0, 0, 0});
+    int64_t fresh = add(f, (seed){"fresh", "+8613500000002", NULL, 7, 0, 0, 0});
+    sy_err e;
+    assert_ok(sy_store_write(f->st, age_job, &idle, &e), &e);
+    sy_contacts *fast;
+    assert_ok(sy_contacts_create(f->st, f->staff, 20, &fast, &e), &e);
+    sy_actor all = actor(SY_SCOPE_ALL, 1, 0, NULL, 0);
+    for (int i = 0; i < 200; i++) {
+        json_t *c = get(f, &all, idle);
+        int done = json_is_null(json_object_get(c, "owner_id"));
+        json_decref(c);
+        if (done) break;
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    sy_contacts_destroy(fast);
+    json_t *c = get(f, &all, idle);
+    assert_true(json_is_null(json_object_get(c, "owner_id")));
+    assert_string_equal(json_string_value(json_object_get(c, "return_reason")), "recycled: no follow-up");
+    json_decref(c);
+    c = get(f, &all, fresh);
+    assert_int_equal(json_integer_value(json_object_get(c, "owner_id")), 7);
+    json_decref(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_phone_normalize),
@@ -443,6 +489,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_merge_undo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_scope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recycle_timer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,7 @@ export default {
   },
   contacts: {
     searchPh: 'Name / phone / last 4 digits / company', status: 'Status', source: 'Source', owner: 'Owner', store: 'Store',
-    department: 'Department', createdFrom: 'Created from', createdTo: 'Created to', columns: 'Columns', noName: '(no name)',
+    department: 'Department', filters: 'Filters', createdFrom: 'Created from', createdTo: 'Created to', columns: 'Columns', noName: '(no name)',
     col: {
       name: 'Name', phone: 'Phone', status: 'Status', source: 'Source', owner: 'Owner', store: 'Store', company: 'Company',
       city: 'City', email: 'Email', gender: 'Gender', birthday: 'Birthday', created_at: 'Created', updated_at: 'Updated',

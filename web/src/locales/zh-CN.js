@@ -16,7 +16,7 @@ export default {
   },
   contacts: {
     searchPh: '姓名 / 手机号 / 后四位 / 公司', status: '跟进状态', source: '来源渠道', owner: '负责人', store: '门店',
-    department: '部门', createdFrom: '创建开始', createdTo: '创建结束', columns: '列设置', noName: '（未命名）',
+    department: '部门', filters: '筛选', createdFrom: '创建开始', createdTo: '创建结束', columns: '列设置', noName: '（未命名）',
     col: {
       name: '姓名', phone: '手机号', status: '跟进状态', source: '来源', owner: '负责人', store: '门店', company: '公司',
       city: '城市', email: '邮箱', gender: '性别', birthday: '生日', created_at: '创建时间', updated_at: '更新时间',
