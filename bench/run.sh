@@ -38,3 +38,6 @@ done
 
 # 2. The whole CLI import (siyu import) into a fresh workspace.
 "$ROOT/bench/import.sh"
+
+# 3. Event ingestion: HTTP /v1/batch under wrk, and the writer alone.
+BUILD="$BUILD" "$ROOT/bench/ingest/run.sh"

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PKGS="build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
 libsqlite3-dev libroaring-dev libcurl4-openssl-dev libsodium-dev libcsv-dev
-libuchardet-dev zlib1g-dev libzstd-dev libcmocka-dev chromium fonts-noto-cjk"
+libuchardet-dev zlib1g-dev libzstd-dev libcmocka-dev chromium fonts-noto-cjk wrk"
 
 missing=""
 for p in $PKGS; do

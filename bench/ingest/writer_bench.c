@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "contacts/contacts.h"
@@ -35,6 +36,14 @@
 #define POOL 32
 #define CTR_DIGITS 10 /* width of the per-call counter written into every messageId */
 #define USER_DIGITS 6 /* userIds are u000001…u999999, drawn afresh for every call */
+
+/* CPU seconds (user + system) of the whole process so far. */
+static double cpu_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 static double now_s(void) {
     struct timespec ts;
@@ -386,6 +395,12 @@ int main(int argc, char **argv) {
         w[i].tid = i + 1;
         pthread_create(&w[i].th, NULL, work, &w[i]);
     }
+    /* CPU time of the measured window: sampled by this thread at its edges */
+    struct timespec nap = {0, 1000000};
+    while (now_s() < sh.t_measure) nanosleep(&nap, NULL);
+    double cpu0 = cpu_s();
+    while (now_s() < sh.t_end && !atomic_load(&sh.failed)) nanosleep(&nap, NULL);
+    double cpu1 = cpu_s();
     uint64_t calls = 0, warm_calls = 0;
     size_t n_lat = 0;
     for (int i = 0; i < threads; i++) {
@@ -409,9 +424,11 @@ int main(int argc, char **argv) {
     uint64_t acked = (calls + warm_calls) * BATCH;
     int ok = !atomic_load(&sh.failed) && stored == acked && after.duplicates == before.duplicates;
     printf("writer_only threads=%d seconds=%.1f warmup_events=%llu events=%llu events_per_s=%.0f "
-           "batch_p50_ms=%.2f batch_p99_ms=%.2f commits=%llu events_per_commit=%.0f stored_check=%s\n",
+           "batch_p50_ms=%.2f batch_p99_ms=%.2f cpu_us_per_event=%.1f commits=%llu events_per_commit=%.0f "
+           "stored_check=%s\n",
            threads, secs, (unsigned long long)(warm_calls * BATCH), (unsigned long long)(calls * BATCH),
-           (double)calls * BATCH / secs, p50 * 1e3, p99 * 1e3, (unsigned long long)commits,
+           (double)calls * BATCH / secs, p50 * 1e3, p99 * 1e3, calls ? (cpu1 - cpu0) * 1e6 / ((double)calls * BATCH) : 0.0,
+           (unsigned long long)commits,
            commits ? (double)stored / (double)commits : 0.0, ok ? "ok" : "MISMATCH");
     if (!ok)
         fprintf(stderr, "writer_bench: acknowledged %llu events but %llu stored, %llu duplicates\n",

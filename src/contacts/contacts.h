@@ -71,6 +71,9 @@ int sy_contacts_ident_attach(sy_db *db, int64_t id, const char *type, const char
                              sy_err *e);
 /* *has = 1 when contact id has an identity of type. */
 int sy_contacts_ident_has_type(sy_db *db, int64_t id, const char *type, int *has, sy_err *e);
+/* First value (by creation) of an identity type on contact id, in arena
+ * memory; *value = NULL when it has none. */
+int sy_contacts_ident_value(sy_db *db, sy_arena *a, int64_t id, const char *type, const char **value, sy_err *e);
 /* Merges loser into winner as the system (recorded, reversible by an admin). */
 int sy_contacts_ident_merge(sy_db *db, int64_t winner, int64_t loser, const char *reason, sy_err *e);
 /* Applies identify traits: standard ones (name, phone, email, gender,

@@ -289,3 +289,19 @@ int sy_contacts_each_identity(sy_contacts *c, const char *type, sy_contacts_iden
     sy_store_read_end(c->st, db);
     return rc;
 }
+
+int sy_contacts_ident_value(sy_db *db, sy_arena *a, int64_t id, const char *type, const char **value, sy_err *e) {
+    sy_stmt *st;
+    *value = NULL;
+    int rc = sy_db_prepare_cached(db,
+                                  "SELECT value FROM contact_identities WHERE contact_id = ?1 AND type = ?2 "
+                                  "ORDER BY created_at LIMIT 1",
+                                  &st, e);
+    if (rc) return rc;
+    sy_stmt_bind_int(st, 1, id);
+    sy_stmt_bind_text(st, 2, type);
+    rc = sy_stmt_step(st, e);
+    if (rc == SY_ROW) *value = sy_strdup(a, sy_stmt_col_text(st, 0));
+    sy_stmt_done(st);
+    return rc < 0 ? rc : 0;
+}

@@ -251,6 +251,14 @@ void sy_engine_unmerge(sy_engine *e, uint32_t loser) {
     pthread_rwlock_unlock(&e->lock);
 }
 
+uint32_t sy_engine_canonical(sy_engine *e, uint32_t contact) {
+    pthread_rwlock_rdlock(&e->lock);
+    uint32_t c = contact;
+    for (int hops = 0; c < e->n_contacts && e->contacts[c].merged_into && hops < 64; hops++) c = e->contacts[c].merged_into;
+    pthread_rwlock_unlock(&e->lock);
+    return c;
+}
+
 void sy_engine_profile_get(sy_engine *e, uint32_t contact, sy_engine_profile *out) {
     pthread_rwlock_rdlock(&e->lock);
     if (contact < e->n_contacts) *out = e->contacts[contact].p;

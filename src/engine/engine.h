@@ -65,6 +65,9 @@ size_t sy_engine_size(sy_engine *e);
 void sy_engine_merge(sy_engine *e, uint32_t loser, uint32_t winner);
 void sy_engine_unmerge(sy_engine *e, uint32_t loser);
 
+/* The contact a (possibly merged) contact's events now belong to. */
+uint32_t sy_engine_canonical(sy_engine *e, uint32_t contact);
+
 /* Profile of a contact (zeros when it has no events). */
 void sy_engine_profile_get(sy_engine *e, uint32_t contact, sy_engine_profile *out);
 

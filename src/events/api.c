@@ -63,7 +63,7 @@ static json_t *event_json(sy_events *ev, sy_arena *a, uint32_t pos) {
     json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:I, s:s?}", "kind", "event", "position", (json_int_t)pos, "event",
                           row.name, "at", (json_int_t)row.ev.ts, "received_at", (json_int_t)row.received_at,
                           "message_id", row.message_id);
-    json_object_set_new(o, "contact_id", json_integer(row.ev.contact));
+    json_object_set_new(o, "contact_id", json_integer(sy_engine_canonical(ev->engine, row.ev.contact)));
     if (row.ev.flags & (SY_EV_ORDER | SY_EV_REFUND)) {
         json_object_set_new(o, "revenue_fen", json_integer(row.ev.revenue_fen));
         json_object_set_new(o, "order", json_string(row.ev.flags & SY_EV_ORDER ? "order" : "refund"));

@@ -55,6 +55,7 @@ static const char *const channels[] = {"miniprogram", "wecom", "app", "h5"};
 typedef struct batch {
     sy_buf body;
     size_t n;
+    int64_t end; /* no event at or after this time (today 00:00 UTC) */
 } batch;
 
 /* Batches in flight: up to IN_FLIGHT requests are queued at once so that
@@ -123,6 +124,7 @@ static void begin(batch *b) {
 
 static void track(batch *b, int64_t contact, uint64_t seed, int *seq, int64_t ts, const char *event, const char *props) {
     char t[40];
+    if (ts >= b->end) return; /* behaviour that would happen after today */
     sy_time_format(ts, t, sizeof t);
     begin(b);
     sy_buf_addf(&b->body,
@@ -142,7 +144,7 @@ int sy_events_demo_seed(sy_events *ev, int64_t wk, uint64_t seed, int days, sy_e
     int64_t now = sy_now_ms();
     int64_t end = now - now % day; /* today 00:00 UTC */
     int64_t start = end - (int64_t)days * day;
-    batch b = {SY_BUF_INIT, 0};
+    batch b = {SY_BUF_INIT, 0, end};
     flight fl[IN_FLIGHT] = {{0}};
     size_t next = 0;
     char props[256];
@@ -153,7 +155,7 @@ int sy_events_demo_seed(sy_events *ev, int64_t wk, uint64_t seed, int days, sy_e
         /* joined at a random day in the window; ms offsets keep times unique */
         int64_t t = start + (int64_t)pick(&s, days) * day + 9 * 3600000LL + pick(&s, 12 * 3600) * 1000LL;
         char ts[40];
-        sy_time_format(t, ts, sizeof ts);
+        sy_time_format(t - 1000, ts, sizeof ts); /* identified a second before adding on WeCom */
         begin(&b);
         sy_buf_addf(&b.body,
                     "{\"type\":\"identify\",\"userId\":\"u%lld\",\"timestamp\":\"%s\",\"messageId\":\"demo-%llu-%lld-id\","

@@ -22,6 +22,9 @@ typedef struct sy_msg {
     const char *anonymous_id;
     const char *previous_id;  /* alias */
     const char *group_id;     /* group */
+    const char *name;         /* page / screen name */
+    const char *category;     /* page category */
+    const char *channel;      /* message-level "channel" (rudder sends "server") */
     const char *event;        /* track name; "$page", "$screen", "$identify", "$group", "$alias" */
     int64_t ts;               /* event time (see segment.c for the rule) */
     json_t *properties;       /* object or NULL */

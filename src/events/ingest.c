@@ -170,21 +170,31 @@ static void cache_set(job *j, const char *type, const char *value, int64_t conta
     strdict_put(&j->cache, sy_sprintf(j->arena, "%s\x1f%s", type, value), (uint32_t)contact);
 }
 
-/* A contact is "identified" when it has a user_id or a phone: two such
- * contacts are never merged automatically. */
-static int identified(sy_db *db, int64_t id, int *yes, sy_err *e) {
-    int has = 0;
-    int rc = sy_contacts_ident_has_type(db, id, "user_id", &has, e);
-    if (rc == 0 && !has) rc = sy_contacts_ident_has_type(db, id, "phone", &has, e);
-    *yes = has;
+/* The user_id and phone a contact holds (NULL when none), in arena memory. */
+typedef struct strong_ids {
+    const char *user_id, *phone;
+} strong_ids;
+
+static int strong(job *j, sy_db *db, int64_t id, strong_ids *out, sy_err *e) {
+    int rc = sy_contacts_ident_value(db, j->arena, id, "user_id", &out->user_id, e);
+    if (rc == 0) rc = sy_contacts_ident_value(db, j->arena, id, "phone", &out->phone, e);
     return rc;
+}
+
+/* Two contacts belong to different people when they hold different user_ids
+ * or different phones: such contacts are never merged automatically. */
+static int different_people(const strong_ids *a, const strong_ids *b) {
+    return (a->user_id && b->user_id && strcmp(a->user_id, b->user_id) != 0) ||
+           (a->phone && b->phone && strcmp(a->phone, b->phone) != 0);
 }
 
 static int record_conflict(sy_db *db, job *j, int64_t a, int64_t b, const ident *id, const sy_msg *m, sy_err *e) {
     sy_stmt *st;
     int rc = sy_db_prepare_cached(db,
                                   "INSERT INTO identity_conflicts(at, contact_a, contact_b, identity_type, "
-                                  "identity_value, message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                  "identity_value, message_id) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS "
+                                  "(SELECT 1 FROM identity_conflicts WHERE status = 'open' AND contact_a = ?2 AND "
+                                  "contact_b = ?3 AND identity_type = ?4 AND identity_value = ?5)",
                                   &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, j->now);
@@ -219,7 +229,14 @@ static const char *const trait_identities[] = {"phone", "email", "wechat_unionid
                                                "wecom_external_userid", NULL};
 
 /* Resolves the contact a message belongs to, creating, linking and merging
- * by the rules in docs/events.md. */
+ * by the rules in docs/events.md:
+ *  - the contact of the message's user_id wins; when the user_id is new, a
+ *    contact found through another id is used only if it holds no other
+ *    user_id (else a new contact is made: a shared device or phone is not a
+ *    reason to put two people together);
+ *  - other contacts found are merged into it unless they belong to a
+ *    different person (different user_id or phone): then a conflict is
+ *    recorded for review and that id stays where it is. */
 static int resolve(job *j, sy_db *db, const sy_msg *m, int64_t *contact, sy_err *e) {
     ident ids[8];
     size_t n = 0;
@@ -241,53 +258,61 @@ static int resolve(job *j, sy_db *db, const sy_msg *m, int64_t *contact, sy_err 
         ids[n++] = (ident){c ? "user_id" : "anonymous_id", m->previous_id};
     }
     int64_t found[8] = {0};
-    for (size_t i = 0; i < n; i++)
+    strong_ids sid[8];
+    memset(sid, 0, sizeof sid);
+    for (size_t i = 0; i < n; i++) {
         if ((rc = lookup(j, db, ids[i].type, ids[i].value, &found[i], e))) return rc;
-
-    /* primary: the user_id's contact, else the phone's, else the first found */
+        if (found[i] && (rc = strong(j, db, found[i], &sid[i], e))) return rc;
+    }
+    /* What the message says about the person: its user_id and phone. */
+    /* An alias legitimately gives a contact a second user_id, so its ids do
+     * not contradict the contact's. */
+    int is_alias = m->type == SY_MSG_ALIAS;
+    strong_ids msg = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ids[i].type, "user_id") == 0 && i == 0 && !is_alias) msg.user_id = ids[i].value;
+        if (strcmp(ids[i].type, "phone") == 0) msg.phone = ids[i].value;
+    }
+    /* primary: the user_id's contact; else the first contact found that is
+     * not someone else by the message's own ids */
     int64_t primary = 0;
+    strong_ids prim = {0};
     for (size_t i = 0; i < n && !primary; i++)
-        if (found[i] && strcmp(ids[i].type, "user_id") == 0) primary = found[i];
+        if (found[i] && strcmp(ids[i].type, "user_id") == 0) primary = found[i], prim = sid[i];
     for (size_t i = 0; i < n && !primary; i++)
-        if (found[i] && strcmp(ids[i].type, "phone") == 0) primary = found[i];
-    for (size_t i = 0; i < n && !primary; i++)
-        if (found[i]) primary = found[i];
+        if (found[i] && !different_people(&sid[i], &msg)) primary = found[i], prim = sid[i];
     if (!primary) {
         if ((rc = sy_contacts_ident_create(db, j->now, &primary, e))) return rc;
     }
-    int prim_identified = -1;
     for (size_t i = 0; i < n; i++) {
         int64_t other = found[i];
         if (!other || other == primary) continue;
-        int other_identified;
-        if ((rc = identified(db, other, &other_identified, e))) return rc;
-        if (prim_identified < 0 && (rc = identified(db, primary, &prim_identified, e))) return rc;
-        if (other_identified && prim_identified) {
+        if (different_people(&sid[i], &prim) || different_people(&sid[i], &msg)) {
             if ((rc = record_conflict(db, j, primary, other, &ids[i], m, e))) return rc;
-            found[i] = -1; /* leave that identity where it is */
+            found[i] = -1; /* that id stays with the other person */
             continue;
         }
-        /* Anonymous profiles merge into identified ones. */
-        int64_t winner = other_identified ? other : primary, loser = other_identified ? primary : other;
+        /* Not someone else: the contact holding the stronger ids wins. */
+        int other_wins = (sid[i].user_id && !prim.user_id) || (!prim.user_id && sid[i].phone && !prim.phone);
+        int64_t winner = other_wins ? other : primary, loser = other_wins ? primary : other;
         if ((rc = sy_contacts_ident_merge(db, winner, loser, "identify", e))) return rc;
         if ((rc = note_merge(j, loser, winner))) return sy_err_set(e, rc, "out of memory");
         for (size_t k = 0; k < n; k++)
             if (found[k] == loser) found[k] = winner;
         strdict_free(&j->cache); /* merged contacts: cached ids may be stale */
+        if (other_wins) prim = sid[i];
+        if (!prim.user_id) prim.user_id = sid[i].user_id;
+        if (!prim.phone) prim.phone = sid[i].phone;
         primary = winner;
-        prim_identified = other_identified || prim_identified;
     }
-    /* Attach identities not yet linked. A second user_id or phone for an
-     * identified contact is a conflict, not a link. */
+    /* Attach identities not yet linked. A second user_id or phone for a
+     * contact is a conflict, not a link. */
     for (size_t i = 0; i < n; i++) {
         if (found[i] != 0) continue;
-        if (strcmp(ids[i].type, "user_id") == 0 || strcmp(ids[i].type, "phone") == 0) {
-            int has = 0;
-            if ((rc = sy_contacts_ident_has_type(db, primary, ids[i].type, &has, e))) return rc;
-            if (has) {
-                if ((rc = record_conflict(db, j, primary, 0, &ids[i], m, e))) return rc;
-                continue;
-            }
+        if ((strcmp(ids[i].type, "user_id") == 0 && prim.user_id && !is_alias) ||
+            (strcmp(ids[i].type, "phone") == 0 && prim.phone)) {
+            if ((rc = record_conflict(db, j, primary, 0, &ids[i], m, e))) return rc;
+            continue;
         }
         rc = sy_contacts_ident_attach(db, primary, ids[i].type, ids[i].value, j->now, e);
         if (rc == SY_E_CONFLICT) {
@@ -295,6 +320,8 @@ static int resolve(job *j, sy_db *db, const sy_msg *m, int64_t *contact, sy_err 
             continue;
         }
         if (rc) return rc;
+        if (strcmp(ids[i].type, "user_id") == 0) prim.user_id = ids[i].value;
+        if (strcmp(ids[i].type, "phone") == 0) prim.phone = ids[i].value;
         cache_set(j, ids[i].type, ids[i].value, primary);
     }
     if (m->type == SY_MSG_IDENTIFY && m->traits) {
@@ -364,6 +391,7 @@ static int dim_id(job *j, sy_db *db, int dim, json_t *v, uint16_t *out, sy_err *
 
 /* The useful part of context: channel, ip, user agent, page, campaign (UTM),
  * locale, library. */
+/* msg_channel (stolen) is the message-level "channel" some SDKs send. */
 static json_t *reduce_context(json_t *ctx, json_t *msg_channel) {
     json_t *out = json_object();
     static const char *const keep[] = {"ip", "userAgent", "page", "campaign", "locale", "timezone", "library",
@@ -373,8 +401,8 @@ static json_t *reduce_context(json_t *ctx, json_t *msg_channel) {
             json_t *v = json_object_get(ctx, *k);
             if (v) json_object_set(out, *k, v);
         }
-    if (msg_channel && json_is_string(msg_channel) && !json_object_get(out, "channel"))
-        json_object_set(out, "channel", msg_channel);
+    if (msg_channel && !json_object_get(out, "channel")) json_object_set(out, "channel", msg_channel);
+    json_decref(msg_channel);
     return out;
 }
 
@@ -463,9 +491,11 @@ static int add_row(job *j, sy_db *db, pending *p, size_t mi, sy_err *e) {
     if (m->anonymous_id) json_object_set_new(payload, "anonymousId", json_string(m->anonymous_id));
     if (m->previous_id) json_object_set_new(payload, "previousId", json_string(m->previous_id));
     if (m->group_id) json_object_set_new(payload, "groupId", json_string(m->group_id));
+    if (m->name) json_object_set_new(payload, "name", json_string(m->name));
+    if (m->category) json_object_set_new(payload, "category", json_string(m->category));
     if (props) json_object_set(payload, "properties", props);
     if (m->traits) json_object_set(payload, "traits", m->traits);
-    json_t *ctx = reduce_context(m->context, NULL);
+    json_t *ctx = reduce_context(m->context, m->channel ? json_string(m->channel) : NULL);
     if (json_object_size(ctx)) json_object_set_new(payload, "context", ctx);
     else json_decref(ctx);
     char *js = json_dumps(payload, JSON_COMPACT);
@@ -829,12 +859,12 @@ int sy_events_export_file(sy_events *ev, const char *path, size_t *rows_out, sy_
         rc = sy_log_decode(a, blob, len, (uint32_t)sy_stmt_col_int(st, 1), &rows, &n, e);
         for (size_t i = 0; i < n && rc == 0; i++) {
             json_t *o = json_pack("{s:s?, s:I, s:s, s:I, s:I}", "messageId", rows[i].message_id, "contact_id",
-                                  (json_int_t)rows[i].ev.contact, "event", rows[i].name, "timestamp",
+                                  (json_int_t)sy_engine_canonical(ev->engine, rows[i].ev.contact), "event", rows[i].name, "timestamp",
                                   (json_int_t)rows[i].ev.ts, "received_at", (json_int_t)rows[i].received_at);
             json_t *payload = rows[i].payload ? json_loadb(rows[i].payload, rows[i].payload_len, 0, NULL) : NULL;
             if (payload) {
                 json_t *p = json_object_get(payload, "properties");
-                json_object_set(o, "properties", p ? p : json_object());
+                json_object_set_new(o, "properties", p ? json_incref(p) : json_object());
                 json_t *c = json_object_get(payload, "context");
                 if (c) json_object_set(o, "context", c);
                 json_t *t = json_object_get(payload, "traits");

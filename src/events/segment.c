@@ -72,8 +72,15 @@ static int get_obj(json_t *m, const char *key, json_t **out, problems *p, long i
 static int get_time(json_t *m, const char *key, int64_t *ms, problems *p, long idx) {
     json_t *v = json_object_get(m, key);
     if (!v || json_is_null(v)) return 0;
-    if (!json_is_string(v) || sy_time_parse(json_string_value(v), ms) != 0) {
-        problem(p, idx, key, "must be an ISO-8601 date-time such as 2026-11-22T09:00:00.000Z");
+    if (!json_is_string(v)) {
+        problem(p, idx, key, "must be an ISO-8601 date-time string such as \"2026-11-22T09:00:00.000Z\"");
+        return -1;
+    }
+    if (sy_time_parse(json_string_value(v), ms) != 0) {
+        char reason[160];
+        snprintf(reason, sizeof reason, "\"%.60s\" is not an ISO-8601 date-time such as \"2026-11-22T09:00:00.000Z\"",
+                 json_string_value(v));
+        problem(p, idx, key, reason);
         return -1;
     }
     return 1;
@@ -84,12 +91,12 @@ static int parse_one(sy_arena *a, json_t *m, long idx, int forced_type, json_t *
     int bad = 0;
     memset(out, 0, sizeof *out);
     if (!json_is_object(m)) {
-        problem(p, idx, "", "each message must be a JSON object");
+        problem(p, idx, "message", "must be a JSON object");
         return -1;
     }
     size_t size = json_dumpb(m, NULL, 0, JSON_COMPACT);
     if (size > SY_EV_MAX_MESSAGE) {
-        problem(p, idx, "", sy_sprintf(a, "message is %zu bytes; the limit is 32 KB", size));
+        problem(p, idx, "message", sy_sprintf(a, "is %zu bytes; the limit is 32 KB", size));
         return -1;
     }
     int type = forced_type;
@@ -149,12 +156,22 @@ static int parse_one(sy_arena *a, json_t *m, long idx, int forced_type, json_t *
         break;
     }
     if (type == SY_MSG_PAGE || type == SY_MSG_SCREEN) {
-        json_t *name = json_object_get(m, "name");
+        json_t *name = json_object_get(m, "name"), *cat = json_object_get(m, "category");
         if (name && !json_is_null(name) && !json_is_string(name)) {
             problem(p, idx, "name", "must be a string");
             bad = -1;
+        } else if (json_is_string(name)) {
+            out->name = json_string_value(name);
+        }
+        if (cat && !json_is_null(cat) && !json_is_string(cat)) {
+            problem(p, idx, "category", "must be a string");
+            bad = -1;
+        } else if (json_is_string(cat)) {
+            out->category = json_string_value(cat);
         }
     }
+    json_t *chan = json_object_get(m, "channel");
+    if (json_is_string(chan)) out->channel = json_string_value(chan);
     /* identify may carry traits in context.traits only (rudder copies them). */
     if (type == SY_MSG_IDENTIFY && !out->traits && out->context) {
         json_t *ct = json_object_get(out->context, "traits");

@@ -191,6 +191,13 @@ step('merge two contacts with a side-by-side preview', async (page) => {
   assert.equal(loser.id, ids[1], 'the merged id now reads as the winner');
   const identities = (await admin.get(`/api/v1/contacts/${ids[1]}`)).body.identities.map((x) => x.value);
   assert.ok(identities.includes(a.email), 'the loser\'s identities moved');
+  // The winner's timeline shows the merge, and an admin can undo it there.
+  await page.getByRole('tab', { name: '时间线' }).click();
+  await page.getByTestId('timeline').getByText(`合并了 #${ids[0]}`).waitFor();
+  await page.getByTestId('timeline').locator('[data-test^="undo-merge-"]').click();
+  await page.locator('.el-message-box__btns .el-button--primary').click();
+  await page.locator('.el-message--success', { hasText: '已撤销合并' }).waitFor();
+  assert.equal((await admin.get(`/api/v1/contacts/${ids[0]}`)).body.id, ids[0], 'the loser stands on its own again');
 });
 
 step('export the current filter', async (page) => {
@@ -207,6 +214,27 @@ step('export the current filter', async (page) => {
   const lines = buf.toString('utf8').slice(1).split(/\r?\n/).filter((l) => l.length);
   assert.equal(lines.length, n + 1, 'header + one line per contact of the filter');
   await page.getByTestId('export-done').waitFor();
+});
+
+step('settings: a store is added; a duplicate is refused at its field', async (page) => {
+  await page.goto(`${srv.base}/settings/stores`);
+  const table = page.getByTestId('stores-table');
+  await table.getByText('上海徐汇店').waitFor();
+  // A code that exists: the API's message appears in the form, nothing is added.
+  const n = (await admin.get('/api/v1/stores')).body.total;
+  await page.getByTestId('stores-new').click();
+  const dialog = page.getByTestId('stores-dialog');
+  await dialog.getByTestId('field-code').fill('SH001');
+  await dialog.getByTestId('field-name').fill('上海徐汇店');
+  await page.getByTestId('stores-save').click();
+  await dialog.locator('.el-form-item__error').getByText('exists').waitFor();
+  assert.equal((await admin.get('/api/v1/stores')).body.total, n);
+  await dialog.getByTestId('field-code').fill('HZ001');
+  await dialog.getByTestId('field-name').fill('杭州西湖店');
+  await dialog.getByTestId('field-city').fill('杭州');
+  await page.getByTestId('stores-save').click();
+  await table.getByText('杭州西湖店').waitFor();
+  assert.equal((await admin.get('/api/v1/stores')).body.total, n + 1);
 });
 
 step('English can be chosen and is remembered', async (page) => {
@@ -274,6 +302,10 @@ test('a sales user sees none of the other staff\'s contacts', { skip: skip || fa
       const shown = await shownContactIds(page);
       assert.ok(!shown.includes(hidden.id));
       for (const id of shown) assert.equal((await mine.get(`/api/v1/contacts/${id}`)).status, 200);
+      // Sales may not see full phone numbers: only masked ones are on the page.
+      const text = await page.locator('body').innerText();
+      assert.ok(/\d{3}\*{4}\d{4}/.test(text), 'masked phones shown');
+      assert.ok(!/(?<!\d)1[3-9]\d{9}(?!\d)/.test(text), 'no full mainland phone number on the page');
       // Searching for the hidden contact finds nothing of it.
       const key = hidden.name || hidden.company;
       await page.goto(`${srv.base}/contacts?q=${encodeURIComponent(key)}`);
@@ -294,6 +326,12 @@ test('a sales user sees none of the other staff\'s contacts', { skip: skip || fa
       // Settings are not reachable by URL either.
       await page.goto(`${srv.base}/settings/staff`);
       await page.waitForURL((u) => !u.pathname.startsWith('/settings'));
+      // Logging out ends the session on the server too.
+      await page.getByTestId('user-menu').click();
+      await page.getByTestId('logout').click();
+      await page.waitForURL(/\/login/);
+      const status = await page.evaluate(async () => (await fetch('/api/v1/auth/me')).status);
+      assert.equal(status, 401);
     });
   } finally {
     await sb.close();

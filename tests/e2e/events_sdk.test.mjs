@@ -95,7 +95,7 @@ async function metric(name) {
 }
 
 // Asserts that each sent message is stored exactly once, on `contact` (or a
-// contact merged into it: see the todo test below), with the properties the
+// contact merged into it: see the merge test below), with the properties the
 // client sent.
 function assertStoredOnce(stored, sent, contactId, mergedIds = []) {
   const byId = new Map();
@@ -285,7 +285,6 @@ test('@rudderstack/rudder-sdk-node with gzip: a lost answer is retried; each eve
 });
 
 test('events of a contact merged by alias report the surviving contact id', {
-  todo: 'bug: event_json (src/events/api.c) reports the contact id stored in the log, so events of a merged-away contact listed under the survivor say contact_id = the merged contact',
 }, async () => {
   assert.ok(mergedCase, 'the analytics-node test ran');
   const { contact, stored } = mergedCase;

@@ -39,6 +39,7 @@ export const contactsApi = {
   setOwner: (id, ownerId) => api.patch(`/contacts/${id}`, { owner_id: ownerId }),
   mergePreview: (winnerId, loserId) => api.post('/contacts/merge/preview', { winner_id: winnerId, loser_id: loserId }),
   merge: (winnerId, loserId) => api.post('/contacts/merge', { winner_id: winnerId, loser_id: loserId }),
+  undoMerge: (mergeId) => api.post(`/contacts/merges/${mergeId}/undo`),
   handover: (fromId, toId) => api.post('/contacts/handover', { from_staff_id: fromId, to_staff_id: toId }),
   exportCsv: (filter) => download('/contacts/export.csv', filterParams(filter), 'contacts.csv'),
   // Import wizard: the body is the file itself.

@@ -37,6 +37,8 @@ export default {
     none: 'No follow-ups yet', needNote: 'Write a note',
   },
   merge: {
+    undo: 'Undo merge', undoConfirm: 'Undo this merge? {loser} becomes a contact of its own again and its identities move back.', undone: 'Merge undone',
+    lineWinner: 'merged {loser} into this contact', lineLoser: 'merged into {winner}', filled: 'filled: {f}',
     planNote: '{n} identities and {f} followers will move.',
     button: 'Merge', with: 'Merge with…', title: 'Merge contacts', rule: 'The kept contact keeps its id and non-empty fields; empty ones are filled from the other; all identities move to it. The other becomes a pointer to it, which an admin can undo.',
     field: 'Field', keep: 'Keep', result: 'Result', allIdentities: 'All identities of both', confirm: 'Merge',
@@ -55,7 +57,7 @@ export default {
   import: {
     s1: 'Upload', s2: 'Encoding and columns', s3: 'Dry run', s4: 'Import', drop: 'Drop a CSV file here, or click to choose',
     tip: 'UTF-8 (with or without BOM) and GBK/GB18030 (Excel "CSV")', file: 'File', encoding: 'Encoding', auto: 'Detect',
-    detected: 'Detected', mappingHint: 'Columns were matched from the header; change any. Unmapped columns are ignored.', column: 'Column',
+    detected: 'Detected', mappingHint: 'Columns were matched from the header; change any. Columns set to Skip are ignored.', column: 'Column',
     field: 'Import as', skip: 'Skip', dedupe: 'Existing contacts (same phone/email)', dedupeUpdate: 'Update', dedupeSkip: 'Skip',
     strict: 'Strict (import nothing if any row is bad)', dryRun: 'Dry run', rowsTotal: 'Rows', rowsOk: 'Valid', rowsBad: 'With problems',
     rowsDup: 'Existing', strictBlocked: 'Strict mode: fix the problem rows first.', row: 'Row', problem: 'Problem',

@@ -37,6 +37,8 @@ export default {
     needNote: '请填写跟进内容',
   },
   merge: {
+    undo: '撤销合并', undoConfirm: '撤销这次合并？{loser} 将恢复为独立客户，移入的身份会移回。', undone: '已撤销合并',
+    lineWinner: '合并了 {loser}', lineLoser: '已合并到 {winner}', filled: '补全：{f}',
     planNote: '将移入 {n} 个身份、{f} 位跟进人。',
     button: '合并', with: '合并到…', title: '合并客户', rule: '保留方保留自身的 ID 与非空字段，空字段由另一方补全；所有身份合并到保留方。被合并方成为指向保留方的记录，管理员可撤销。',
     field: '字段', keep: '保留', result: '合并结果', allIdentities: '两方全部身份', confirm: '确认合并',
@@ -53,9 +55,9 @@ export default {
     rows: '当前筛选共 {n} 位客户', download: '导出 CSV', done: '已下载 {name}（{size} 字节）', big: '将导出 {n} 行，可能需要一些时间，继续？',
   },
   import: {
-    s1: '上传文件', s2: '编码与字段映射', s3: '试运行', s4: '导入', drop: '把 CSV 文件拖到这里，或点击选择',
+    s1: '上传文件', s2: '编码与映射', s3: '试运行', s4: '导入', drop: '把 CSV 文件拖到这里，或点击选择',
     tip: '支持 UTF-8（含 BOM）与 GBK/GB18030（Excel 另存为的 CSV）', file: '文件', encoding: '编码', auto: '自动检测',
-    detected: '检测结果', mappingHint: '已按表头自动匹配字段，可逐列修改；留空的列不导入。', column: '列', field: '导入为',
+    detected: '检测结果', mappingHint: '已按表头自动匹配字段，可逐列修改；选“不导入”的列会被忽略。', column: '列', field: '导入为',
     skip: '不导入', dedupe: '重复客户（按手机号/邮箱）', dedupeUpdate: '更新', dedupeSkip: '跳过', strict: '严格模式（有任何错误则全部不导入）',
     dryRun: '试运行', rowsTotal: '总行数', rowsOk: '可导入', rowsBad: '有问题', rowsDup: '已存在', strictBlocked: '严格模式下存在问题行，不能导入。',
     row: '行', problem: '问题', noProblems: '没有发现问题', run: '开始导入 {n} 行', running: '正在导入 {d} / {n} 行…',
