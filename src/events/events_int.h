@@ -159,6 +159,10 @@ struct sy_events {
     event_type **types;     /* by id (index 0 unused) */
     size_t n_types, cap_types;
     strdict dims[SY_DIM_COUNT];
+    /* identity "type\x1fvalue" → contact, across group commits; valid while
+     * no other module has written since our last commit (ident_gen) */
+    strdict idents;
+    uint64_t ident_gen;
     uint32_t next_dim[SY_DIM_COUNT];
     order_rule *orders_rules, *refund_rules;
     size_t n_order_rules, n_refund_rules;

@@ -123,10 +123,12 @@ void strdict_free(strdict *d) {
 uint64_t sy_events_key(int64_t write_key_id, const char *s) {
     static const unsigned char key[crypto_shorthash_KEYBYTES] = "siyu-events-key";
     unsigned char out[crypto_shorthash_BYTES];
-    sy_buf b = SY_BUF_INIT;
-    sy_buf_addf(&b, "%lld\x1f%s", (long long)write_key_id, s);
-    crypto_shorthash(out, (const unsigned char *)b.p, b.len, key);
-    sy_buf_release(&b);
+    unsigned char buf[8 + 256];
+    size_t n = strlen(s);
+    if (n > 256) n = 256; /* messageIds are at most 200 bytes (validated) */
+    memcpy(buf, &write_key_id, 8);
+    memcpy(buf + 8, s, n);
+    crypto_shorthash(out, buf, 8 + n, key);
     uint64_t h;
     memcpy(&h, out, 8);
     return h ? h : 1;
@@ -152,11 +154,26 @@ typedef struct job {
     uint32_t *merge_loser, *merge_winner;
     size_t n_merges, cap_merges;
     int64_t now;
+    uint64_t gen0; /* store generation when the job started */
+    sy_buf payload; /* reused for each row's payload */
 } job;
 
+/* "type\x1fvalue" in arena memory, without printf. */
+static char *ident_key(sy_arena *a, const char *type, const char *value) {
+    size_t t = strlen(type), v = strlen(value);
+    char *k = sy_alloc(a, t + v + 2);
+    memcpy(k, type, t);
+    k[t] = 0x1f;
+    memcpy(k + t + 1, value, v + 1);
+    return k;
+}
+
+/* Looks an identity up: this group's new links, then the cross-group cache,
+ * then the store. Contact ids fit 32 bits (dense ids). */
 static int lookup(job *j, sy_db *db, const char *type, const char *value, int64_t *contact, sy_err *e) {
-    char *k = sy_sprintf(j->arena, "%s\x1f%s", type, value);
+    char *k = ident_key(j->arena, type, value);
     uint32_t c = strdict_get(&j->cache, k);
+    if (!c) c = strdict_get(&j->ev->idents, k);
     if (c) {
         *contact = c;
         return 0;
@@ -167,7 +184,13 @@ static int lookup(job *j, sy_db *db, const char *type, const char *value, int64_
 }
 
 static void cache_set(job *j, const char *type, const char *value, int64_t contact) {
-    strdict_put(&j->cache, sy_sprintf(j->arena, "%s\x1f%s", type, value), (uint32_t)contact);
+    strdict_put(&j->cache, ident_key(j->arena, type, value), (uint32_t)contact);
+}
+
+/* Merges move identities: forget every cached link. */
+static void cache_forget(job *j) {
+    strdict_free(&j->cache);
+    strdict_free(&j->ev->idents);
 }
 
 /* The user_id and phone a contact holds (NULL when none), in arena memory. */
@@ -259,11 +282,13 @@ static int resolve(job *j, sy_db *db, const sy_msg *m, int64_t *contact, sy_err 
     }
     int64_t found[8] = {0};
     strong_ids sid[8];
+    int have[8] = {0};
     memset(sid, 0, sizeof sid);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if ((rc = lookup(j, db, ids[i].type, ids[i].value, &found[i], e))) return rc;
-        if (found[i] && (rc = strong(j, db, found[i], &sid[i], e))) return rc;
-    }
+    /* Strong ids are read only when needed: in the common case every id of
+     * the message already points at one contact and no query is made. */
+#define SID(i) (have[i] ? 0 : (have[i] = 1, strong(j, db, found[i], &sid[i], e)))
     /* What the message says about the person: its user_id and phone. */
     /* An alias legitimately gives a contact a second user_id, so its ids do
      * not contradict the contact's. */
@@ -276,17 +301,32 @@ static int resolve(job *j, sy_db *db, const sy_msg *m, int64_t *contact, sy_err 
     /* primary: the user_id's contact; else the first contact found that is
      * not someone else by the message's own ids */
     int64_t primary = 0;
-    strong_ids prim = {0};
+    size_t prim_i = n; /* index of an id found on the primary, n when new */
     for (size_t i = 0; i < n && !primary; i++)
-        if (found[i] && strcmp(ids[i].type, "user_id") == 0) primary = found[i], prim = sid[i];
-    for (size_t i = 0; i < n && !primary; i++)
-        if (found[i] && !different_people(&sid[i], &msg)) primary = found[i], prim = sid[i];
-    if (!primary) {
+        if (found[i] && strcmp(ids[i].type, "user_id") == 0) primary = found[i], prim_i = i;
+    for (size_t i = 0; i < n && !primary; i++) {
+        if (!found[i]) continue;
+        if ((rc = SID(i))) return rc;
+        if (!different_people(&sid[i], &msg)) primary = found[i], prim_i = i;
+    }
+    int is_new = !primary;
+    if (is_new) {
         if ((rc = sy_contacts_ident_create(db, j->now, &primary, e))) return rc;
+    }
+    int need_prim = 0; /* is the primary's strong-id set needed? */
+    for (size_t i = 0; i < n; i++)
+        if ((found[i] && found[i] != primary) ||
+            (!found[i] && (strcmp(ids[i].type, "user_id") == 0 || strcmp(ids[i].type, "phone") == 0)))
+            need_prim = 1;
+    strong_ids prim = {0};
+    if (need_prim && !is_new) {
+        if ((rc = SID(prim_i))) return rc;
+        prim = sid[prim_i];
     }
     for (size_t i = 0; i < n; i++) {
         int64_t other = found[i];
         if (!other || other == primary) continue;
+        if ((rc = SID(i))) return rc;
         if (different_people(&sid[i], &prim) || different_people(&sid[i], &msg)) {
             if ((rc = record_conflict(db, j, primary, other, &ids[i], m, e))) return rc;
             found[i] = -1; /* that id stays with the other person */
@@ -299,7 +339,7 @@ static int resolve(job *j, sy_db *db, const sy_msg *m, int64_t *contact, sy_err 
         if ((rc = note_merge(j, loser, winner))) return sy_err_set(e, rc, "out of memory");
         for (size_t k = 0; k < n; k++)
             if (found[k] == loser) found[k] = winner;
-        strdict_free(&j->cache); /* merged contacts: cached ids may be stale */
+        cache_forget(j); /* merged contacts: cached ids may be stale */
         if (other_wins) prim = sid[i];
         if (!prim.user_id) prim.user_id = sid[i].user_id;
         if (!prim.phone) prim.phone = sid[i].phone;
@@ -351,6 +391,7 @@ static int resolve(job *j, sy_db *db, const sy_msg *m, int64_t *contact, sy_err 
     }
     *contact = primary;
     return 0;
+#undef SID
 }
 
 /* ---- one event → one log row -------------------------------------------- */
@@ -389,21 +430,68 @@ static int dim_id(job *j, sy_db *db, int dim, json_t *v, uint16_t *out, sy_err *
     return 0;
 }
 
+/* ,"key":"value" with JSON string escaping (value is valid UTF-8). */
+static void put_str(sy_buf *b, const char *key, const char *v) {
+    if (!v) return;
+    sy_buf_adds(b, ",\"");
+    sy_buf_adds(b, key);
+    sy_buf_adds(b, "\":\"");
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            sy_buf_addc(b, '\\');
+            sy_buf_addc(b, (char)*c);
+        } else if (*c < 0x20) {
+            sy_buf_addf(b, "\\u%04x", *c);
+        } else {
+            sy_buf_addc(b, (char)*c);
+        }
+    }
+    sy_buf_addc(b, '"');
+}
+
+static int dump_to_buf(const char *buffer, size_t size, void *data) {
+    sy_buf_add(data, buffer, size);
+    return 0;
+}
+
+/* ,"key":<json> */
+static void put_json(sy_buf *b, const char *key, json_t *v) {
+    if (!v) return;
+    sy_buf_adds(b, ",\"");
+    sy_buf_adds(b, key);
+    sy_buf_adds(b, "\":");
+    json_dump_callback(v, dump_to_buf, b, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
 /* The useful part of context: channel, ip, user agent, page, campaign (UTM),
- * locale, library. */
-/* msg_channel (stolen) is the message-level "channel" some SDKs send. */
-static json_t *reduce_context(json_t *ctx, json_t *msg_channel) {
-    json_t *out = json_object();
+ * locale, timezone, library, referrer; a message-level channel fills in. */
+static void put_context(sy_buf *b, json_t *ctx, const char *msg_channel) {
     static const char *const keep[] = {"ip", "userAgent", "page", "campaign", "locale", "timezone", "library",
                                        "channel", "referrer", NULL};
-    if (ctx)
-        for (const char *const *k = keep; *k; k++) {
-            json_t *v = json_object_get(ctx, *k);
-            if (v) json_object_set(out, *k, v);
+    size_t start = b->len;
+    int n = 0;
+    sy_buf_adds(b, ",\"context\":{");
+    for (const char *const *k = keep; *k && ctx; k++) {
+        json_t *v = json_object_get(ctx, *k);
+        if (!v) continue;
+        sy_buf_addf(b, "%s\"%s\":", n++ ? "," : "", *k);
+        json_dump_callback(v, dump_to_buf, b, JSON_COMPACT | JSON_ENCODE_ANY);
+    }
+    if (msg_channel && !(ctx && json_object_get(ctx, "channel"))) {
+        put_str(b, "channel", msg_channel);
+        if (!n) { /* put_str wrote a leading comma: drop it */
+            memmove(b->p + start + 12, b->p + start + 13, b->len - start - 13);
+            b->len--;
+            b->p[b->len] = 0;
         }
-    if (msg_channel && !json_object_get(out, "channel")) json_object_set(out, "channel", msg_channel);
-    json_decref(msg_channel);
-    return out;
+        n++;
+    }
+    if (!n) {
+        b->len = start;
+        b->p[b->len] = 0;
+        return;
+    }
+    sy_buf_addc(b, '}');
 }
 
 static int add_row(job *j, sy_db *db, pending *p, size_t mi, sy_err *e) {
@@ -483,27 +571,27 @@ static int add_row(job *j, sy_db *db, pending *p, size_t mi, sy_err *e) {
     if (!chan) chan = msg_channel;
     if (chan && (rc = dim_id(j, db, SY_DIM_CHANNEL, chan, &row->ev.dims[SY_DIM_CHANNEL], e))) return rc;
     sy_catalog_observe(t, m->ts, props);
-    /* payload kept in the log */
-    json_t *payload = json_object();
+    /* payload kept in the log, written straight into a buffer (building a
+     * jansson object per event only to encode it cost more than the rest
+     * of the row) */
     static const char *const tn[] = {"", "identify", "track", "page", "screen", "group", "alias"};
-    json_object_set_new(payload, "type", json_string(tn[m->type]));
-    if (m->user_id) json_object_set_new(payload, "userId", json_string(m->user_id));
-    if (m->anonymous_id) json_object_set_new(payload, "anonymousId", json_string(m->anonymous_id));
-    if (m->previous_id) json_object_set_new(payload, "previousId", json_string(m->previous_id));
-    if (m->group_id) json_object_set_new(payload, "groupId", json_string(m->group_id));
-    if (m->name) json_object_set_new(payload, "name", json_string(m->name));
-    if (m->category) json_object_set_new(payload, "category", json_string(m->category));
-    if (props) json_object_set(payload, "properties", props);
-    if (m->traits) json_object_set(payload, "traits", m->traits);
-    json_t *ctx = reduce_context(m->context, m->channel ? json_string(m->channel) : NULL);
-    if (json_object_size(ctx)) json_object_set_new(payload, "context", ctx);
-    else json_decref(ctx);
-    char *js = json_dumps(payload, JSON_COMPACT);
-    json_decref(payload);
-    if (!js) return sy_err_set(e, SY_E_NOMEM, "out of memory");
-    row->payload = sy_strdup(j->arena, js);
-    row->payload_len = strlen(js);
-    free(js);
+    sy_buf *pb = &j->payload;
+    sy_buf_reset(pb);
+    sy_buf_adds(pb, "{\"type\":\"");
+    sy_buf_adds(pb, tn[m->type]);
+    sy_buf_addc(pb, '"');
+    put_str(pb, "userId", m->user_id);
+    put_str(pb, "anonymousId", m->anonymous_id);
+    put_str(pb, "previousId", m->previous_id);
+    put_str(pb, "groupId", m->group_id);
+    put_str(pb, "name", m->name);
+    put_str(pb, "category", m->category);
+    put_json(pb, "properties", props);
+    put_json(pb, "traits", m->traits);
+    put_context(pb, m->context, m->channel);
+    sy_buf_addc(pb, '}');
+    row->payload = sy_strndup(j->arena, pb->p, pb->len);
+    row->payload_len = pb->len;
     j->n_rows++;
     p->stored++;
     return 0;
@@ -513,6 +601,9 @@ static int add_row(job *j, sy_db *db, pending *p, size_t mi, sy_err *e) {
 static int group_job(sy_db *db, void *arg, sy_err *e) {
     job *j = arg;
     int rc;
+    /* another module wrote since our last commit: identities may have moved */
+    j->gen0 = sy_store_generation(j->ev->st);
+    if (j->gen0 != j->ev->ident_gen) strdict_free(&j->ev->idents);
     for (pending *p = j->group; p; p = p->next)
         for (size_t i = 0; i < p->parsed.n; i++)
             if ((rc = add_row(j, db, p, i, e))) return rc;
@@ -567,6 +658,10 @@ static int note_block(sy_events *ev, int64_t block_id, uint32_t start) {
 /* After commit: publish to RAM (engine, sets, block map). */
 static void publish(sy_events *ev, job *j, int64_t block_id) {
     uint32_t start = (uint32_t)sy_engine_size(ev->engine);
+    for (size_t i = 0; i < j->cache.cap; i++)
+        if (j->cache.keys[i]) strdict_put(&ev->idents, j->cache.keys[i], j->cache.vals[i]);
+    if (ev->idents.n > 4000000) strdict_free(&ev->idents); /* bound memory: start over */
+    ev->ident_gen = j->gen0 + 1; /* our own commit, exactly */
     for (size_t i = 0; i < j->n_merges; i++) sy_engine_merge(ev->engine, j->merge_loser[i], j->merge_winner[i]);
     if (j->n_rows) {
         sy_engine_event *evs = malloc(j->n_rows * sizeof *evs);
@@ -588,6 +683,8 @@ static void publish(sy_events *ev, job *j, int64_t block_id) {
 
 static void merge_listener(void *ctx, int64_t winner, int64_t loser, int undo) {
     sy_events *ev = ctx;
+    /* (the store generation already invalidates the identity cache: a
+     * merge is another module's write) */
     if (undo) sy_engine_unmerge(ev->engine, (uint32_t)loser);
     else sy_engine_merge(ev->engine, (uint32_t)loser, (uint32_t)winner);
 }
@@ -673,6 +770,7 @@ static void *committer_main(void *arg) {
         free(j.rows);
         free(j.merge_loser);
         free(j.merge_winner);
+        sy_buf_release(&j.payload);
         sy_arena_destroy(j.arena);
         pthread_mutex_lock(&ev->lock);
     }
@@ -822,6 +920,7 @@ void sy_events_destroy(sy_events *ev) {
     }
     u64set_free(&ev->seen);
     u64set_free(&ev->orders);
+    strdict_free(&ev->idents);
     sy_catalog_free(ev);
     for (int d = 0; d < SY_DIM_COUNT; d++) strdict_free(&ev->dims[d]);
     free(ev->block_id);

@@ -87,14 +87,16 @@ static int get_time(json_t *m, const char *key, int64_t *ms, problems *p, long i
 }
 
 static int parse_one(sy_arena *a, json_t *m, long idx, int forced_type, json_t *batch_ctx, int64_t batch_sent,
-                     int has_batch_sent, int64_t received_at, sy_msg *out, problems *p) {
+                     int has_batch_sent, int64_t received_at, int check_size, sy_msg *out, problems *p) {
     int bad = 0;
     memset(out, 0, sizeof *out);
     if (!json_is_object(m)) {
         problem(p, idx, "message", "must be a JSON object");
         return -1;
     }
-    size_t size = json_dumpb(m, NULL, 0, JSON_COMPACT);
+    /* Measuring a message means encoding it again: only needed when the
+     * whole body is larger than one message may be. */
+    size_t size = check_size ? json_dumpb(m, NULL, 0, JSON_COMPACT) : 0;
     if (size > SY_EV_MAX_MESSAGE) {
         problem(p, idx, "message", sy_sprintf(a, "is %zu bytes; the limit is 32 KB", size));
         return -1;
@@ -267,8 +269,8 @@ int sy_segment_parse(sy_arena *a, const char *kind, const char *body, size_t len
     out->msgs = sy_alloc(a, (n ? n : 1) * sizeof *out->msgs);
     for (size_t i = 0; i < n; i++) {
         json_t *m = items ? json_array_get(items, i) : root;
-        parse_one(a, m, items ? (long)i : -1, forced, batch_ctx, batch_sent, has_batch_sent, received_at, &out->msgs[i],
-                  &p);
+        parse_one(a, m, items ? (long)i : -1, forced, batch_ctx, batch_sent, has_batch_sent, received_at,
+                  len > SY_EV_MAX_MESSAGE, &out->msgs[i], &p);
     }
     out->n = n;
     out->root = root;

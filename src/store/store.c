@@ -2,6 +2,7 @@
  * read-connection pool and the statement wrapper. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,7 @@ struct sy_store {
     write_req *head, *tail;
     int stopping;
     sy_db readers[READ_POOL];
+    _Atomic uint64_t generation; /* committed write jobs */
 };
 
 static void close_conn(sy_db *db);
@@ -80,9 +82,12 @@ static int open_conn(const char *path, sy_db *db, int readonly, sy_err *e) {
         return rc;
     }
     sqlite3_busy_timeout(db->h, 10000);
-    const char *pragmas = readonly ? "PRAGMA foreign_keys=ON;"
+    /* 64 MB page cache and 256 MB of memory-mapped reads keep the hot
+     * B-trees (identities, contacts) in memory for large workspaces. */
+    const char *pragmas = readonly ? "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456;"
                                    : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                                     "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;";
+                                     "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                                     "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;";
     return sy_db_exec(db, pragmas, e);
 }
 
@@ -140,6 +145,7 @@ static void *writer_main(void *arg) {
         if (rc == 0) {
             rc = w->job(&s->writer, w->arg, e);
             if (rc == 0) rc = sy_db_exec(&s->writer, "COMMIT", e);
+            if (rc == 0) atomic_fetch_add(&s->generation, 1);
             if (rc != 0 && !sqlite3_get_autocommit(s->writer.h)) sy_db_exec(&s->writer, "ROLLBACK", NULL);
         }
 
@@ -210,6 +216,7 @@ void sy_store_close(sy_store *s) {
 }
 
 const char *sy_store_path(const sy_store *s) { return s->path; }
+uint64_t sy_store_generation(sy_store *s) { return atomic_load(&s->generation); }
 int sy_store_schema_version(const sy_store *s) { return s->schema_version; }
 
 int64_t sy_store_size_bytes(sy_store *s) {

@@ -50,6 +50,12 @@ int64_t sy_store_size_bytes(sy_store *s);
 typedef int (*sy_write_job)(sy_db *db, void *arg, sy_err *e);
 int sy_store_write(sy_store *s, sy_write_job job, void *arg, sy_err *e);
 
+/* Number of write jobs committed since the store opened. A module that
+ * caches what it read on the writer can tell, from inside its next job,
+ * whether anyone else wrote in between (the value then advanced by more
+ * than its own commits). */
+uint64_t sy_store_generation(sy_store *s);
+
 /* Borrows a read connection; each call opens a read transaction, so reads
  * through it see one snapshot. Return it with sy_store_read_end. */
 int sy_store_read_begin(sy_store *s, sy_db **db, sy_err *e);
