@@ -252,7 +252,7 @@ static int write_demo_json(const char *dir, const sy_staff_demo *d, sy_err *e) {
 
 static int cmd_demo(int argc, char **argv) {
     opt o[] = {{"--data", 1, "./data", 0}, {"--seed", 1, "1", 0}, {"--contacts", 1, "20000", 0},
-               {"--days", 1, "90", 0}};
+               {"--days", 1, "90", 0}, {"--scale", 0, NULL, 0}};
     int p = parse_opts("demo", argc, argv, o, SY_ARRAY_LEN(o));
     if (p == 1) {
         puts("usage: siyu demo [--data DIR] [--seed N] [--contacts N]\n"
@@ -261,7 +261,8 @@ static int cmd_demo(int argc, char **argv) {
              "  DIR/demo.json (logins, an admin API token and a write key).\n"
              "  --seed N       makes the data deterministic (default 1)\n"
              "  --contacts N   number of contacts (default 20000)\n"
-             "  --days N       days of customer behaviour (events) to generate (default 90; 0 = none)");
+             "  --days N       days of customer behaviour (events) to generate (default 90; 0 = none)\n"
+             "  --scale        benchmark size: 1,000,000 contacts and about 20 million events");
         return 0;
     }
     if (p) return p;
@@ -270,6 +271,12 @@ static int cmd_demo(int argc, char **argv) {
     if (parse_u64("demo", "--contacts", o[2].value, 10000000, &n)) return 2;
     uint64_t days;
     if (parse_u64("demo", "--days", o[3].value, 3650, &days)) return 2;
+    int intensity = 1;
+    if (o[4].set) {
+        if (o[2].set) return usage_error("demo", "%s", "--scale sets the number of contacts; drop --contacts");
+        n = 1000000;
+        intensity = 3;
+    }
     char dbpath[1024];
     snprintf(dbpath, sizeof dbpath, "%s/siyu.db", o[0].value);
     if (access(dbpath, F_OK) == 0) {
@@ -287,7 +294,7 @@ static int cmd_demo(int argc, char **argv) {
     if (app_open(&a, o[0].value, &e) || sy_staff_demo_seed(a.staff, seed, &d, &e) ||
         sy_contacts_demo_seed(a.contacts, &d, seed, (size_t)n, &e) ||
         sy_staff_check_write_key(a.staff, tmp, d.write_key, &wk, &e) ||
-        (days && sy_events_demo_seed(a.events, wk, seed, (int)days, &e)) || write_demo_json(o[0].value, &d, &e)) {
+        (days && sy_events_demo_seed(a.events, wk, seed, (int)days, intensity, &e)) || write_demo_json(o[0].value, &d, &e)) {
         sy_arena_destroy(tmp);
         app_close(&a);
         return fail("demo", &e);

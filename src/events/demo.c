@@ -133,7 +133,8 @@ static void track(batch *b, int64_t contact, uint64_t seed, int *seq, int64_t ts
                 (long long)contact, event, t, (unsigned long long)seed, (long long)contact, (*seq)++, props);
 }
 
-int sy_events_demo_seed(sy_events *ev, int64_t wk, uint64_t seed, int days, sy_err *e) {
+int sy_events_demo_seed(sy_events *ev, int64_t wk, uint64_t seed, int days, int intensity, sy_err *e) {
+    if (intensity < 1) intensity = 1;
     demo_list l = {0};
     int rc = sy_contacts_each_identity(ev->contacts, "phone", collect_phone, &l, e);
     if (rc) {
@@ -216,8 +217,9 @@ int sy_events_demo_seed(sy_events *ev, int64_t wk, uint64_t seed, int days, sy_e
                 snprintf(props, sizeof props, "\"form\":\"interest\",\"answers\":{\"q1\":\"%s\"}", categories[fav]);
                 track(&b, c, seed, &seq, cur + 14400000, "form_submitted", props);
             }
-            /* buyers come back about monthly, browsers now and then */
-            cur += (max_orders > 1 ? 20 + pick(&s, 20) : 10 + pick(&s, 40)) * day + pick(&s, 3600) * 1000LL;
+            /* buyers come back about monthly, browsers now and then; intensity
+             * (bench scale) makes visits more frequent */
+            cur += (max_orders > 1 ? 20 + pick(&s, 20) : 10 + pick(&s, 40)) * day / intensity + pick(&s, 3600) * 1000LL;
         }
         /* batches end between contacts, so one contact's events stay in order in one request */
         if (b.n >= 1000) rc = flush(ev, wk, &b, fl, &next, e);
