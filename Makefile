@@ -32,7 +32,8 @@ web:
 
 run: setup build web
 	@test -f $(DATA)/siyu.db || $(BUILD)/siyu demo --data $(DATA)
-	@echo "siyu: console and API on http://$(LISTEN)/ — demo login in $(DATA)/demo.json"
+	@echo "siyu: console and API on http://$(LISTEN)/"
+	@test ! -f $(DATA)/demo.json || node -e 'const d=require(process.argv[1]);console.log("siyu: demo admin login: "+d.admin.username+" / "+d.admin.password+"  (API token and write key in "+process.argv[1]+")")' "$(abspath $(DATA))/demo.json"
 	@$(BUILD)/siyu serve --data $(DATA) --listen $(LISTEN)
 
 unit: build

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <strings.h>
 #include "events_int.h"
 
@@ -440,8 +441,10 @@ static int h_catalog_put(sy_req *r) {
     int rc = sy_store_write(ev->st, schema_write, &j, &r->err);
     if (rc) return rc;
     pthread_mutex_lock(&ev->catalog_lock);
+    if (t->schema) atomic_fetch_sub(&ev->n_schemas, 1);
     json_decref(t->schema);
     t->schema = j.schema ? json_loads(j.schema, 0, NULL) : NULL;
+    if (t->schema) atomic_fetch_add(&ev->n_schemas, 1);
     if (j.set_description) {
         free(t->description);
         t->description = desc ? strdup(desc) : NULL;

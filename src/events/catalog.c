@@ -4,6 +4,7 @@
  * refund rules. All RAM state here is guarded by ev->catalog_lock. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include "events_int.h"
 
@@ -76,6 +77,7 @@ int sy_catalog_load(sy_events *ev, sy_db *db_in, sy_err *e) {
         ev->next_dim[d] = 0;
     }
     sy_stmt *st;
+    int n_schemas = 0;
     rc = sy_db_prepare(db, "SELECT id, name, first_seen, last_seen, count, description, schema FROM event_types", &st, e);
     while (rc == 0 && (rc = sy_stmt_step(st, e)) == SY_ROW) {
         rc = 0;
@@ -90,6 +92,7 @@ int sy_catalog_load(sy_events *ev, sy_db *db_in, sy_err *e) {
         t->description = d ? strdup(d) : NULL;
         const char *sc = sy_stmt_col_text(st, 6);
         t->schema = sc ? json_loads(sc, 0, NULL) : NULL;
+        if (t->schema) n_schemas++;
         if (put_type(ev, t)) { free_type(t); rc = SY_E_NOMEM; }
     }
     sy_stmt_finalize(st);
@@ -121,6 +124,7 @@ int sy_catalog_load(sy_events *ev, sy_db *db_in, sy_err *e) {
     sy_stmt_finalize(st);
     if (rc == SY_DONE) rc = 0;
     if (rc == 0) rc = sy_orders_load(ev, db, e);
+    atomic_store(&ev->n_schemas, n_schemas);
     if (!db_in) sy_store_read_end(ev->st, db);
     return rc;
 }
@@ -333,9 +337,12 @@ int sy_orders_load(sy_events *ev, sy_db *db, sy_err *e) {
 
 int sy_events_check(sy_events *ev, sy_arena *a, sy_parsed *p, json_t **details, sy_err *e) {
     json_t *problems = json_array();
-    pthread_mutex_lock(&ev->catalog_lock);
-    for (size_t i = 0; i < p->n; i++) sy_catalog_check(ev, p->msgs[i].event, p->msgs[i].properties, (long)i, problems);
-    pthread_mutex_unlock(&ev->catalog_lock);
+    if (atomic_load(&ev->n_schemas) > 0) {
+        pthread_mutex_lock(&ev->catalog_lock);
+        for (size_t i = 0; i < p->n; i++)
+            sy_catalog_check(ev, p->msgs[i].event, p->msgs[i].properties, (long)i, problems);
+        pthread_mutex_unlock(&ev->catalog_lock);
+    }
     for (size_t i = 0; i < p->n; i++) {
         if (p->msgs[i].type != SY_MSG_IDENTIFY || !p->msgs[i].traits) continue;
         sy_err te = {0};

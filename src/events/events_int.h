@@ -3,6 +3,7 @@
 #define SY_EVENTS_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include "events.h"
 
 /* Limits of the Segment HTTP API (segment.md §1). */
@@ -163,6 +164,10 @@ struct sy_events {
      * no other module has written since our last commit (ident_gen) */
     strdict idents;
     uint64_t ident_gen;
+    /* how many event types have a declared schema; read without the lock so
+     * that ingestion skips schema checks (and the lock, which a group commit
+     * holds) when there are none */
+    _Atomic int n_schemas;
     uint32_t next_dim[SY_DIM_COUNT];
     order_rule *orders_rules, *refund_rules;
     size_t n_order_rules, n_refund_rules;
