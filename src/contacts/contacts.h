@@ -101,9 +101,11 @@ int sy_contacts_visible(sy_contacts *c, sy_arena *a, const sy_actor *actor, int6
 /* Timeline sources: other modules add items (events, messages) to the one
  * contact timeline. fn appends up to limit items with at < before (ms;
  * INT64_MAX for the newest) to the JSON array items, newest first; items
- * have at least {"kind","at"}. */
-typedef int (*sy_timeline_source)(void *ctx, sy_arena *a, int64_t contact_id, int64_t before, size_t limit,
-                                  json_t *items, sy_err *e);
+ * have at least {"kind","at"}. actor is the viewer (the contact is already
+ * known to be in scope): sources mask what the viewer may not see, such as
+ * phone numbers without contacts.phone. */
+typedef int (*sy_timeline_source)(void *ctx, sy_arena *a, const sy_actor *actor, int64_t contact_id, int64_t before,
+                                  size_t limit, json_t *items, sy_err *e);
 void sy_contacts_add_timeline_source(sy_contacts *c, sy_timeline_source fn, void *ctx);
 
 /* Calls fn for every live contact holding an identity of type, in id

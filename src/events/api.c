@@ -55,8 +55,25 @@ int sy_events_payload(sy_events *ev, sy_arena *a, uint32_t pos, sy_logrow *out, 
     return rc;
 }
 
-/* JSON of one stored event. */
-static json_t *event_json(sy_events *ev, sy_arena *a, uint32_t pos) {
+/* Masks phone numbers in an event's traits for viewers without the right
+ * to see them (the same 138****1234 form as the contacts API). */
+static void mask_phones(json_t *o, const sy_actor *actor) {
+    if (!actor || (actor->perms & SY_PERM_PHONE_UNMASK)) return;
+    json_t *holders[3] = {json_object_get(o, "traits"), json_object_get(o, "properties"), NULL};
+    json_t *ctx = json_object_get(o, "context");
+    holders[2] = ctx ? json_object_get(ctx, "traits") : NULL;
+    for (int i = 0; i < 3; i++) {
+        json_t *ph = holders[i] ? json_object_get(holders[i], "phone") : NULL;
+        if (!json_is_string(ph)) continue;
+        char norm[32], masked[32];
+        if (sy_phone_normalize(json_string_value(ph), norm, sizeof norm, NULL) == 0) sy_phone_mask(norm, masked, sizeof masked);
+        else snprintf(masked, sizeof masked, "****");
+        json_object_set_new(holders[i], "phone", json_string(masked));
+    }
+}
+
+/* JSON of one stored event, as the viewer may see it. */
+static json_t *event_json(sy_events *ev, sy_arena *a, const sy_actor *actor, uint32_t pos) {
     sy_logrow row;
     sy_err e;
     if (sy_events_payload(ev, a, pos, &row, &e) != 0) return NULL;
@@ -75,6 +92,7 @@ static json_t *event_json(sy_events *ev, sy_arena *a, uint32_t pos) {
         json_object_foreach(payload, k, v) json_object_set(o, k, v);
         json_decref(payload);
     }
+    mask_phones(o, actor);
     return o;
 }
 
@@ -178,7 +196,7 @@ static int h_contact_events(sy_req *r) {
     if (got > limit) got = limit;
     json_t *items = json_array();
     for (size_t i = 0; i < got; i++) {
-        json_t *o = event_json(ev, r->arena, pos[i]);
+        json_t *o = event_json(ev, r->arena, sy_req_actor(r), pos[i]);
         if (o) json_array_append_new(items, o);
     }
     json_t *next = (size_t)offset + got < total ? json_string(sy_sprintf(r->arena, "%lld", (long long)(offset + (int64_t)got)))
@@ -187,14 +205,14 @@ static int h_contact_events(sy_req *r) {
 }
 
 /* Timeline source: events as items of the one contact timeline. */
-static int timeline_source(void *ctx, sy_arena *a, int64_t contact_id, int64_t before, size_t limit, json_t *items,
-                           sy_err *e) {
+static int timeline_source(void *ctx, sy_arena *a, const sy_actor *actor, int64_t contact_id, int64_t before,
+                           size_t limit, json_t *items, sy_err *e) {
     (void)e;
     sy_events *ev = ctx;
     uint32_t *pos = sy_alloc(a, (limit ? limit : 1) * sizeof *pos);
     size_t total = sy_engine_contact_events(ev->engine, (uint32_t)contact_id, INT64_MIN, before, -1, 0, pos, limit);
     for (size_t i = 0; i < total && i < limit; i++) {
-        json_t *o = event_json(ev, a, pos[i]);
+        json_t *o = event_json(ev, a, actor, pos[i]);
         if (o) json_array_append_new(items, o);
     }
     return 0;
@@ -253,7 +271,7 @@ static int h_events(sy_req *r) {
             sy_err ignored;
             if (sy_contacts_visible(ev->contacts, r->arena, actor, e1.contact, &live, &ignored)) continue;
         }
-        json_t *o = event_json(ev, r->arena, (uint32_t)pos);
+        json_t *o = event_json(ev, r->arena, actor, (uint32_t)pos);
         if (o) json_array_append_new(items, o);
     }
     json_t *next = pos >= 0 ? json_string(sy_sprintf(r->arena, "%lld", (long long)pos)) : json_null();
@@ -499,7 +517,12 @@ static int check_rules(sy_req *r, json_t *arr, const char *field) {
         char *f = sy_sprintf(r->arena, "%s[%zu]", field, i);
         static const char *const keys[] = {"event", "amount", NULL};
         if (!json_is_object(v)) return sy_err_field(&r->err, SY_E_INVALID, f, "each rule must be an object");
-        if (sy_json_only(v, keys, &r->err)) return r->err.code;
+        if (sy_json_only(v, keys, &r->err)) {
+            char inner[sizeof r->err.field];
+            snprintf(inner, sizeof inner, "%s", r->err.field);
+            snprintf(r->err.field, sizeof r->err.field, "%.60s.%.60s", f, inner);
+            return r->err.code;
+        }
         json_t *ename = json_object_get(v, "event"), *am = json_object_get(v, "amount");
         if (!json_is_string(ename) || !json_string_length(ename))
             return sy_err_field(&r->err, SY_E_INVALID, sy_sprintf(r->arena, "%s.event", f), "\"event\" is required");

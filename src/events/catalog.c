@@ -184,7 +184,7 @@ void sy_catalog_observe(event_type *t, int64_t ts, json_t *properties) {
         if (!p->value_type[0]) snprintf(p->value_type, sizeof p->value_type, "%s", kind);
         else if (strcmp(p->value_type, kind) != 0) snprintf(p->value_type, sizeof p->value_type, "mixed");
         if (!p->example && (json_is_string(v) || json_is_number(v) || json_is_boolean(v))) {
-            char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+            char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(12));
             if (s && strlen(s) > 120) s[120] = 0;
             p->example = s;
         }

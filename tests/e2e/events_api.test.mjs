@@ -796,3 +796,26 @@ test('an identify merge can be undone by an admin; after a restart the index, me
   assert.equal(ord.orders, before.ord.orders);
   assert.equal(ord.spend_fen, before.ord.spend_fen);
 });
+
+test('phones in event traits are masked for viewers without contacts.phone', async () => {
+  const sales = srv.demo.staff.find((s) => s.role === 'sales');
+  const phone = '13912340000';
+  await ok('identify', { userId: `mask-${sales.id}`, traits: { phone, name: '遮罩' }, messageId: mid('mask') });
+  const found = await admin.get(`/api/v1/contacts/lookup?type=user_id&value=mask-${sales.id}`);
+  assert.equal(found.status, 200, found.text);
+  const id = found.body.id;
+  // the admin sees the number; give the contact to the sales user, who must not
+  const adminEv = await admin.get(`/api/v1/contacts/${id}/events?event=$identify`);
+  assert.equal(adminEv.body.items[0].traits.phone, phone);
+  const moved = await admin.patch(`/api/v1/contacts/${id}`, { owner_id: sales.id });
+  assert.equal(moved.status, 200, moved.text);
+  const c = await srv.login(sales.username, sales.password);
+  for (const url of [`/api/v1/contacts/${id}/events?event=$identify`, `/api/v1/contacts/${id}/timeline`]) {
+    const r = await c.get(url);
+    assert.equal(r.status, 200, r.text);
+    const ev = r.body.items.find((i) => i.kind === 'event' && i.event === '$identify');
+    assert.ok(ev, url);
+    assert.equal(ev.traits.phone, '139****0000', url);
+    assert.ok(!r.text.includes(phone), `${url} leaks the phone`);
+  }
+});

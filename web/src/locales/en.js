@@ -1,7 +1,7 @@
 // English. Keys mirror zh-CN.js.
 export default {
   app: { title: 'siyu operations', logout: 'Sign out', scope: 'Data scope' },
-  menu: { overview: 'Overview', contacts: 'Contacts', pool: 'Lead pool', import: 'Import', export: 'Export', settings: 'Settings' },
+  menu: { overview: 'Overview', contacts: 'Contacts', pool: 'Lead pool', import: 'Import', export: 'Export', settings: 'Settings', events: 'Events', conflicts: 'Identity conflicts' },
   session: { expiredTitle: 'Session expired', expiredBody: 'Your session has expired or you signed out elsewhere. Please sign in again.', loginAgain: 'Sign in again' },
   login: {
     subtitle: 'Customer library and private-domain operations', username: 'User name', password: 'Password', submit: 'Sign in',
@@ -28,7 +28,7 @@ export default {
   },
   owner: { change: 'Change owner', newOwner: 'New owner', confirm: 'Give this contact to {name}?' },
   detail: {
-    title: 'Contact', profile: 'Profile', identities: 'Identities', attributes: 'Custom attributes', followups: 'Follow-ups', timeline: 'Timeline',
+    title: 'Contact', profile: 'Profile', behavior: 'Activity', identities: 'Identities', attributes: 'Custom attributes', followups: 'Follow-ups', timeline: 'Timeline',
     followers: 'Followers', idType: 'Type', idValue: 'Value', consent: 'Consent', channel: 'Channel', agreed: 'Agreed', where: 'Source', purpose: 'Purpose',
     when: 'When', noAttributes: 'No custom attributes defined', notFound: 'Contact not found or outside your data scope',
   },
@@ -73,10 +73,43 @@ export default {
     total: 'Contacts', pool: 'In the pool', today: 'New today', byStatus: 'By status', bySource: 'By source', byStore: 'By store',
     later: 'More dashboards', laterBody: 'Funnels, retention and conversion arrive with analytics', scopeNote: 'Scope: {scope}',
   },
+  events: {
+    title: 'Events · tracking plan', subtitle: 'volumes, properties and declared schemas', names: 'Events', name: 'Event', count: 'Count', firstSeen: 'First seen',
+    lastSeen: 'Last seen', system: 'system', declared: 'schema', none: 'No events received yet', pick: 'Pick an event on the left',
+    notFound: 'No event named {name} has been received', days: '{n} days', inRange: 'Last {n} days', daily: 'Per day (workspace timezone)',
+    properties: 'Properties', fillHint: 'Fill rate = share of the event\'s messages that carry the property', noProps: 'This event has no properties', prop: 'Property',
+    seenType: 'Seen type', example: 'Example', fillRate: 'Fill rate', declaredType: 'Declared type', anyType: 'any', required: 'Required',
+    addProp: 'Add property', addPropPh: 'property name, e.g. order_id', propExists: 'Property {name} is already listed', description: 'Description',
+    descriptionPh: 'What this event means, e.g. payment succeeded', saveSchema: 'Save schema', clearSchema: 'Remove schema', cleared: 'Schema removed; no longer checked',
+    schemaActive: 'Schema in force: required properties and types are checked at ingestion', schemaNone: 'No schema: properties are not checked at ingestion',
+    schemaExplain: 'Schemas: once an event declares required properties and types, the server checks every message it receives (/v1/track, /v1/batch …). If any message lacks a required property or has a wrong type, the whole request is rejected (HTTP 400 naming the message and property) and nothing from it is stored. Make sure every sender follows the schema first; it applies to events received from now on.',
+    saveConfirm: 'From now on {name} is checked against this schema and requests that break it are rejected whole (HTTP 400). Continue?',
+    clearConfirm: 'Remove the schema of {name}? Its properties will no longer be checked.',
+  },
+  behavior: {
+    firstSeen: 'First seen', lastSeen: 'Last seen', orders: 'Orders', spend: 'Total spend', lastOrder: 'Last order', events: 'Events',
+    activityNote: 'First/last seen count behaviour only, not profile upkeep such as $identify; spend is orders minus refunds (order rules).',
+    perEvent: 'Per event', eventList: 'Events', allEvents: 'All events', noEvents: 'No events', at: 'Time', props: 'Key properties', amount: 'Amount',
+  },
+  orders: {
+    explain: 'Which events are orders and refunds, and which property holds the amount (yuan, a number or a decimal string with at most two decimals; the first present property counts). An order_id counts once. Rules apply to events received from now on.',
+    orders: 'Order events', refunds: 'Refund events', ordersHint: 'count as orders and spend', refundsHint: 'subtract from spend', addRule: 'Add rule',
+    noRules: 'No rules', event: 'Event', eventPh: 'pick or type an event name', amount: 'Amount property', amountPh: 'up to 4 property names',
+  },
+  sdk: {
+    title: 'Send events', withKey: 'filled in with the new key', template: 'template: replace {ph} with your write key',
+    segmentHint: 'Segment\'s Node SDK: point host at this server.', rudderHint: 'RudderStack\'s Node SDK: point dataPlaneUrl at this server (gzip works).',
+    curlHint: 'HTTP Basic auth: the write key is the user name, the password is empty.', noClipboard: 'No clipboard access; select and copy by hand',
+  },
+  conflicts: {
+    title: 'Identity conflicts', explain: 'When one event points at two identified contacts (each with a different user id or phone), they are never merged automatically; the conflict is recorded here. Open both: if they are one person merge them from the contact list, otherwise dismiss.',
+    status: { open: 'Open', dismissed: 'Dismissed', all: 'All' }, none: 'No identity conflicts', at: 'Time', contact: 'Contact', other: 'Other contact',
+    identity: 'Identity', message: 'Message id', dismiss: 'Dismiss', dismissConfirm: 'Dismiss this conflict between {a} and {b}? Both stay separate.', dismissed: 'Dismissed',
+  },
   settings: {
     tab: {
       workspace: 'Workspace', staff: 'Staff', departments: 'Departments', stores: 'Stores', roles: 'Roles', channels: 'Channels',
-      attributes: 'Custom attributes', pool: 'Lead pool', tokens: 'API tokens', writekeys: 'Write keys', audit: 'Audit log',
+      attributes: 'Custom attributes', orders: 'Order rules', pool: 'Lead pool', tokens: 'API tokens', writekeys: 'Write keys', audit: 'Audit log',
     },
     wsName: 'Workspace name', timezone: 'Timezone', currency: 'Currency', username: 'User name', name: 'Name', password: 'Password',
     passwordPh: '8+ characters; leave empty to keep', role: 'Role', state: 'State', active: 'Active', inactive: 'Inactive',
@@ -107,7 +140,7 @@ export default {
       wechat_openid: 'WeChat OpenID', wecom_external_userid: 'WeCom external user', device_id: 'Device id',
     },
     kind: {
-      follow_up: 'Follow-up', change: 'Change', created: 'Created', merge: 'Merge', merged_into: 'Merged into', unmerge: 'Unmerge', claim: 'Claim',
+      event: 'Event', follow_up: 'Follow-up', change: 'Change', created: 'Created', merge: 'Merge', merged_into: 'Merged into', unmerge: 'Unmerge', claim: 'Claim',
       return: 'Returned', recycle: 'Recycled', handover: 'Handover', consent: 'Consent', identity_added: 'Identity added', follower_added: 'Follower added',
       follower_removed: 'Follower removed',
     },
@@ -116,6 +149,7 @@ export default {
       'contacts_export': 'Export', 'contacts_phone': 'See full phones', 'pool_manage': 'Pool and handover', 'staff_manage': 'Staff, departments, stores',
       'roles_manage': 'Roles', 'settings_manage': 'Workspace settings', 'audit_read': 'Audit log',
     },
+    propType: { string: 'string', number: 'number', integer: 'integer', boolean: 'boolean', object: 'object', array: 'array', null: 'null' },
     attrType: { text: 'Text', number: 'Number', date: 'Date', enum: 'Choice', bool: 'Yes/no' },
     channelKind: { store_code: 'Store code', ads: 'Ads', partner: 'Partner', referral: 'Referral', other: 'Other' },
     action: {

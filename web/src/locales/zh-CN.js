@@ -1,7 +1,7 @@
 // 中文 (default). Keys mirror en.js.
 export default {
   app: { title: '私域运营平台', logout: '退出登录', scope: '数据范围' },
-  menu: { overview: '概览', contacts: '客户', pool: '公海', import: '导入', export: '导出', settings: '设置' },
+  menu: { overview: '概览', contacts: '客户', pool: '公海', import: '导入', export: '导出', settings: '设置', events: '事件', conflicts: '身份冲突' },
   session: { expiredTitle: '登录已过期', expiredBody: '登录已过期或已在别处退出，请重新登录。', loginAgain: '重新登录' },
   login: {
     subtitle: '客户资产与私域运营', username: '用户名', password: '密码', submit: '登录', needUsername: '请输入用户名',
@@ -28,7 +28,7 @@ export default {
   },
   owner: { change: '更换负责人', newOwner: '新负责人', confirm: '确定把该客户交给 {name}？' },
   detail: {
-    title: '客户详情', profile: '资料', identities: '身份', attributes: '自定义属性', followups: '跟进记录', timeline: '时间线',
+    title: '客户详情', profile: '资料', behavior: '行为', identities: '身份', attributes: '自定义属性', followups: '跟进记录', timeline: '时间线',
     followers: '跟进人', idType: '类型', idValue: '值', consent: '授权同意', channel: '渠道', agreed: '同意', where: '来源', purpose: '用途',
     when: '时间', noAttributes: '尚未定义自定义属性', notFound: '客户不存在或不在你的数据范围内',
   },
@@ -72,10 +72,43 @@ export default {
     total: '客户总数', pool: '公海线索', today: '今日新增', byStatus: '按跟进状态', bySource: '按来源渠道', byStore: '按门店',
     later: '更多看板', laterBody: '漏斗、留存与转化看板将在数据分析模块上线', scopeNote: '数据范围：{scope}',
   },
+  events: {
+    title: '事件 · 数据规范', subtitle: '各事件的数量、属性与数据规范', names: '事件', name: '事件名', count: '次数', firstSeen: '首次出现',
+    lastSeen: '最近出现', system: '系统', declared: '已声明规范', none: '还没有收到任何事件', pick: '在左侧选择一个事件',
+    notFound: '没有收到过名为 {name} 的事件', days: '{n} 天', inRange: '近 {n} 天', daily: '每日次数（工作区时区）',
+    properties: '属性', fillHint: '填充率 = 带有该属性的消息占该事件全部消息的比例', noProps: '该事件没有属性', prop: '属性',
+    seenType: '推断类型', example: '示例', fillRate: '填充率', declaredType: '声明类型', anyType: '不限', required: '必填',
+    addProp: '新增属性', addPropPh: '属性名，如 order_id', propExists: '属性 {name} 已在列表中', description: '说明',
+    descriptionPh: '这个事件代表什么，例如：支付成功', saveSchema: '保存规范', clearSchema: '取消规范', cleared: '已取消规范，不再校验',
+    schemaActive: '规范生效中：接收时校验必填属性与类型', schemaNone: '尚未声明规范：接收时不校验属性',
+    schemaExplain: '数据规范：为事件声明必填属性和属性类型后，服务器接收事件（/v1/track、/v1/batch 等）时会逐条校验；只要有一条消息缺少必填属性或类型不符，整个请求都会被拒绝（HTTP 400，指出第几条消息的哪个属性），这批数据一条也不入库。声明前请确认所有上报端都已按规范发送；规范只对之后接收的事件生效。',
+    saveConfirm: '保存后，接收 {name} 时会按规范校验，不符合的请求将被整批拒绝（HTTP 400）。继续？',
+    clearConfirm: '取消 {name} 的数据规范？之后接收时不再校验属性。',
+  },
+  behavior: {
+    firstSeen: '首次活跃', lastSeen: '最近活跃', orders: '订单数', spend: '累计消费', lastOrder: '最近下单', events: '事件总数',
+    activityNote: '首次/最近活跃只计客户的行为事件，$identify 等资料维护事件不计入；消费为订单减退款（按订单规则）。',
+    perEvent: '各事件次数', eventList: '事件记录', allEvents: '全部事件', noEvents: '没有事件记录', at: '时间', props: '主要属性', amount: '金额',
+  },
+  orders: {
+    explain: '哪些事件算订单、哪些算退款，以及金额取自哪个属性（单位：元，数字或小数字符串，最多两位小数；按顺序取第一个存在的属性）。同一 order_id 只计一次。规则只对之后接收的事件生效。',
+    orders: '订单事件', refunds: '退款事件', ordersHint: '计入订单数与累计消费', refundsHint: '从累计消费中扣除', addRule: '添加规则',
+    noRules: '没有规则', event: '事件名', eventPh: '选择或输入事件名', amount: '金额属性', amountPh: '最多 4 个属性名',
+  },
+  sdk: {
+    title: '接入示例', withKey: '已填入刚创建的密钥', template: '模板：把 {ph} 换成你的写入密钥',
+    segmentHint: 'Segment 的 Node SDK：host 指向本服务地址。', rudderHint: 'RudderStack 的 Node SDK：dataPlaneUrl 指向本服务地址（支持 gzip）。',
+    curlHint: 'HTTP Basic 认证：写入密钥作用户名，密码留空。', noClipboard: '无法访问剪贴板，请手动选中复制',
+  },
+  conflicts: {
+    title: '身份冲突', explain: '两位已识别的客户（各有不同的用户 ID 或手机号）被同一条事件指向时，系统不会自动合并，而是记录在这里。请打开两位客户核对：确属同一人就在客户列表中手动合并，否则忽略。',
+    status: { open: '待处理', dismissed: '已忽略', all: '全部' }, none: '没有身份冲突', at: '时间', contact: '客户', other: '另一位客户',
+    identity: '冲突的身份', message: '消息 ID', dismiss: '忽略', dismissConfirm: '忽略 {a} 与 {b} 之间的这条身份冲突？两位客户保持独立。', dismissed: '已忽略',
+  },
   settings: {
     tab: {
       workspace: '工作区', staff: '员工', departments: '部门', stores: '门店', roles: '角色与权限', channels: '获客渠道',
-      attributes: '自定义属性', pool: '公海规则', tokens: 'API 令牌', writekeys: '写入密钥', audit: '审计日志',
+      attributes: '自定义属性', orders: '订单规则', pool: '公海规则', tokens: 'API 令牌', writekeys: '写入密钥', audit: '审计日志',
     },
     wsName: '工作区名称', timezone: '时区', currency: '币种', username: '用户名', name: '名称', password: '密码',
     passwordPh: '至少 8 位；编辑时留空则不修改', role: '角色', state: '状态', active: '启用', inactive: '停用', deactivate: '停用',
@@ -105,7 +138,7 @@ export default {
       wechat_openid: '微信 OpenID', wecom_external_userid: '企微外部联系人', device_id: '设备 ID',
     },
     kind: {
-      follow_up: '跟进', change: '变更', created: '创建', merge: '合并', merged_into: '被合并', unmerge: '撤销合并', claim: '认领',
+      event: '事件', follow_up: '跟进', change: '变更', created: '创建', merge: '合并', merged_into: '被合并', unmerge: '撤销合并', claim: '认领',
       return: '退回公海', recycle: '自动回收', handover: '离职继承', consent: '授权', identity_added: '新增身份', follower_added: '新增跟进人',
       follower_removed: '移除跟进人',
     },
@@ -114,6 +147,7 @@ export default {
       'contacts_export': '导出', 'contacts_phone': '查看完整手机号', 'pool_manage': '公海与交接', 'staff_manage': '员工/部门/门店',
       'roles_manage': '角色权限', 'settings_manage': '工作区设置', 'audit_read': '审计日志',
     },
+    propType: { string: '字符串', number: '数字', integer: '整数', boolean: '布尔', object: '对象', array: '数组', null: '空值' },
     attrType: { text: '文本', number: '数字', date: '日期', enum: '枚举', bool: '是/否' },
     channelKind: { store_code: '门店码', ads: '公域广告', partner: '合作伙伴', referral: '转介绍', other: '其他' },
     action: {
