@@ -98,6 +98,8 @@ static json_t *event_json(sy_events *ev, sy_arena *a, const sy_actor *actor, uin
 
 /* ---- Segment endpoints ---- */
 
+static void release_json(void *v) { json_decref(v); }
+
 static int h_ingest(sy_req *r) {
     sy_events *ev = r->ctx;
     const char *kind = strrchr(r->route->pattern, '/') + 1;
@@ -136,10 +138,10 @@ static int h_ingest(sy_req *r) {
     }
     p->write_key_id = wk;
     p->req = r;
+    sy_arena_on_destroy(r->arena, release_json, p->parsed.root);
     sy_req_defer(r);
     if (sy_events_submit(ev, p)) {
         /* shutting down: answer at once */
-        json_decref(p->parsed.root);
         sy_err_set(&r->err, SY_E_IO, "the server is shutting down; retry");
         sy_req_resume(r, SY_E_IO);
     }

@@ -700,9 +700,10 @@ static void finish_group(sy_events *ev, pending *group, int rc, const sy_err *er
         if (rc) p->err = *err;
         if (!rc) __atomic_add_fetch(&ev->stats.duplicates, p->duplicates, __ATOMIC_RELAXED);
         if (p->req) {
+            /* The parsed request is freed with the request's arena, on its
+             * HTTP thread: freeing a whole DOM here would serialise it on
+             * this thread and fight the allocator across threads. */
             sy_req *r = p->req;
-            json_decref(p->parsed.root);
-            p->parsed.root = NULL;
             if (rc) {
                 r->err = *err;
                 sy_req_resume(r, rc);
