@@ -1670,6 +1670,7 @@ void sy_contacts_register(sy_contacts *c, sy_http *h) {
         routes[i].ctx = c;
     sy_http_add_routes(h, routes, SY_ARRAY_LEN(routes));
     sy_contacts_metrics_register(c, h);
+    sy_contacts_guard_refs(c);
 }
 
 int sy_contacts_export_file(sy_contacts *c, const char *path, int unmask, size_t *rows, sy_err *e) {

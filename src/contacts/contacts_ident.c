@@ -305,3 +305,26 @@ int sy_contacts_ident_value(sy_db *db, sy_arena *a, int64_t id, const char *type
     sy_stmt_done(st);
     return rc < 0 ? rc : 0;
 }
+
+/* Staff reference check: contacts still assigned to a store or department
+ * (tombstones excluded) keep it from being deleted. */
+static int refs_to(void *ctx, sy_db *db, const char *kind, int64_t id, int64_t *count, const char **noun, sy_err *e) {
+    (void)ctx;
+    *count = 0;
+    *noun = "contacts";
+    const char *sql = strcmp(kind, "store") == 0 ? "SELECT count(*) FROM contacts WHERE store_id = ?1 AND merged_into IS NULL"
+                      : strcmp(kind, "department") == 0
+                          ? "SELECT count(*) FROM contacts WHERE department_id = ?1 AND merged_into IS NULL"
+                          : NULL;
+    if (!sql) return 0;
+    sy_stmt *st;
+    int rc = sy_db_prepare(db, sql, &st, e);
+    if (rc) return rc;
+    sy_stmt_bind_int(st, 1, id);
+    rc = sy_stmt_step(st, e);
+    if (rc == SY_ROW) *count = sy_stmt_col_int(st, 0);
+    sy_stmt_finalize(st);
+    return rc < 0 ? rc : 0;
+}
+
+void sy_contacts_guard_refs(sy_contacts *c) { sy_staff_add_ref_check(c->staff, refs_to, c); }

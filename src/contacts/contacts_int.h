@@ -57,6 +57,8 @@ struct sy_contacts {
 /* Tells the merge listeners (the event index) about a committed merge or
  * undo. Call after the write job committed. */
 void sy_contacts_notify_merge(sy_contacts *c, int64_t winner, int64_t loser, int undo);
+/* Registers the staff reference check (stores/departments in use). */
+void sy_contacts_guard_refs(sy_contacts *c);
 
 /* Follow-up statuses: API key and the Chinese label. */
 typedef struct sy_contact_status {

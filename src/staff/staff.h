@@ -135,4 +135,12 @@ int sy_staff_count(sy_staff *s, int64_t *n, sy_err *e);
  * id. Errors: SY_E_UNAUTHENTICATED when unknown or revoked, SY_E_IO. */
 int sy_staff_check_write_key(sy_staff *s, sy_arena *a, const char *key, int64_t *id, sy_err *e);
 
+/* Reference checks: before a store or department is deleted (inside the
+ * delete's write job, on db), each registered fn counts what still refers
+ * to it (kind is "store" or "department"); any count > 0 refuses the delete
+ * with 409 naming it (noun, e.g. "contacts"). */
+typedef int (*sy_staff_ref_check)(void *ctx, sy_db *db, const char *kind, int64_t id, int64_t *count,
+                                  const char **noun, sy_err *e);
+void sy_staff_add_ref_check(sy_staff *s, sy_staff_ref_check fn, void *ctx);
+
 #endif

@@ -65,6 +65,13 @@ struct sy_staff {
     char dummy_hash[crypto_pwhash_STRBYTES];
     /* counters for /metrics (atomic builtins) */
     uint64_t logins_ok, logins_failed, logins_limited;
+    /* other modules' reference checks, consulted before a store or a
+     * department is deleted (set before serving, read after) */
+    struct {
+        sy_staff_ref_check fn;
+        void *ctx;
+    } ref_checks[4];
+    int n_ref_checks;
 };
 
 /* ---- passwords ---- */

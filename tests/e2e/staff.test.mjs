@@ -278,6 +278,15 @@ test('departments and stores: create, read, rename, refuse duplicates and deleti
   assert.equal(sh.body.total, 3);
   assert.equal((await admin.del(`/api/v1/stores/${s.body.id}`)).status, 200);
   assertError(await admin.del(`/api/v1/stores/${srv.demo.stores[0]}`), 409, 'conflict');
+  // a store that only contacts refer to (no staff) cannot be deleted either
+  const lone = await admin.post('/api/v1/stores', { name: '杭州一店', code: 'HZ001', city: '杭州' });
+  assert.equal(lone.status, 201, lone.text);
+  const c = await admin.post('/api/v1/contacts', { name: '门店客户', phone: '13700001111', store_id: lone.body.id });
+  assert.equal(c.status, 201, c.text);
+  const refused = await admin.del(`/api/v1/stores/${lone.body.id}`);
+  assertError(refused, 409, 'conflict', /1 contacts/);
+  assert.equal((await admin.get(`/api/v1/stores/${lone.body.id}`)).status, 200, 'nothing deleted');
+  assert.equal((await admin.get(`/api/v1/contacts/${c.body.id}`)).body.store_id, lone.body.id);
 });
 
 test('staff: create, log in, change role, reset password, deactivate kills sessions and tokens', async () => {
