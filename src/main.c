@@ -16,6 +16,8 @@
 #include "contacts/contacts.h"
 #include "engine/engine.h"
 #include "events/events.h"
+#include "tags/tags.h"
+#include "segments/segments.h"
 
 /* --- argument parsing: --flag VALUE pairs and boolean --flags --- */
 
@@ -82,6 +84,8 @@ typedef struct app {
     sy_contacts *contacts;
     sy_engine *engine;
     sy_events *events;
+    sy_tags *tags;
+    sy_segments *segments;
     sy_http *http;
 } app;
 
@@ -92,6 +96,9 @@ static int app_open(app *a, const char *dir, sy_err *e) {
     if (rc == 0) rc = sy_contacts_create(a->store, a->staff, 0, &a->contacts, e);
     if (rc == 0 && !(a->engine = sy_engine_create())) rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
     if (rc == 0) rc = sy_events_create(a->store, a->staff, a->contacts, a->engine, &a->events, e);
+    if (rc == 0) rc = sy_tags_create(a->store, a->staff, a->contacts, &a->tags, e);
+    if (rc == 0)
+        rc = sy_segments_create(a->store, a->staff, a->contacts, a->engine, a->events, a->tags, &a->segments, e);
     return rc;
 }
 
@@ -112,11 +119,15 @@ static int app_http(app *a) {
     sy_staff_register(a->staff, a->http);
     sy_contacts_register(a->contacts, a->http);
     sy_events_register(a->events, a->http);
+    sy_tags_register(a->tags, a->http);
+    sy_segments_register(a->segments, a->http);
     return 0;
 }
 
 static void app_close(app *a) {
     sy_http_destroy(a->http);
+    sy_segments_destroy(a->segments);
+    sy_tags_destroy(a->tags);
     sy_events_destroy(a->events);
     sy_engine_destroy(a->engine);
     sy_contacts_destroy(a->contacts);
