@@ -1,4 +1,8 @@
 # Front door. The real build is CMake; these targets set up, build and run.
+# bash with pipefail: a failing build must fail the target even though its
+# output is filtered through grep.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 JOBS ?= 2
 DATA ?= ./data
 LISTEN ?= 127.0.0.1:8080
@@ -17,15 +21,13 @@ $(BUILD)/Makefile: CMakeLists.txt
 	@ln -sf $(BUILD)/compile_commands.json compile_commands.json
 
 build: $(BUILD)/Makefile
-	@cmake --build $(BUILD) -j$(JOBS) 2>&1 | grep -v '^\[' || true
-	@test -x $(BUILD)/siyu
+	@cmake --build $(BUILD) -j$(JOBS) 2>&1 | { grep -Ev '^\[|(Entering|Leaving) directory' || true; }
 
 $(ASAN)/Makefile: CMakeLists.txt
 	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DSIYU_SANITIZE=ON >/dev/null
 
 build-asan: $(ASAN)/Makefile
-	@cmake --build $(ASAN) -j$(JOBS) 2>&1 | grep -v '^\[' || true
-	@test -x $(ASAN)/siyu
+	@cmake --build $(ASAN) -j$(JOBS) 2>&1 | { grep -Ev '^\[|(Entering|Leaving) directory' || true; }
 
 web:
 	@scripts/build-web.sh
