@@ -91,6 +91,9 @@ int sy_contacts_check_traits(sy_contacts *c, sy_arena *a, json_t *traits, sy_err
  * or undo (staff merges, identify merges). Register before serving. */
 typedef void (*sy_contacts_merge_fn)(void *ctx, int64_t winner, int64_t loser, int undo);
 void sy_contacts_on_merge(sy_contacts *c, sy_contacts_merge_fn fn, void *ctx);
+/* Tells the merge listeners about merges a caller committed through
+ * sy_contacts_ident_merge (call after the commit). */
+void sy_contacts_merge_committed(sy_contacts *c, int64_t winner, int64_t loser);
 /* Calls fn for every merge in force, oldest first (start-up replay). */
 int sy_contacts_ident_each_merge(sy_contacts *c, sy_contacts_merge_fn fn, void *ctx, sy_err *e);
 /* Resolves a contact id (following merges) and checks the actor's scope.
@@ -112,5 +115,39 @@ void sy_contacts_add_timeline_source(sy_contacts *c, sy_timeline_source fn, void
  * order (demo behaviour generation, exports). Any thread. */
 typedef void (*sy_contacts_identity_fn)(void *ctx, int64_t contact_id, const char *value);
 int sy_contacts_each_identity(sy_contacts *c, const char *type, sy_contacts_identity_fn fn, void *ctx, sy_err *e);
+
+/* --- selections for segments (contacts_select.c) ---
+ * Sets of live contact ids (merge tombstones and unpublished imports
+ * excluded) matching one condition, for the segments compiler. Any thread;
+ * each call reads one snapshot. Caller destroys *out. */
+typedef struct sy_idset sy_idset; /* engine/engine.h */
+/* Every live contact (the universe "not" subtracts from). */
+int sy_contacts_select_all(sy_contacts *c, sy_idset **out, sy_err *e);
+/* Every live contact the actor may see (its data scope). */
+int sy_contacts_select_scope(sy_contacts *c, const sy_actor *actor, sy_idset **out, sy_err *e);
+/* Checks an attribute condition: key is a standard attribute (city, gender,
+ * status, source_id, company, name, birthday, created_at) or a declared custom
+ * attribute; op one of = != < > in contains is_set not_set within_last_days,
+ * allowed for the attribute's type; value of the matching JSON type (absent
+ * for is_set / not_set). Errors: SY_E_INVALID with e->field "attribute",
+ * "op" or "value" (relative to the condition). */
+int sy_contacts_attr_cond_check(sy_contacts *c, const char *key, const char *op, json_t *value, sy_err *e);
+/* Contacts matching a checked attribute condition as of as_of (UTC ms;
+ * within_last_days counts back from it). "!=" and the comparisons match
+ * only contacts where the attribute is set. */
+int sy_contacts_select_attr(sy_contacts *c, const char *key, const char *op, json_t *value, int64_t as_of,
+                            sy_idset **out, sy_err *e);
+/* 1 when type names an identity type (phone, email, wecom_external_userid …). */
+int sy_contacts_identity_type_known(const char *type);
+/* Contacts holding at least one identity of type. */
+int sy_contacts_select_identity(sy_contacts *c, const char *type, sy_idset **out, sy_err *e);
+/* Contacts whose owner_id, store_id or department_id (field = "owner",
+ * "store" or "department") equals id. */
+int sy_contacts_select_ref(sy_contacts *c, const char *field, int64_t id, sy_idset **out, sy_err *e);
+/* Display rows for ids (in that order; ids no longer live are skipped),
+ * appended to the JSON array items as {id, name, phone (masked unless the
+ * actor may see phones), city, status, owner_id, store_id, created_at}. */
+int sy_contacts_select_rows(sy_contacts *c, const sy_actor *actor, const uint32_t *ids, size_t n, json_t *items,
+                            sy_err *e);
 
 #endif

@@ -240,6 +240,10 @@ void sy_contacts_notify_merge(sy_contacts *c, int64_t winner, int64_t loser, int
     for (int i = 0; i < c->n_merge_listeners; i++) c->merge_listeners[i].fn(c->merge_listeners[i].ctx, winner, loser, undo);
 }
 
+void sy_contacts_merge_committed(sy_contacts *c, int64_t winner, int64_t loser) {
+    sy_contacts_notify_merge(c, winner, loser, 0);
+}
+
 int sy_contacts_ident_each_merge(sy_contacts *c, sy_contacts_merge_fn fn, void *ctx, sy_err *e) {
     sy_db *db;
     int rc = sy_store_read_begin(c->st, &db, e);

@@ -63,4 +63,12 @@ void sy_events_get_stats(sy_events *ev, sy_events_stats *out);
  * per contact, 3 about 15 (the bench scale, `siyu demo --scale`). */
 int sy_events_demo_seed(sy_events *ev, int64_t write_key_id, uint64_t seed, int days, int intensity, sy_err *e);
 
+/* Catalog lookups for segment definitions (catalog_lookup.c). Any thread.
+ * sy_events_type_id: *id gets the type id of event name; SY_E_NOT_FOUND when
+ * no such event has been seen or declared. sy_events_dim_id: *id gets the
+ * dictionary id of value in dimension dim (SY_DIM_*), 0 when that value has
+ * never been seen (no event can match it yet). */
+int sy_events_type_id(sy_events *ev, const char *name, int *id, sy_err *e);
+void sy_events_dim_id(sy_events *ev, int dim, const char *value, uint16_t *id);
+
 #endif

@@ -662,7 +662,8 @@ static void publish(sy_events *ev, job *j, int64_t block_id) {
         if (j->cache.keys[i]) strdict_put(&ev->idents, j->cache.keys[i], j->cache.vals[i]);
     if (ev->idents.n > 4000000) strdict_free(&ev->idents); /* bound memory: start over */
     ev->ident_gen = j->gen0 + 1; /* our own commit, exactly */
-    for (size_t i = 0; i < j->n_merges; i++) sy_engine_merge(ev->engine, j->merge_loser[i], j->merge_winner[i]);
+    /* every merge listener (our engine included) learns of identify merges */
+    for (size_t i = 0; i < j->n_merges; i++) sy_contacts_merge_committed(ev->contacts, j->merge_winner[i], j->merge_loser[i]);
     if (j->n_rows) {
         sy_engine_event *evs = malloc(j->n_rows * sizeof *evs);
         if (evs) {

@@ -1,28 +1,358 @@
-/* tags.c — placeholder while the module is being written (replaced). */
+/* tags.c — the tags module's core: rules for names and kinds, the RAM member
+ * sets (one sy_idset per tag, rebuilt from contact_tags at start) and the
+ * chunked, audited membership writes that keep table and RAM in step. */
+#include <stdio.h>
 #include <stdlib.h>
-#include "tags.h"
+#include <string.h>
+#include "tags_int.h"
 
-struct sy_tags {
-    int unused;
-};
+/* --- rules --- */
+
+int sy_tags_check_text(const char *field, const char *s, size_t max, sy_err *e) {
+    if (!sy_utf8_valid(s, strlen(s)))
+        return sy_err_field(e, SY_E_INVALID, field, "%s is not valid UTF-8", field);
+    int blank = 1;
+    for (const char *p = s; *p; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') blank = 0;
+    if (blank) return sy_err_field(e, SY_E_INVALID, field, "%s must not be empty", field);
+    if (sy_utf8_len(s) > max)
+        return sy_err_field(e, SY_E_INVALID, field, "%s \"%.40s…\" is longer than %zu characters", field, s,
+                            max);
+    return 0;
+}
+
+int sy_tags_check_kind(const char *kind, sy_err *e) {
+    if (sy_streq(kind, "manual")) return 0;
+    if (sy_streq(kind, "rule") || sy_streq(kind, "form") || sy_streq(kind, "model"))
+        return sy_err_field(e, SY_E_INVALID, "kind", "kind \"%s\" is not supported yet (only \"manual\")", kind);
+    return sy_err_field(e, SY_E_INVALID, "kind", "kind \"%.40s\" is not one of manual, rule, form, model", kind);
+}
+
+size_t sy_tags_chunks(size_t n) {
+    return (n + SY_TAGS_CHUNK - 1) / SY_TAGS_CHUNK;
+}
+
+const char *sy_tags_source_of(const sy_actor *actor) {
+    return actor && sy_streq(actor->via, "session") ? "staff" : "api";
+}
+
+/* --- RAM sets --- */
+
+/* Index of tag_id in t->sets or, when absent, where it would go (*found 0).
+ * Caller holds t->lock. */
+static size_t find_set(const sy_tags *t, int64_t tag_id, int *found) {
+    size_t lo = 0, hi = t->n_sets;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->sets[mid].id < tag_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < t->n_sets && t->sets[lo].id == tag_id;
+    return lo;
+}
+
+/* Caller holds the write lock. */
+static int add_tag_locked(sy_tags *t, int64_t tag_id) {
+    int found;
+    size_t i = find_set(t, tag_id, &found);
+    if (found) return 0;
+    if (t->n_sets == t->cap_sets) {
+        size_t cap = t->cap_sets ? t->cap_sets * 2 : 64;
+        tag_set *n = realloc(t->sets, cap * sizeof *n);
+        if (!n) return SY_E_NOMEM;
+        t->sets = n;
+        t->cap_sets = cap;
+    }
+    sy_idset *s = sy_idset_create();
+    if (!s) return SY_E_NOMEM;
+    memmove(&t->sets[i + 1], &t->sets[i], (t->n_sets - i) * sizeof *t->sets);
+    t->sets[i].id = tag_id;
+    t->sets[i].members = s;
+    t->n_sets++;
+    return 0;
+}
+
+int sy_tags_ram_add_tag(sy_tags *t, int64_t tag_id) {
+    pthread_rwlock_wrlock(&t->lock);
+    int rc = add_tag_locked(t, tag_id);
+    pthread_rwlock_unlock(&t->lock);
+    return rc;
+}
+
+void sy_tags_ram_drop_tag(sy_tags *t, int64_t tag_id) {
+    pthread_rwlock_wrlock(&t->lock);
+    int found;
+    size_t i = find_set(t, tag_id, &found);
+    if (found) {
+        sy_idset_destroy(t->sets[i].members);
+        memmove(&t->sets[i], &t->sets[i + 1], (t->n_sets - i - 1) * sizeof *t->sets);
+        t->n_sets--;
+    }
+    pthread_rwlock_unlock(&t->lock);
+}
+
+/* idsets hold uint32 ids; contact ids beyond that range cannot be members
+ * (a workspace would need four billion contacts first). */
+static int id_fits(int64_t id) {
+    return id > 0 && id <= (int64_t)UINT32_MAX;
+}
+
+void sy_tags_ram_apply(sy_tags *t, int64_t tag_id, const int64_t *ids, size_t n, int add) {
+    pthread_rwlock_wrlock(&t->lock);
+    int found;
+    size_t i = find_set(t, tag_id, &found);
+    if (found) {
+        for (size_t k = 0; k < n; k++) {
+            if (!id_fits(ids[k])) continue;
+            if (add)
+                sy_idset_add(t->sets[i].members, (uint32_t)ids[k]);
+            else
+                sy_idset_remove(t->sets[i].members, (uint32_t)ids[k]);
+        }
+    }
+    pthread_rwlock_unlock(&t->lock);
+}
+
+uint64_t sy_tags_ram_count(sy_tags *t, int64_t tag_id) {
+    pthread_rwlock_rdlock(&t->lock);
+    int found;
+    size_t i = find_set(t, tag_id, &found);
+    uint64_t n = found ? sy_idset_count(t->sets[i].members) : 0;
+    pthread_rwlock_unlock(&t->lock);
+    return n;
+}
+
+/* Removes a merged-away contact from every set. */
+static void forget_contact(sy_tags *t, int64_t id) {
+    if (!id_fits(id)) return;
+    pthread_rwlock_wrlock(&t->lock);
+    for (size_t i = 0; i < t->n_sets; i++) sy_idset_remove(t->sets[i].members, (uint32_t)id);
+    pthread_rwlock_unlock(&t->lock);
+}
+
+/* Reloads one contact's rows into RAM (after a merge is undone, the loser's
+ * own tags count again). */
+static int reload_contact(sy_tags *t, int64_t id, sy_err *e) {
+    sy_db *db;
+    int rc = sy_store_read_begin(t->st, &db, e);
+    if (rc) return rc;
+    sy_stmt *st;
+    rc = sy_db_prepare(db, "SELECT tag_id FROM contact_tags WHERE contact_id = ?1", &st, e);
+    if (rc == 0) {
+        sy_stmt_bind_int(st, 1, id);
+        pthread_rwlock_wrlock(&t->lock);
+        while ((rc = sy_stmt_step(st, e)) == SY_ROW) {
+            int found;
+            size_t i = find_set(t, sy_stmt_col_int(st, 0), &found);
+            if (found && id_fits(id)) sy_idset_add(t->sets[i].members, (uint32_t)id);
+        }
+        pthread_rwlock_unlock(&t->lock);
+        if (rc == SY_DONE) rc = 0;
+    }
+    sy_stmt_finalize(st);
+    sy_store_read_end(t->st, db);
+    return rc;
+}
+
+/* Merge listener. A merged-away contact's rows stay in contact_tags (so an
+ * undo restores them) but stop counting; its tags are not copied to the
+ * winner (documented in docs/tags.md). */
+static void on_merge(void *ctx, int64_t winner, int64_t loser, int undo) {
+    sy_tags *t = ctx;
+    (void)winner;
+    if (!undo) {
+        forget_contact(t, loser);
+        return;
+    }
+    sy_err e;
+    sy_err_clear(&e);
+    if (reload_contact(t, loser, &e))
+        sy_error("msg=\"reloading tags after unmerge failed\" contact=%lld err=\"%s\"", (long long)loser, e.msg);
+}
+
+static void on_merge_replay(void *ctx, int64_t winner, int64_t loser, int undo) {
+    (void)winner;
+    if (!undo) forget_contact(ctx, loser);
+}
+
+int sy_tags_rebuild(sy_tags *t, sy_err *e) {
+    sy_db *db;
+    int rc = sy_store_read_begin(t->st, &db, e);
+    if (rc) return rc;
+    pthread_rwlock_wrlock(&t->lock);
+    for (size_t i = 0; i < t->n_sets; i++) sy_idset_destroy(t->sets[i].members);
+    t->n_sets = 0;
+    sy_stmt *st = NULL;
+    rc = sy_db_prepare(db, "SELECT id FROM tags ORDER BY id", &st, e);
+    while (rc == 0 && (rc = sy_stmt_step(st, e)) == SY_ROW) rc = add_tag_locked(t, sy_stmt_col_int(st, 0));
+    if (rc == SY_DONE) rc = 0;
+    sy_stmt_finalize(st);
+    st = NULL;
+    /* ordered by tag so consecutive rows hit the same set */
+    if (rc == 0) rc = sy_db_prepare(db, "SELECT tag_id, contact_id FROM contact_tags ORDER BY tag_id", &st, e);
+    int64_t cur = 0;
+    sy_idset *set = NULL;
+    while (rc == 0 && (rc = sy_stmt_step(st, e)) == SY_ROW) {
+        int64_t tag = sy_stmt_col_int(st, 0), contact = sy_stmt_col_int(st, 1);
+        if (tag != cur || !set) {
+            int found;
+            size_t i = find_set(t, tag, &found);
+            cur = tag;
+            set = found ? t->sets[i].members : NULL;
+        }
+        if (set && id_fits(contact))
+            sy_idset_add(set, (uint32_t)contact);
+        else if (!set && (t->n_orphans == 0 || t->orphans[t->n_orphans - 1] != tag) &&
+                 t->n_orphans < SY_ARRAY_LEN(t->orphans))
+            t->orphans[t->n_orphans++] = tag; /* rows of a deleted tag, left by a crash mid-sweep */
+        rc = 0;
+    }
+    if (rc == SY_DONE) rc = 0;
+    sy_stmt_finalize(st);
+    pthread_rwlock_unlock(&t->lock);
+    sy_store_read_end(t->st, db);
+    /* contacts merged away keep their rows but do not count */
+    if (rc == 0) rc = sy_contacts_ident_each_merge(t->contacts, on_merge_replay, t, e);
+    return rc;
+}
+
+/* --- membership writes --- */
+
+typedef struct member_job {
+    sy_tags *t;
+    const sy_actor *actor;
+    int64_t tag_id;
+    const int64_t *ids;
+    size_t n;
+    int add;
+    size_t changed; /* rows changed by this chunk */
+} member_job;
+
+static int member_job_run(sy_db *db, void *arg, sy_err *e) {
+    member_job *j = arg;
+    int exists;
+    int rc = sy_tags_db_tag_exists(db, j->tag_id, &exists, e);
+    if (rc) return rc;
+    if (!exists) return sy_err_set(e, SY_E_NOT_FOUND, "tag %lld not found", (long long)j->tag_id);
+    j->changed = 0;
+    if (j->add)
+        rc = sy_tags_db_add(db, j->tag_id, j->ids, j->n, sy_now_ms(), j->actor ? j->actor->staff_id : 0,
+                            sy_tags_source_of(j->actor), &j->changed, e);
+    else
+        rc = sy_tags_db_remove(db, j->tag_id, j->ids, j->n, &j->changed, e);
+    if (rc) return rc;
+    char target[40];
+    snprintf(target, sizeof target, "tag:%lld", (long long)j->tag_id);
+    json_t *detail = json_pack("{s:I,s:I}", "contacts", (json_int_t)j->n, j->add ? "added" : "removed",
+                               (json_int_t)j->changed);
+    if (j->n == 1) json_object_set_new(detail, "contact_id", json_integer(j->ids[0]));
+    rc = sy_audit_record(db, j->actor, j->add ? "tags.members.add" : "tags.members.remove", target, detail, e);
+    json_decref(detail);
+    j->t->n_member_jobs++;
+    return rc;
+}
+
+int sy_tags_write_members(sy_tags *t, const sy_actor *actor, int64_t tag_id, const int64_t *ids, size_t n,
+                          int add, size_t *changed, sy_err *e) {
+    *changed = 0;
+    int rc = 0;
+    pthread_mutex_lock(&t->write_lock);
+    /* an empty request still checks that the tag exists */
+    size_t chunks = n ? sy_tags_chunks(n) : 1;
+    for (size_t c = 0; c < chunks && rc == 0; c++) {
+        member_job j = {.t = t, .actor = actor, .tag_id = tag_id, .add = add};
+        j.ids = ids + c * SY_TAGS_CHUNK;
+        j.n = n - c * SY_TAGS_CHUNK < SY_TAGS_CHUNK ? n - c * SY_TAGS_CHUNK : SY_TAGS_CHUNK;
+        if (n == 0) j.n = 0, j.ids = ids;
+        rc = sy_store_write(t->st, member_job_run, &j, e);
+        if (rc == 0) {
+            sy_tags_ram_apply(t, tag_id, j.ids, j.n, add);
+            *changed += j.changed;
+        }
+    }
+    pthread_mutex_unlock(&t->write_lock);
+    return rc;
+}
+
+typedef struct sweep_job {
+    int64_t tag_id;
+    int more;
+} sweep_job;
+
+static int sweep_run(sy_db *db, void *arg, sy_err *e) {
+    sweep_job *j = arg;
+    return sy_tags_db_sweep(db, j->tag_id, &j->more, e);
+}
+
+int sy_tags_sweep(sy_tags *t, int64_t tag_id, sy_err *e) {
+    sweep_job j = {.tag_id = tag_id, .more = 1};
+    int rc = 0;
+    while (rc == 0 && j.more) rc = sy_store_write(t->st, sweep_run, &j, e);
+    return rc;
+}
+
+/* --- lifecycle and the public interface --- */
 
 int sy_tags_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_tags **out, sy_err *e) {
-    (void)st, (void)staff, (void)contacts, (void)e;
-    *out = calloc(1, sizeof **out);
-    return *out ? 0 : SY_E_NOMEM;
-}
-void sy_tags_destroy(sy_tags *t) { free(t); }
-void sy_tags_register(sy_tags *t, sy_http *h) { (void)t, (void)h; }
-sy_idset *sy_tags_members(sy_tags *t, int64_t tag_id, sy_err *e) {
-    (void)t;
-    sy_err_set(e, SY_E_NOT_FOUND, "tag %lld not found", (long long)tag_id);
-    return NULL;
-}
-int sy_tags_exists(sy_tags *t, int64_t tag_id, sy_err *e) {
-    (void)t;
-    return sy_err_set(e, SY_E_NOT_FOUND, "tag %lld not found", (long long)tag_id);
-}
-size_t sy_tags_of_contact(sy_tags *t, int64_t contact_id, int64_t *ids, size_t cap) {
-    (void)t, (void)contact_id, (void)ids, (void)cap;
+    *out = NULL;
+    sy_tags *t = calloc(1, sizeof *t);
+    if (!t) return sy_err_set(e, SY_E_NOMEM, "out of memory");
+    t->st = st;
+    t->staff = staff;
+    t->contacts = contacts;
+    pthread_rwlock_init(&t->lock, NULL);
+    pthread_mutex_init(&t->write_lock, NULL);
+    int rc = sy_tags_rebuild(t, e);
+    if (rc) {
+        sy_tags_destroy(t);
+        return rc;
+    }
+    for (size_t i = 0; i < t->n_orphans && rc == 0; i++) rc = sy_tags_sweep(t, t->orphans[i], e);
+    if (rc) {
+        sy_tags_destroy(t);
+        return rc;
+    }
+    sy_contacts_on_merge(contacts, on_merge, t);
+    *out = t;
     return 0;
+}
+
+void sy_tags_destroy(sy_tags *t) {
+    if (!t) return;
+    for (size_t i = 0; i < t->n_sets; i++) sy_idset_destroy(t->sets[i].members);
+    free(t->sets);
+    pthread_rwlock_destroy(&t->lock);
+    pthread_mutex_destroy(&t->write_lock);
+    free(t);
+}
+
+sy_idset *sy_tags_members(sy_tags *t, int64_t tag_id, sy_err *e) {
+    pthread_rwlock_rdlock(&t->lock);
+    int found;
+    size_t i = find_set(t, tag_id, &found);
+    sy_idset *copy = found ? sy_idset_copy(t->sets[i].members) : NULL;
+    pthread_rwlock_unlock(&t->lock);
+    if (!found) sy_err_set(e, SY_E_NOT_FOUND, "tag %lld not found", (long long)tag_id);
+    else if (!copy) sy_err_set(e, SY_E_NOMEM, "out of memory copying tag %lld", (long long)tag_id);
+    return copy;
+}
+
+int sy_tags_exists(sy_tags *t, int64_t tag_id, sy_err *e) {
+    pthread_rwlock_rdlock(&t->lock);
+    int found;
+    find_set(t, tag_id, &found);
+    pthread_rwlock_unlock(&t->lock);
+    return found ? 0 : sy_err_set(e, SY_E_NOT_FOUND, "tag %lld not found", (long long)tag_id);
+}
+
+size_t sy_tags_of_contact(sy_tags *t, int64_t contact_id, int64_t *ids, size_t cap) {
+    if (!id_fits(contact_id)) return 0;
+    size_t n = 0;
+    pthread_rwlock_rdlock(&t->lock);
+    for (size_t i = 0; i < t->n_sets && n < cap; i++)
+        if (sy_idset_contains(t->sets[i].members, (uint32_t)contact_id)) ids[n++] = t->sets[i].id;
+    pthread_rwlock_unlock(&t->lock);
+    return n;
 }

@@ -1,0 +1,20 @@
+/* catalog_lookup.c — read-only catalog lookups for other modules (segments). */
+#include "events_int.h"
+
+int sy_events_type_id(sy_events *ev, const char *name, int *id, sy_err *e) {
+    pthread_mutex_lock(&ev->catalog_lock);
+    uint32_t t = strdict_get(&ev->type_ids, name);
+    pthread_mutex_unlock(&ev->catalog_lock);
+    if (!t) return sy_err_set(e, SY_E_NOT_FOUND, "event \"%s\" is not in the event catalog", name);
+    *id = (int)t;
+    return 0;
+}
+
+void sy_events_dim_id(sy_events *ev, int dim, const char *value, uint16_t *id) {
+    *id = 0;
+    if (dim < 0 || dim >= SY_DIM_COUNT) return;
+    pthread_mutex_lock(&ev->catalog_lock);
+    uint32_t v = strdict_get(&ev->dims[dim], value);
+    pthread_mutex_unlock(&ev->catalog_lock);
+    *id = v > UINT16_MAX ? 0 : (uint16_t)v;
+}
