@@ -125,6 +125,10 @@ static int app_http(app *a) {
 }
 
 static void app_close(app *a) {
+    /* Stop taking requests, let the event committer answer the ones it
+     * holds (their connections are suspended in the server), then stop. */
+    sy_http_quiesce(a->http);
+    sy_events_stop(a->events);
     sy_http_destroy(a->http);
     sy_segments_destroy(a->segments);
     sy_tags_destroy(a->tags);

@@ -47,6 +47,7 @@ const char *sy_err_name(int code) {
     case SY_E_PRECONDITION: return "failed_precondition";
     case SY_E_CSRF: return "csrf_failed";
     case SY_E_METHOD: return "method_not_allowed";
+    case SY_E_UNAVAILABLE: return "unavailable";
     default: return "internal";
     }
 }
@@ -65,6 +66,7 @@ int sy_err_http_status(int code) {
     case SY_E_UNSUPPORTED: return 415;
     case SY_E_PRECONDITION: return 409;
     case SY_E_METHOD: return 405;
+    case SY_E_UNAVAILABLE: return 503;
     default: return 500;
     }
 }

@@ -26,6 +26,7 @@ enum {
     SY_E_PRECONDITION = -12,/* failed_precondition, 412/409 (e.g. newer schema) */
     SY_E_CSRF = -13,        /* csrf_failed, 403 */
     SY_E_METHOD = -14,      /* method_not_allowed, 405 */
+    SY_E_UNAVAILABLE = -15, /* unavailable, 503: shutting down, retry */
 };
 
 /* The message buffer a caller passes down. `field` optionally names the

@@ -414,3 +414,52 @@ sy_idset *sy_engine_who_did(sy_engine *e, int type, int64_t from, int64_t to, in
     pthread_rwlock_unlock(&e->lock);
     return s;
 }
+
+sy_idset *sy_engine_who_counts(sy_engine *e, int type, int64_t from, int64_t to, const uint16_t dims[SY_DIM_COUNT],
+                               uint32_t min_count, int64_t min_sum_fen) {
+    sy_idset *s = sy_idset_create();
+    if (!s) return NULL;
+    if (min_count < 1) min_count = 1;
+    pthread_rwlock_rdlock(&e->lock);
+    /* Dense per-contact accumulators: one pass over the columns, then one
+     * over the contacts touched. Sums are only kept when asked for. */
+    size_t n = e->n_contacts;
+    uint32_t *cnt = n ? calloc(n, sizeof *cnt) : NULL;
+    int64_t *sum = (n && min_sum_fen != INT64_MIN) ? calloc(n, sizeof *sum) : NULL;
+    if (n && (!cnt || (min_sum_fen != INT64_MIN && !sum))) {
+        pthread_rwlock_unlock(&e->lock);
+        free(cnt);
+        free(sum);
+        sy_idset_destroy(s);
+        return NULL;
+    }
+    size_t rev_i = 0; /* revenue entries are in position order: walk them alongside */
+    for (size_t ci = 0; ci < e->n_chunks; ci++) {
+        const chunk *c = e->chunks[ci];
+        size_t lim = ci + 1 < e->n_chunks ? CHUNK : e->size - ci * CHUNK;
+        for (size_t k = 0; k < lim; k++) {
+            if (c->type[k] != type) continue;
+            if (c->ts[k] < from || c->ts[k] >= to) continue;
+            if (c->flags[k] & (SY_EV_SYSTEM | SY_EV_META)) continue;
+            int ok = 1;
+            for (int d = 0; d < SY_DIM_COUNT && ok; d++)
+                if (dims && dims[d] && c->dims[d][k] != dims[d]) ok = 0;
+            if (!ok) continue;
+            uint32_t id = c->contact[k];
+            while (id < n && e->contacts[id].merged_into) id = e->contacts[id].merged_into;
+            if (id >= n) continue;
+            if (cnt[id] < UINT32_MAX) cnt[id]++;
+            if (sum) {
+                uint32_t pos = (uint32_t)(ci * CHUNK + k);
+                while (rev_i < e->n_rev && e->rev[rev_i].pos < pos) rev_i++;
+                if (rev_i < e->n_rev && e->rev[rev_i].pos == pos) sum[id] += e->rev[rev_i].fen;
+            }
+        }
+    }
+    pthread_rwlock_unlock(&e->lock);
+    for (size_t id = 0; id < n; id++)
+        if (cnt[id] >= min_count && (!sum || sum[id] >= min_sum_fen)) roaring_bitmap_add(s->r, (uint32_t)id);
+    free(cnt);
+    free(sum);
+    return s;
+}

@@ -103,4 +103,14 @@ size_t sy_idset_list(const sy_idset *s, uint32_t from, uint32_t *out, size_t cap
  * counting system events only when include_system. Caller destroys. */
 sy_idset *sy_engine_who_did(sy_engine *e, int type, int64_t from, int64_t to, int include_system);
 
+/* Contacts (canonical ids: a merged contact's events count for the contact
+ * it was merged into) having, among the events of type `type` (>= 0) with ts
+ * in [from, to) whose dimensions equal dims[d] for every d where dims[d] != 0,
+ * system and meta events excluded, at least min_count events (>= 1) and a
+ * revenue sum (revenue_fen of those events; refunds count positive as stored)
+ * of at least min_sum_fen (INT64_MIN: no sum condition). Caller destroys;
+ * NULL on out-of-memory. */
+sy_idset *sy_engine_who_counts(sy_engine *e, int type, int64_t from, int64_t to, const uint16_t dims[SY_DIM_COUNT],
+                               uint32_t min_count, int64_t min_sum_fen);
+
 #endif

@@ -142,8 +142,8 @@ static int h_ingest(sy_req *r) {
     sy_req_defer(r);
     if (sy_events_submit(ev, p)) {
         /* shutting down: answer at once */
-        sy_err_set(&r->err, SY_E_IO, "the server is shutting down; retry");
-        sy_req_resume(r, SY_E_IO);
+        sy_err_set(&r->err, SY_E_UNAVAILABLE, "the server is shutting down; retry");
+        sy_req_resume(r, SY_E_UNAVAILABLE);
     }
     return SY_DEFERRED;
 }

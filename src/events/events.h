@@ -31,7 +31,12 @@ typedef struct sy_events sy_events;
  * checksum fails: the message names it). */
 int sy_events_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_engine *engine,
                      sy_events **out, sy_err *e);
-/* Drains pending requests and stops the committer. NULL ok. */
+/* Commits and answers every pending request, then stops the committer;
+ * requests submitted afterwards are answered 503 (unavailable). The module
+ * stays usable for reads until destroyed. NULL ok; idempotent. */
+void sy_events_stop(sy_events *ev);
+/* Stops (as above) and frees the module. Call after the HTTP server has
+ * stopped. NULL ok. */
 void sy_events_destroy(sy_events *ev);
 void sy_events_register(sy_events *ev, sy_http *h);
 

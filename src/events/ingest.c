@@ -784,7 +784,7 @@ int sy_events_submit(sy_events *ev, pending *p) {
     pthread_mutex_lock(&ev->lock);
     if (ev->stopping) {
         pthread_mutex_unlock(&ev->lock);
-        return SY_E_IO;
+        return SY_E_UNAVAILABLE;
     }
     p->next = NULL;
     if (ev->tail) ev->tail->next = p;
@@ -911,15 +911,19 @@ int sy_events_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_en
     return 0;
 }
 
+void sy_events_stop(sy_events *ev) {
+    if (!ev || !ev->running) return;
+    pthread_mutex_lock(&ev->lock);
+    ev->stopping = 1;
+    pthread_cond_broadcast(&ev->wake);
+    pthread_mutex_unlock(&ev->lock);
+    pthread_join(ev->committer, NULL);
+    ev->running = 0;
+}
+
 void sy_events_destroy(sy_events *ev) {
     if (!ev) return;
-    if (ev->running) {
-        pthread_mutex_lock(&ev->lock);
-        ev->stopping = 1;
-        pthread_cond_broadcast(&ev->wake);
-        pthread_mutex_unlock(&ev->lock);
-        pthread_join(ev->committer, NULL);
-    }
+    sy_events_stop(ev);
     u64set_free(&ev->seen);
     u64set_free(&ev->orders);
     strdict_free(&ev->idents);

@@ -54,6 +54,7 @@ struct sy_http {
     char *openapi;      /* merged document, built at start */
     size_t openapi_len;
     int64_t started_at;
+    int listen_fd; /* the listening socket after sy_http_quiesce, else -1 */
 };
 
 typedef struct header {
@@ -650,6 +651,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 sy_http *sy_http_create(void) {
     sy_http *h = calloc(1, sizeof *h);
     if (!h) return NULL;
+    h->listen_fd = -1;
     sy_route *b = malloc(sizeof builtin_routes);
     if (!b) {
         free(h);
@@ -732,9 +734,19 @@ int sy_http_start(sy_http *h, const char *addr, int threads, sy_err *e) {
 
 int sy_http_port(const sy_http *h) { return h->port; }
 
+void sy_http_quiesce(sy_http *h) {
+    if (h && h->daemon && h->listen_fd < 0) {
+        MHD_socket fd = MHD_quiesce_daemon(h->daemon);
+        /* closed only after MHD_stop_daemon: pool threads may still use it */
+        if (fd != MHD_INVALID_SOCKET) h->listen_fd = fd;
+    }
+}
+
 void sy_http_stop(sy_http *h) {
     if (h && h->daemon) {
         MHD_stop_daemon(h->daemon);
         h->daemon = NULL;
+        if (h->listen_fd >= 0) close(h->listen_fd);
+        h->listen_fd = -1;
     }
 }

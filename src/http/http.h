@@ -100,6 +100,10 @@ int sy_http_start(sy_http *h, const char *addr, int threads, sy_err *e);
 /* Port actually bound (useful with port 0). */
 int sy_http_port(const sy_http *h);
 void sy_http_stop(sy_http *h);
+/* Stops accepting new connections while requests in flight (suspended
+ * ones included) can still be answered; call before draining the modules
+ * that resume suspended requests, then sy_http_stop. */
+void sy_http_quiesce(sy_http *h);
 /* The route table, for `siyu routes` and the OpenAPI completeness check. */
 size_t sy_http_route_count(const sy_http *h);
 const sy_route *sy_http_route_at(const sy_http *h, size_t i);

@@ -90,6 +90,8 @@ int sy_staff_lookup(sy_staff *s, int64_t staff_id, int64_t *department_id, int64
                     sy_err *e);
 /* SY_E_NOT_FOUND unless store_id names a store. */
 int sy_staff_store_exists(sy_staff *s, int64_t store_id, sy_err *e);
+/* SY_E_NOT_FOUND unless department_id names a department. */
+int sy_staff_department_exists(sy_staff *s, int64_t department_id, sy_err *e);
 /* Looks up a store id by exact name or code; SY_E_NOT_FOUND when none. */
 int sy_staff_find_store(sy_staff *s, const char *name, int64_t *id, sy_err *e);
 /* Workspace timezone (IANA name) copied into out. */

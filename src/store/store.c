@@ -235,7 +235,7 @@ int sy_store_write(sy_store *s, sy_write_job job, void *arg, sy_err *e) {
     pthread_mutex_lock(&s->lock);
     if (s->stopping) {
         pthread_mutex_unlock(&s->lock);
-        return sy_err_set(e, SY_E_IO, "the store is shutting down");
+        return sy_err_set(e, SY_E_UNAVAILABLE, "the store is shutting down; retry");
     }
     if (s->tail) s->tail->next = &w;
     else s->head = &w;
