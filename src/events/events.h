@@ -49,6 +49,14 @@ void sy_events_register(sy_events *ev, sy_http *h);
 int sy_events_ingest(sy_events *ev, int64_t write_key_id, const char *kind, const char *body, size_t len,
                      int64_t received_at, json_t **details, sy_err *e);
 
+/* Records an event siyu itself produces (tag_added, segment_entered,
+ * lifecycle_changed, …) for n contacts: stored in the log like any event,
+ * with source "system", which never counts as a contact's activity.
+ * properties is borrowed (copied; may be NULL). Queued for the next group
+ * commit; returns without waiting (call after the change it reports has
+ * committed). Any thread. Errors: SY_E_UNAVAILABLE when stopping, SY_E_NOMEM. */
+int sy_events_emit(sy_events *ev, const int64_t *contacts, size_t n, const char *name, json_t *properties, sy_err *e);
+
 /* Writes every stored event as JSON Lines to path. */
 int sy_events_export_file(sy_events *ev, const char *path, size_t *rows, sy_err *e);
 

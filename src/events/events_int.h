@@ -131,6 +131,12 @@ typedef struct pending {
     int done, rc;
     sy_err err;
     uint32_t stored, duplicates;
+    /* events siyu produces (sy_events_emit): contacts already known, no
+     * parsed request; such a pending is heap memory the committer frees */
+    int64_t *sys_contacts;
+    size_t sys_n;
+    char *sys_name;
+    json_t *sys_props;
     struct pending *next;
 } pending;
 

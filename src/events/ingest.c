@@ -597,6 +597,40 @@ static int add_row(job *j, sy_db *db, pending *p, size_t mi, sy_err *e) {
     return 0;
 }
 
+/* One event siyu produced: the contact is known, there is no messageId and
+ * no identity to resolve; flagged system so it never counts as activity. */
+static int add_system_row(job *j, sy_db *db, pending *p, size_t i, sy_err *e) {
+    event_type *t;
+    int rc = sy_catalog_type(j->ev, db, p->sys_name, &t, e);
+    if (rc) return rc;
+    if (j->n_rows == j->cap_rows) {
+        size_t cap = j->cap_rows ? j->cap_rows * 2 : 256;
+        sy_logrow *r = realloc(j->rows, cap * sizeof *r);
+        if (!r) return sy_err_set(e, SY_E_NOMEM, "out of memory");
+        j->rows = r;
+        j->cap_rows = cap;
+    }
+    sy_logrow *row = &j->rows[j->n_rows];
+    memset(row, 0, sizeof *row);
+    row->ev.contact = (uint32_t)p->sys_contacts[i];
+    row->ev.type = (uint16_t)t->id;
+    row->ev.flags = SY_EV_SYSTEM;
+    row->ev.ts = p->received_at;
+    row->received_at = p->received_at;
+    row->name = p->sys_name;
+    sy_catalog_observe(t, row->ev.ts, p->sys_props);
+    sy_buf *pb = &j->payload;
+    sy_buf_reset(pb);
+    sy_buf_adds(pb, "{\"type\":\"track\",\"source\":\"system\"");
+    put_json(pb, "properties", p->sys_props);
+    sy_buf_addc(pb, '}');
+    row->payload = sy_strndup(j->arena, pb->p, pb->len);
+    row->payload_len = pb->len;
+    j->n_rows++;
+    p->stored++;
+    return 0;
+}
+
 /* The writer job of one group commit. */
 static int group_job(sy_db *db, void *arg, sy_err *e) {
     job *j = arg;
@@ -604,9 +638,12 @@ static int group_job(sy_db *db, void *arg, sy_err *e) {
     /* another module wrote since our last commit: identities may have moved */
     j->gen0 = sy_store_generation(j->ev->st);
     if (j->gen0 != j->ev->ident_gen) strdict_free(&j->ev->idents);
-    for (pending *p = j->group; p; p = p->next)
+    for (pending *p = j->group; p; p = p->next) {
         for (size_t i = 0; i < p->parsed.n; i++)
             if ((rc = add_row(j, db, p, i, e))) return rc;
+        for (size_t i = 0; i < p->sys_n; i++)
+            if ((rc = add_system_row(j, db, p, i, e))) return rc;
+    }
     if (j->n_rows) {
         void *blob;
         size_t len;
@@ -713,6 +750,12 @@ static void finish_group(sy_events *ev, pending *group, int rc, const sy_err *er
                 sy_req_resume(r, 0);
             }
             /* p lives in the request arena: not touched after resume */
+        } else if (p->sys_name) {
+            if (rc) sy_warn("msg=\"system events lost\" event=%s n=%zu error=\"%s\"", p->sys_name, p->sys_n, err->msg);
+            free(p->sys_contacts);
+            free(p->sys_name);
+            json_decref(p->sys_props);
+            free(p);
         } else {
             p->done = 1;
         }
@@ -730,10 +773,10 @@ static void *committer_main(void *arg) {
         if (!ev->head) break;
         /* take requests up to the group limit */
         pending *group = ev->head, *last = group;
-        size_t n = group->parsed.n;
-        while (last->next && n + last->next->parsed.n <= GROUP_MAX_EVENTS) {
+        size_t n = group->parsed.n + group->sys_n;
+        while (last->next && n + last->next->parsed.n + last->next->sys_n <= GROUP_MAX_EVENTS) {
             last = last->next;
-            n += last->parsed.n;
+            n += last->parsed.n + last->sys_n;
         }
         ev->head = last->next;
         if (!ev->head) ev->tail = NULL;
@@ -794,6 +837,35 @@ int sy_events_submit(sy_events *ev, pending *p) {
     if (!p->req && !p->async)
         while (!p->done) pthread_cond_wait(&ev->done, &ev->lock);
     pthread_mutex_unlock(&ev->lock);
+    return 0;
+}
+
+int sy_events_emit(sy_events *ev, const int64_t *contacts, size_t n, const char *name, json_t *properties, sy_err *e) {
+    if (n == 0) return 0;
+    pending *p = calloc(1, sizeof *p);
+    if (!p) return sy_err_set(e, SY_E_NOMEM, "out of memory");
+    p->sys_contacts = malloc(n * sizeof *p->sys_contacts);
+    p->sys_name = strdup(name);
+    p->sys_props = properties ? json_deep_copy(properties) : NULL;
+    if (!p->sys_contacts || !p->sys_name || (properties && !p->sys_props)) {
+        free(p->sys_contacts);
+        free(p->sys_name);
+        json_decref(p->sys_props);
+        free(p);
+        return sy_err_set(e, SY_E_NOMEM, "out of memory");
+    }
+    memcpy(p->sys_contacts, contacts, n * sizeof *contacts);
+    p->sys_n = n;
+    p->received_at = sy_now_ms();
+    p->async = 1;
+    int rc = sy_events_submit(ev, p);
+    if (rc) {
+        free(p->sys_contacts);
+        free(p->sys_name);
+        json_decref(p->sys_props);
+        free(p);
+        return sy_err_set(e, rc, "the event store is stopping; \"%s\" not recorded", name);
+    }
     return 0;
 }
 

@@ -266,11 +266,36 @@ int sy_tags_write_members(sy_tags *t, const sy_actor *actor, int64_t tag_id, con
         j.ids = ids + c * SY_TAGS_CHUNK;
         j.n = n - c * SY_TAGS_CHUNK < SY_TAGS_CHUNK ? n - c * SY_TAGS_CHUNK : SY_TAGS_CHUNK;
         if (n == 0) j.n = 0, j.ids = ids;
+        /* which contacts this chunk really changes, from RAM (consistent with
+         * the store under write_lock), for the tag_added/removed events */
+        int64_t *moved = NULL;
+        size_t n_moved = 0;
+        if (t->events && j.n && (moved = malloc(j.n * sizeof *moved))) {
+            pthread_rwlock_rdlock(&t->lock);
+            int found;
+            size_t si = find_set(t, tag_id, &found);
+            for (size_t k = 0; found && k < j.n; k++) {
+                if (!id_fits(j.ids[k])) continue;
+                int has = sy_idset_contains(t->sets[si].members, (uint32_t)j.ids[k]);
+                int dup = 0;
+                for (size_t q = 0; q < n_moved && !dup; q++) dup = moved[q] == j.ids[k];
+                if (has != add && !dup) moved[n_moved++] = j.ids[k];
+            }
+            pthread_rwlock_unlock(&t->lock);
+        }
         rc = sy_store_write(t->st, member_job_run, &j, e);
         if (rc == 0) {
             sy_tags_ram_apply(t, tag_id, j.ids, j.n, add);
             *changed += j.changed;
+            if (n_moved) {
+                json_t *props = json_pack("{s:I}", "tag_id", (json_int_t)tag_id);
+                sy_err ee;
+                if (sy_events_emit(t->events, moved, n_moved, add ? "tag_added" : "tag_removed", props, &ee))
+                    sy_warn("msg=\"tag events not recorded\" error=\"%s\"", ee.msg);
+                json_decref(props);
+            }
         }
+        free(moved);
     }
     pthread_mutex_unlock(&t->write_lock);
     return rc;
@@ -294,6 +319,8 @@ int sy_tags_sweep(sy_tags *t, int64_t tag_id, sy_err *e) {
 }
 
 /* --- lifecycle and the public interface --- */
+
+void sy_tags_set_events(sy_tags *t, sy_events *ev) { t->events = ev; }
 
 int sy_tags_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_tags **out, sy_err *e) {
     *out = NULL;

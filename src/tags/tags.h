@@ -20,6 +20,7 @@
 #include "staff/staff.h"
 #include "contacts/contacts.h"
 #include "engine/engine.h"
+#include "events/events.h"
 
 typedef struct sy_tags sy_tags;
 
@@ -27,6 +28,10 @@ typedef struct sy_tags sy_tags;
 int sy_tags_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_tags **out, sy_err *e);
 void sy_tags_destroy(sy_tags *t); /* NULL ok */
 void sy_tags_register(sy_tags *t, sy_http *h);
+/* From now on every membership change is recorded as a system event
+ * (tag_added / tag_removed with {"tag_id"}) for journeys. Call before
+ * serving. */
+void sy_tags_set_events(sy_tags *t, sy_events *ev);
 
 /* A copy of tag_id's members (live contact ids; caller destroys), or NULL
  * with SY_E_NOT_FOUND in e when the tag does not exist. Any thread. */

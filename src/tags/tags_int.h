@@ -40,6 +40,8 @@ struct sy_tags {
     /* Deleted tags whose rows the rebuild found (swept after start). */
     int64_t orphans[16];
     size_t n_orphans;
+    /* where tag_added / tag_removed events go (NULL: not recorded) */
+    sy_events *events;
 };
 
 /* --- rules (tags.c) --- */

@@ -1,7 +1,7 @@
 // English. Keys mirror zh-CN.js.
 export default {
   app: { title: 'siyu operations', logout: 'Sign out', scope: 'Data scope' },
-  menu: { overview: 'Overview', contacts: 'Contacts', pool: 'Lead pool', import: 'Import', export: 'Export', settings: 'Settings', events: 'Events', conflicts: 'Identity conflicts' },
+  menu: { overview: 'Overview', contacts: 'Contacts', pool: 'Lead pool', import: 'Import', export: 'Export', settings: 'Settings', events: 'Events', conflicts: 'Identity conflicts', tags: 'Tags', segments: 'Segments' },
   session: { expiredTitle: 'Session expired', expiredBody: 'Your session has expired or you signed out elsewhere. Please sign in again.', loginAgain: 'Sign in again' },
   login: {
     subtitle: 'Customer library and private-domain operations', username: 'User name', password: 'Password', submit: 'Sign in',
@@ -28,7 +28,7 @@ export default {
   },
   owner: { change: 'Change owner', newOwner: 'New owner', confirm: 'Give this contact to {name}?' },
   detail: {
-    title: 'Contact', profile: 'Profile', behavior: 'Activity', identities: 'Identities', attributes: 'Custom attributes', followups: 'Follow-ups', timeline: 'Timeline',
+    title: 'Contact', profile: 'Profile', behavior: 'Activity', tags: 'Tags', identities: 'Identities', attributes: 'Custom attributes', followups: 'Follow-ups', timeline: 'Timeline',
     followers: 'Followers', idType: 'Type', idValue: 'Value', consent: 'Consent', channel: 'Channel', agreed: 'Agreed', where: 'Source', purpose: 'Purpose',
     when: 'When', noAttributes: 'No custom attributes defined', notFound: 'Contact not found or outside your data scope',
   },
@@ -105,6 +105,29 @@ export default {
     title: 'Identity conflicts', explain: 'When one event points at two identified contacts (each with a different user id or phone), they are never merged automatically; the conflict is recorded here. Open both: if they are one person merge them from the contact list, otherwise dismiss.',
     status: { open: 'Open', dismissed: 'Dismissed', all: 'All' }, none: 'No identity conflicts', at: 'Time', contact: 'Contact', other: 'Other contact',
     identity: 'Identity', message: 'Message id', dismiss: 'Dismiss', dismissConfirm: 'Dismiss this conflict between {a} and {b}? Both stay separate.', dismissed: 'Dismissed',
+  },
+  tags: {
+    title: 'Tags', newCategory: 'New category', editCategory: 'Edit category', newSub: 'New subcategory', newTag: 'New tag', editTag: 'Edit tag',
+    none: 'No tag categories yet', noTags: 'No tags in this category', catName: 'Name', scenario: 'Scenario', scenarioPh: 'The business scenario this category serves',
+    parent: 'Parent', topLevel: '(top level)', sortOrder: 'Order', category: 'Category', tagName: 'Name', description: 'Description',
+    members: '{n} contacts', deleteTagConfirm: 'Delete tag "{name}"? {n} contacts lose it. This cannot be undone.',
+    bulk: 'Bulk tagging', tag: 'Tag', byPhones: 'By phone', byIds: 'By contact ID', phonesPh: 'One phone per line (or comma separated)', idsPh: 'One contact ID per line',
+    addMembers: 'Tag', removeMembers: 'Untag', removeConfirm: 'Remove the tag from these {n} contacts?',
+    resultAdded: '{n} added, {s} skipped (already tagged or repeated); the tag now has {c}', resultRemoved: '{n} removed, {s} skipped; the tag now has {c}',
+    notFound: '{n} not found', contactNone: 'No tags yet', pickTags: 'Pick tags to add', add: 'Add',
+  },
+  segments: {
+    title: 'Segments', new: 'New segment', none: 'No saved segments yet', name: 'Name', description: 'Description', version: 'Version', members: 'Members',
+    versions: 'Versions', definition: 'Definition', by: 'By', saveVersion: 'Save as new version', savedVersion: 'Saved as v{v}',
+    liveCount: 'Matching contacts (in your data scope)', sample: 'Sample (up to 20)', export: 'Export CSV', snapshot: 'Snapshot',
+    snapshotConfirm: 'Freeze all current members as a snapshot (for campaigns)?', snapshotDone: 'Snapshot #{id}: {n} contacts', prev: 'Previous', next: 'Next',
+    not: 'Not', and: 'All of', or: 'Any of', addCond: '+ Condition', addGroup: '+ Group', emptyGroup: 'Empty group: add a condition',
+    pickTag: 'Pick a tag', pickEvent: 'Pick an event', did: 'Did', didNot: 'Did not', count: 'Times', addWhere: 'Dimension filter', inPh: 'Comma-separated values',
+    type: { tag: 'Tag', attribute: 'Attribute', event: 'Behaviour', identity: 'Identity', owner: 'Owner', store: 'Store', department: 'Department', segment: 'Segment' },
+    window: { last_days: 'Last N days', last_calendar_days: 'Last N calendar days', between: 'Between dates', none: 'Any time' },
+    dim: { category: 'Category', store: 'Store', channel: 'Channel', sku: 'SKU' },
+    attr: { name: 'Name', city: 'City', company: 'Company', gender: 'Gender', status: 'Status', source_id: 'Source ID', birthday: 'Birthday', created_at: 'Created' },
+    ops: { '=': 'is', '!=': 'is not', in: 'in', contains: 'contains', is_set: 'is set', not_set: 'is not set', '<': 'less than', '>': 'greater than', within_last_days: 'within last N days' },
   },
   settings: {
     tab: {

@@ -1,7 +1,7 @@
 // 中文 (default). Keys mirror en.js.
 export default {
   app: { title: '私域运营平台', logout: '退出登录', scope: '数据范围' },
-  menu: { overview: '概览', contacts: '客户', pool: '公海', import: '导入', export: '导出', settings: '设置', events: '事件', conflicts: '身份冲突' },
+  menu: { overview: '概览', contacts: '客户', pool: '公海', import: '导入', export: '导出', settings: '设置', events: '事件', conflicts: '身份冲突', tags: '标签', segments: '人群' },
   session: { expiredTitle: '登录已过期', expiredBody: '登录已过期或已在别处退出，请重新登录。', loginAgain: '重新登录' },
   login: {
     subtitle: '客户资产与私域运营', username: '用户名', password: '密码', submit: '登录', needUsername: '请输入用户名',
@@ -28,7 +28,7 @@ export default {
   },
   owner: { change: '更换负责人', newOwner: '新负责人', confirm: '确定把该客户交给 {name}？' },
   detail: {
-    title: '客户详情', profile: '资料', behavior: '行为', identities: '身份', attributes: '自定义属性', followups: '跟进记录', timeline: '时间线',
+    title: '客户详情', profile: '资料', behavior: '行为', tags: '标签', identities: '身份', attributes: '自定义属性', followups: '跟进记录', timeline: '时间线',
     followers: '跟进人', idType: '类型', idValue: '值', consent: '授权同意', channel: '渠道', agreed: '同意', where: '来源', purpose: '用途',
     when: '时间', noAttributes: '尚未定义自定义属性', notFound: '客户不存在或不在你的数据范围内',
   },
@@ -104,6 +104,29 @@ export default {
     title: '身份冲突', explain: '两位已识别的客户（各有不同的用户 ID 或手机号）被同一条事件指向时，系统不会自动合并，而是记录在这里。请打开两位客户核对：确属同一人就在客户列表中手动合并，否则忽略。',
     status: { open: '待处理', dismissed: '已忽略', all: '全部' }, none: '没有身份冲突', at: '时间', contact: '客户', other: '另一位客户',
     identity: '冲突的身份', message: '消息 ID', dismiss: '忽略', dismissConfirm: '忽略 {a} 与 {b} 之间的这条身份冲突？两位客户保持独立。', dismissed: '已忽略',
+  },
+  tags: {
+    title: '标签', newCategory: '新建分类', editCategory: '编辑分类', newSub: '新建子分类', newTag: '新建标签', editTag: '编辑标签',
+    none: '还没有标签分类', noTags: '该分类下还没有标签', catName: '分类名称', scenario: '业务场景', scenarioPh: '该分类服务的业务场景，如“私信转化：按意向分层跟进”',
+    parent: '上级分类', topLevel: '（顶级分类）', sortOrder: '排序', category: '分类', tagName: '标签名称', description: '说明',
+    members: '{n} 人', deleteTagConfirm: '确定删除标签“{name}”？{n} 位客户将失去该标签，此操作不可撤销。',
+    bulk: '批量打标签', tag: '标签', byPhones: '按手机号', byIds: '按客户 ID', phonesPh: '每行一个手机号（也可用逗号分隔）', idsPh: '每行一个客户 ID',
+    addMembers: '打标签', removeMembers: '移除标签', removeConfirm: '确定从这 {n} 位客户移除该标签？',
+    resultAdded: '新增 {n} 人，跳过 {s} 人（已有或重复），该标签现有 {c} 人', resultRemoved: '移除 {n} 人，跳过 {s} 人，该标签现有 {c} 人',
+    notFound: '未找到 {n} 个', contactNone: '还没有标签', pickTags: '选择要添加的标签', add: '添加',
+  },
+  segments: {
+    title: '人群', new: '新建人群', none: '还没有保存的人群', name: '名称', description: '说明', version: '版本', members: '成员',
+    versions: '版本记录', definition: '条件', by: '修改人', saveVersion: '保存为新版本', savedVersion: '已保存为 v{v}',
+    liveCount: '符合条件的客户（你的数据范围内）', sample: '样例（最多 20 位）', export: '导出 CSV', snapshot: '生成快照',
+    snapshotConfirm: '冻结当前全部成员为一个快照（供活动使用）？', snapshotDone: '快照 #{id} 已生成，共 {n} 人', prev: '上一页', next: '下一页',
+    not: '排除', and: '且', or: '或', addCond: '+ 条件', addGroup: '+ 条件组', emptyGroup: '空的条件组：请添加条件',
+    pickTag: '选择标签', pickEvent: '选择事件', did: '做过', didNot: '没做过', count: '次数', addWhere: '维度筛选', inPh: '多个值用逗号分隔',
+    type: { tag: '标签', attribute: '属性', event: '行为', identity: '身份', owner: '负责人', store: '门店', department: '部门', segment: '人群' },
+    window: { last_days: '最近 N 天', last_calendar_days: '最近 N 个自然日', between: '日期区间', none: '不限时间' },
+    dim: { category: '品类', store: '门店', channel: '渠道', sku: 'SKU' },
+    attr: { name: '姓名', city: '城市', company: '公司', gender: '性别', status: '跟进状态', source_id: '来源渠道 ID', birthday: '生日', created_at: '创建时间' },
+    ops: { '=': '等于', '!=': '不等于', in: '属于', contains: '包含', is_set: '有值', not_set: '无值', '<': '小于', '>': '大于', within_last_days: '最近 N 天内' },
   },
   settings: {
     tab: {
