@@ -22,7 +22,7 @@
 /* --- argument parsing: --flag VALUE pairs and boolean --flags --- */
 
 typedef struct opt {
-    const char *name;  /* "--data" */
+    const char *name; /* "--data" */
     int takes_value;
     const char *value; /* filled */
     int set;
@@ -47,9 +47,12 @@ static int parse_opts(const char *cmd, int argc, char **argv, opt *opts, size_t 
             if (strlen(opts[k].name) == alen && strncmp(opts[k].name, a, alen) == 0) o = &opts[k];
         if (!o) return usage_error(cmd, "unknown option \"%s\"", a);
         if (o->takes_value) {
-            if (eq) o->value = eq + 1;
-            else if (i + 1 < argc) o->value = argv[++i];
-            else return usage_error(cmd, "option %s needs a value", o->name);
+            if (eq)
+                o->value = eq + 1;
+            else if (i + 1 < argc)
+                o->value = argv[++i];
+            else
+                return usage_error(cmd, "option %s needs a value", o->name);
             if (!*o->value) return usage_error(cmd, "option %s needs a non-empty value", o->name);
         } else if (eq) {
             return usage_error(cmd, "option %s takes no value", o->name);
@@ -59,7 +62,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, opt *opts, size_t 
     return 0;
 }
 
-static int parse_u64(const char *cmd, const char *name, const char *v, uint64_t max, uint64_t *out) {
+static int parse_u64(const char *cmd, const char *name, const char *v, uint64_t max,
+                     uint64_t *out) {
     int64_t x;
     if (sy_parse_i64(v, &x) || x < 0 || (uint64_t)x > max) {
         char msg[160];
@@ -94,12 +98,14 @@ static int app_open(app *a, const char *dir, sy_err *e) {
     int rc = sy_store_open(dir, &a->store, e);
     if (rc == 0) rc = sy_staff_create(a->store, &a->staff, e);
     if (rc == 0) rc = sy_contacts_create(a->store, a->staff, 0, &a->contacts, e);
-    if (rc == 0 && !(a->engine = sy_engine_create())) rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
+    if (rc == 0 && !(a->engine = sy_engine_create()))
+        rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
     if (rc == 0) rc = sy_events_create(a->store, a->staff, a->contacts, a->engine, &a->events, e);
     if (rc == 0) rc = sy_tags_create(a->store, a->staff, a->contacts, &a->tags, e);
     if (rc == 0) sy_tags_set_events(a->tags, a->events);
     if (rc == 0)
-        rc = sy_segments_create(a->store, a->staff, a->contacts, a->engine, a->events, a->tags, &a->segments, e);
+        rc = sy_segments_create(a->store, a->staff, a->contacts, a->engine, a->events, a->tags,
+                                &a->segments, e);
     return rc;
 }
 
@@ -167,7 +173,9 @@ static const char *find_web(const char *flag, char *buf, size_t n) {
 }
 
 static int cmd_serve(int argc, char **argv) {
-    opt o[] = {{"--data", 1, "./data", 0}, {"--listen", 1, "127.0.0.1:8080", 0}, {"--web", 1, NULL, 0},
+    opt o[] = {{"--data", 1, "./data", 0},
+               {"--listen", 1, "127.0.0.1:8080", 0},
+               {"--web", 1, NULL, 0},
                {"--threads", 1, "8", 0}};
     int p = parse_opts("serve", argc, argv, o, SY_ARRAY_LEN(o));
     if (p == 1) {
@@ -182,7 +190,8 @@ static int cmd_serve(int argc, char **argv) {
     if (p) return p;
     uint64_t threads;
     if (parse_u64("serve", "--threads", o[3].value, 256, &threads)) return 2;
-    if (threads == 0) return usage_error("serve", "--threads must be at least 1, got \"%s\"", o[3].value);
+    if (threads == 0)
+        return usage_error("serve", "--threads must be at least 1, got \"%s\"", o[3].value);
     if (o[2].value && !is_dir(o[2].value))
         return usage_error("serve", "--web \"%s\" is not a directory", o[2].value);
 
@@ -219,8 +228,10 @@ static int cmd_serve(int argc, char **argv) {
             fclose(f);
             chmod(path, 0600);
         }
-        fprintf(stderr, "siyu: new workspace — admin login: admin / %s (also in %s; change it after logging in)\n", pw,
-                path);
+        fprintf(stderr,
+                "siyu: new workspace — admin login: admin / %s (also in %s; change it after "
+                "logging in)\n",
+                pw, path);
     }
     char webbuf[PATH_MAX];
     const char *web = find_web(o[2].value, webbuf, sizeof webbuf);
@@ -246,17 +257,21 @@ static int write_demo_json(const char *dir, const sy_staff_demo *d, sy_err *e) {
     json_t *staff = json_array();
     for (size_t i = 0; i < d->n_staff; i++) {
         const sy_staff_demo_member *m = &d->staff[i];
-        json_array_append_new(staff, json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I}", "id", (json_int_t)m->id,
-                                               "username", m->username, "name", m->name, "password", m->password,
-                                               "role", m->role, "department_id", (json_int_t)m->department_id,
+        json_array_append_new(staff, json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I}", "id",
+                                               (json_int_t)m->id, "username", m->username, "name",
+                                               m->name, "password", m->password, "role", m->role,
+                                               "department_id", (json_int_t)m->department_id,
                                                "store_id", (json_int_t)m->store_id));
     }
     json_t *stores = json_array(), *depts = json_array();
-    for (size_t i = 0; i < d->n_stores; i++) json_array_append_new(stores, json_integer(d->store_ids[i]));
-    for (size_t i = 0; i < d->n_departments; i++) json_array_append_new(depts, json_integer(d->department_ids[i]));
-    json_t *doc = json_pack("{s:{s:s, s:s, s:s}, s:s, s:o, s:o, s:o}", "admin", "username", d->admin_username,
-                            "password", d->admin_password, "api_token", d->api_token, "write_key", d->write_key,
-                            "staff", staff, "stores", stores, "departments", depts);
+    for (size_t i = 0; i < d->n_stores; i++)
+        json_array_append_new(stores, json_integer(d->store_ids[i]));
+    for (size_t i = 0; i < d->n_departments; i++)
+        json_array_append_new(depts, json_integer(d->department_ids[i]));
+    json_t *doc =
+        json_pack("{s:{s:s, s:s, s:s}, s:s, s:o, s:o, s:o}", "admin", "username", d->admin_username,
+                  "password", d->admin_password, "api_token", d->api_token, "write_key",
+                  d->write_key, "staff", staff, "stores", stores, "departments", depts);
     char path[1024];
     snprintf(path, sizeof path, "%s/demo.json", dir);
     int rc = json_dump_file(doc, path, JSON_INDENT(2));
@@ -267,8 +282,11 @@ static int write_demo_json(const char *dir, const sy_staff_demo *d, sy_err *e) {
 }
 
 static int cmd_demo(int argc, char **argv) {
-    opt o[] = {{"--data", 1, "./data", 0}, {"--seed", 1, "1", 0}, {"--contacts", 1, "20000", 0},
-               {"--days", 1, "90", 0}, {"--scale", 0, NULL, 0}};
+    opt o[] = {{"--data", 1, "./data", 0},
+               {"--seed", 1, "1", 0},
+               {"--contacts", 1, "20000", 0},
+               {"--days", 1, "90", 0},
+               {"--scale", 0, NULL, 0}};
     int p = parse_opts("demo", argc, argv, o, SY_ARRAY_LEN(o));
     if (p == 1) {
         puts("usage: siyu demo [--data DIR] [--seed N] [--contacts N]\n"
@@ -277,7 +295,8 @@ static int cmd_demo(int argc, char **argv) {
              "  DIR/demo.json (logins, an admin API token and a write key).\n"
              "  --seed N       makes the data deterministic (default 1)\n"
              "  --contacts N   number of contacts (default 20000)\n"
-             "  --days N       days of customer behaviour (events) to generate (default 90; 0 = none)\n"
+             "  --days N       days of customer behaviour (events) to generate (default 90; 0 = "
+             "none)\n"
              "  --scale        benchmark size: 1,000,000 contacts and about 15 million events");
         return 0;
     }
@@ -289,14 +308,17 @@ static int cmd_demo(int argc, char **argv) {
     if (parse_u64("demo", "--days", o[3].value, 3650, &days)) return 2;
     int intensity = 1;
     if (o[4].set) {
-        if (o[2].set) return usage_error("demo", "%s", "--scale sets the number of contacts; drop --contacts");
+        if (o[2].set)
+            return usage_error("demo", "%s",
+                               "--scale sets the number of contacts; drop --contacts");
         n = 1000000;
         intensity = 3;
     }
     char dbpath[1024];
     snprintf(dbpath, sizeof dbpath, "%s/siyu.db", o[0].value);
     if (access(dbpath, F_OK) == 0) {
-        fprintf(stderr, "siyu demo: \"%s\" already holds a workspace; choose an empty --data directory\n",
+        fprintf(stderr,
+                "siyu demo: \"%s\" already holds a workspace; choose an empty --data directory\n",
                 o[0].value);
         return 1;
     }
@@ -310,7 +332,8 @@ static int cmd_demo(int argc, char **argv) {
     if (app_open(&a, o[0].value, &e) || sy_staff_demo_seed(a.staff, seed, &d, &e) ||
         sy_contacts_demo_seed(a.contacts, &d, seed, (size_t)n, &e) ||
         sy_staff_check_write_key(a.staff, tmp, d.write_key, &wk, &e) ||
-        (days && sy_events_demo_seed(a.events, wk, seed, (int)days, intensity, &e)) || write_demo_json(o[0].value, &d, &e)) {
+        (days && sy_events_demo_seed(a.events, wk, seed, (int)days, intensity, &e)) ||
+        write_demo_json(o[0].value, &d, &e)) {
         sy_arena_destroy(tmp);
         app_close(&a);
         return fail("demo", &e);
@@ -319,22 +342,28 @@ static int cmd_demo(int argc, char **argv) {
     sy_events_stats es;
     sy_events_get_stats(a.events, &es);
     app_close(&a);
-    printf("demo workspace created in %s (%llu contacts, %llu events, %.1f s)\n", o[0].value, (unsigned long long)n,
-           (unsigned long long)es.events, (double)(sy_mono_ms() - t0) / 1000.0);
-    printf("admin login: %s / %s   (shown once; also in %s/demo.json)\n", d.admin_username, d.admin_password,
-           o[0].value);
+    printf("demo workspace created in %s (%llu contacts, %llu events, %.1f s)\n", o[0].value,
+           (unsigned long long)n, (unsigned long long)es.events,
+           (double)(sy_mono_ms() - t0) / 1000.0);
+    printf("admin login: %s / %s   (shown once; also in %s/demo.json)\n", d.admin_username,
+           d.admin_password, o[0].value);
     return 0;
 }
 
 static int cmd_import(int argc, char **argv) {
-    opt o[] = {{"--data", 1, "./data", 0}, {"--file", 1, NULL, 0}, {"--encoding", 1, "auto", 0},
-               {"--strict", 0, NULL, 0}, {"--dedupe", 1, "update", 0}};
+    opt o[] = {{"--data", 1, "./data", 0},
+               {"--file", 1, NULL, 0},
+               {"--encoding", 1, "auto", 0},
+               {"--strict", 0, NULL, 0},
+               {"--dedupe", 1, "update", 0}};
     int p = parse_opts("import", argc, argv, o, SY_ARRAY_LEN(o));
     if (p == 1) {
-        puts("usage: siyu import --file FILE.csv [--data DIR] [--encoding auto|utf-8|gbk] [--strict]\n"
+        puts("usage: siyu import --file FILE.csv [--data DIR] [--encoding auto|utf-8|gbk] "
+             "[--strict]\n"
              "                   [--dedupe update|skip]\n"
              "  Imports contacts from a CSV file (UTF-8, UTF-8 with BOM or GBK). Valid rows are\n"
-             "  imported and rejected rows reported, unless --strict (then nothing if any row is bad).");
+             "  imported and rejected rows reported, unless --strict (then nothing if any row is "
+             "bad).");
         return 0;
     }
     if (p) return p;
@@ -346,7 +375,8 @@ static int cmd_import(int argc, char **argv) {
     sy_buf report = SY_BUF_INIT;
     int64_t t0 = sy_mono_ms();
     if (app_open(&a, o[0].value, &e) ||
-        sy_contacts_import_file(a.contacts, o[1].value, o[2].value, o[3].set, o[4].value, &report, &e)) {
+        sy_contacts_import_file(a.contacts, o[1].value, o[2].value, o[3].set, o[4].value, &report,
+                                &e)) {
         app_close(&a);
         if (report.len) fputs(report.p, stderr);
         sy_buf_release(&report);
@@ -399,7 +429,8 @@ static int cmd_export(int argc, char **argv) {
     sy_err e = {0};
     app a;
     size_t rows = 0;
-    if (app_open(&a, o[0].value, &e) || sy_contacts_export_file(a.contacts, o[1].value, o[2].set, &rows, &e)) {
+    if (app_open(&a, o[0].value, &e) ||
+        sy_contacts_export_file(a.contacts, o[1].value, o[2].set, &rows, &e)) {
         app_close(&a);
         return fail("export", &e);
     }
@@ -457,7 +488,8 @@ static int cmd_routes(int argc, char **argv) {
     opt o[] = {{"--data", 1, NULL, 0}};
     int p = parse_opts("routes", argc, argv, o, SY_ARRAY_LEN(o));
     if (p == 1) {
-        puts("usage: siyu routes\n  Prints every HTTP route the server registers, one JSON object per line.");
+        puts("usage: siyu routes\n  Prints every HTTP route the server registers, one JSON object "
+             "per line.");
         return 0;
     }
     if (p) return p;
@@ -501,9 +533,12 @@ static void main_usage(FILE *f) {
 int main(int argc, char **argv) {
     const char *lvl = getenv("SIYU_LOG");
     if (lvl) {
-        if (!strcmp(lvl, "debug")) sy_log_level = SY_LOG_DEBUG;
-        else if (!strcmp(lvl, "warn")) sy_log_level = SY_LOG_WARN;
-        else if (!strcmp(lvl, "error")) sy_log_level = SY_LOG_ERROR;
+        if (!strcmp(lvl, "debug"))
+            sy_log_level = SY_LOG_DEBUG;
+        else if (!strcmp(lvl, "warn"))
+            sy_log_level = SY_LOG_WARN;
+        else if (!strcmp(lvl, "error"))
+            sy_log_level = SY_LOG_ERROR;
     }
     if (sodium_init() < 0) {
         fputs("siyu: libsodium failed to initialise\n", stderr);

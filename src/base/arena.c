@@ -22,7 +22,7 @@ typedef struct cleanup {
 } cleanup;
 
 struct sy_arena {
-    chunk *head;      /* current chunk; older ones follow */
+    chunk *head;       /* current chunk; older ones follow */
     cleanup *cleanups; /* run in reverse registration order */
 };
 
@@ -31,11 +31,14 @@ static void oom(void) {
     abort();
 }
 
-sy_arena *sy_arena_create(void) { return calloc(1, sizeof(sy_arena)); }
+sy_arena *sy_arena_create(void) {
+    return calloc(1, sizeof(sy_arena));
+}
 
 void sy_arena_destroy(sy_arena *a) {
     if (!a) return;
-    for (cleanup *c = a->cleanups; c; c = c->next) c->fn(c->arg);
+    for (cleanup *c = a->cleanups; c; c = c->next)
+        c->fn(c->arg);
     chunk *c = a->head;
     while (c) {
         chunk *n = c->next;
@@ -73,7 +76,9 @@ char *sy_strndup(sy_arena *a, const char *s, size_t n) {
     return p;
 }
 
-char *sy_strdup(sy_arena *a, const char *s) { return s ? sy_strndup(a, s, strlen(s)) : NULL; }
+char *sy_strdup(sy_arena *a, const char *s) {
+    return s ? sy_strndup(a, s, strlen(s)) : NULL;
+}
 
 char *sy_sprintf(sy_arena *a, const char *fmt, ...) {
     va_list ap;

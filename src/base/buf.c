@@ -18,7 +18,8 @@ void sy_buf_release(sy_buf *b) {
 void sy_buf_grow(sy_buf *b, size_t n) {
     if (b->cap - b->len > n && b->p) return;
     size_t cap = b->cap ? b->cap : 64;
-    while (cap - b->len <= n) cap *= 2;
+    while (cap - b->len <= n)
+        cap *= 2;
     char *p = realloc(b->p, cap);
     if (!p) {
         fputs("siyu: out of memory\n", stderr);
@@ -36,9 +37,13 @@ void sy_buf_add(sy_buf *b, const void *data, size_t n) {
     b->p[b->len] = 0;
 }
 
-void sy_buf_adds(sy_buf *b, const char *s) { sy_buf_add(b, s, strlen(s)); }
+void sy_buf_adds(sy_buf *b, const char *s) {
+    sy_buf_add(b, s, strlen(s));
+}
 
-void sy_buf_addc(sy_buf *b, char c) { sy_buf_add(b, &c, 1); }
+void sy_buf_addc(sy_buf *b, char c) {
+    sy_buf_add(b, &c, 1);
+}
 
 void sy_buf_addf(sy_buf *b, const char *fmt, ...) {
     va_list ap;

@@ -15,7 +15,8 @@ typedef struct sy_buf {
     size_t cap;
 } sy_buf;
 
-#define SY_BUF_INIT {NULL, 0, 0}
+#define SY_BUF_INIT                                                                                \
+    { NULL, 0, 0 }
 
 void sy_buf_init(sy_buf *b);
 void sy_buf_release(sy_buf *b);

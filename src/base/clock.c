@@ -104,7 +104,8 @@ int sy_time_parse(const char *s, int64_t *ms) {
                     p++;
                 }
                 if (nd == 0) return SY_E_INVALID;
-                while (nd < 3) frac *= 10, nd++;
+                while (nd < 3)
+                    frac *= 10, nd++;
             }
         }
         if (h > 23 || mi > 59 || se > 60) return SY_E_INVALID;
@@ -119,7 +120,8 @@ int sy_time_parse(const char *s, int64_t *ms) {
         }
     }
     if (*p) return SY_E_INVALID;
-    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
+    int64_t secs =
+        days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
     *ms = secs * 1000 + frac;
     return 0;
 }
@@ -134,7 +136,7 @@ typedef struct tzinfo {
     int64_t *at;     /* transition times, ascending */
     int32_t *offset; /* offset after each transition */
     size_t n;
-    int32_t base;    /* offset before the first transition */
+    int32_t base; /* offset before the first transition */
     struct tzinfo *next;
 } tzinfo;
 static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -142,14 +144,16 @@ static tzinfo *tz_cache; /* guarded by tz_lock */
 
 static int64_t be(const unsigned char *p, int n) {
     uint64_t v = 0;
-    for (int i = 0; i < n; i++) v = (v << 8) | p[i];
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
     if (n == 4) return (int32_t)(uint32_t)v;
     return (int64_t)v;
 }
 
 static void tz_load(tzinfo *z) {
     for (const char *c = z->name; *c; c++)
-        if (!(isalnum((unsigned char)*c) || *c == '/' || *c == '_' || *c == '-' || *c == '+')) return;
+        if (!(isalnum((unsigned char)*c) || *c == '/' || *c == '_' || *c == '-' || *c == '+'))
+            return;
     if (strstr(z->name, "..") || z->name[0] == '/') return;
     char path[160];
     snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", z->name);
@@ -174,9 +178,11 @@ static void tz_load(tzinfo *z) {
     for (int pass = 0; pass < 2; pass++) {
         const unsigned char *h = buf + off;
         if (off + 44 > len) goto out;
-        size_t isut = (size_t)be(h + 20, 4), isstd = (size_t)be(h + 24, 4), leap = (size_t)be(h + 28, 4),
-               timecnt = (size_t)be(h + 32, 4), typecnt = (size_t)be(h + 36, 4), charcnt = (size_t)be(h + 40, 4);
-        size_t body = timecnt * (size_t)tsize + timecnt + typecnt * 6 + charcnt + leap * (size_t)(tsize + 4) + isstd + isut;
+        size_t isut = (size_t)be(h + 20, 4), isstd = (size_t)be(h + 24, 4),
+               leap = (size_t)be(h + 28, 4), timecnt = (size_t)be(h + 32, 4),
+               typecnt = (size_t)be(h + 36, 4), charcnt = (size_t)be(h + 40, 4);
+        size_t body = timecnt * (size_t)tsize + timecnt + typecnt * 6 + charcnt +
+                      leap * (size_t)(tsize + 4) + isstd + isut;
         if (pass == 0 && version >= '2') {
             off += 44 + body;
             tsize = 8;
@@ -204,7 +210,8 @@ out:
 static tzinfo *tz_get(const char *name) {
     pthread_mutex_lock(&tz_lock);
     tzinfo *z = tz_cache;
-    while (z && strcmp(z->name, name) != 0) z = z->next;
+    while (z && strcmp(z->name, name) != 0)
+        z = z->next;
     if (!z && strlen(name) < sizeof z->name && (z = calloc(1, sizeof *z))) {
         snprintf(z->name, sizeof z->name, "%s", name);
         tz_load(z);
@@ -231,8 +238,10 @@ int sy_tz_offset(const char *tz, int64_t ms, int *offset_s) {
     size_t lo = 0, hi = z->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (z->at[mid] <= s) lo = mid + 1;
-        else hi = mid;
+        if (z->at[mid] <= s)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     *offset_s = lo == 0 ? z->base : z->offset[lo - 1];
     return 0;

@@ -6,7 +6,8 @@
 int sy_json_parse_object(const char *body, size_t len, json_t **out, sy_err *e) {
     json_error_t je;
     *out = NULL;
-    if (len == 0) return sy_err_set(e, SY_E_INVALID, "request body is empty; a JSON object is expected");
+    if (len == 0)
+        return sy_err_set(e, SY_E_INVALID, "request body is empty; a JSON object is expected");
     json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     if (!v)
         return sy_err_set(e, SY_E_INVALID, "malformed JSON at line %d, column %d: %s", je.line,
@@ -25,7 +26,10 @@ int sy_json_only(json_t *obj, const char *const *allowed, sy_err *e) {
     json_object_foreach(obj, key, val) {
         int ok = 0;
         for (const char *const *a = allowed; *a; a++)
-            if (strcmp(*a, key) == 0) { ok = 1; break; }
+            if (strcmp(*a, key) == 0) {
+                ok = 1;
+                break;
+            }
         if (!ok) return sy_err_field(e, SY_E_INVALID, key, "unknown field \"%s\"", key);
     }
     return 0;
@@ -40,7 +44,8 @@ static int absent(json_t *obj, const char *key, json_t **v, int *present) {
 int sy_json_str(json_t *obj, const char *key, const char **out, int *present, sy_err *e) {
     json_t *v;
     if (absent(obj, key, &v, present)) return 0;
-    if (!json_is_string(v)) return sy_err_field(e, SY_E_INVALID, key, "field \"%s\" must be a string", key);
+    if (!json_is_string(v))
+        return sy_err_field(e, SY_E_INVALID, key, "field \"%s\" must be a string", key);
     *out = json_string_value(v);
     return 0;
 }
@@ -48,7 +53,8 @@ int sy_json_str(json_t *obj, const char *key, const char **out, int *present, sy
 int sy_json_int(json_t *obj, const char *key, int64_t *out, int *present, sy_err *e) {
     json_t *v;
     if (absent(obj, key, &v, present)) return 0;
-    if (!json_is_integer(v)) return sy_err_field(e, SY_E_INVALID, key, "field \"%s\" must be an integer", key);
+    if (!json_is_integer(v))
+        return sy_err_field(e, SY_E_INVALID, key, "field \"%s\" must be an integer", key);
     *out = json_integer_value(v);
     return 0;
 }
@@ -56,7 +62,8 @@ int sy_json_int(json_t *obj, const char *key, int64_t *out, int *present, sy_err
 int sy_json_bool(json_t *obj, const char *key, int *out, int *present, sy_err *e) {
     json_t *v;
     if (absent(obj, key, &v, present)) return 0;
-    if (!json_is_boolean(v)) return sy_err_field(e, SY_E_INVALID, key, "field \"%s\" must be true or false", key);
+    if (!json_is_boolean(v))
+        return sy_err_field(e, SY_E_INVALID, key, "field \"%s\" must be true or false", key);
     *out = json_is_true(v);
     return 0;
 }
@@ -64,7 +71,8 @@ int sy_json_bool(json_t *obj, const char *key, int *out, int *present, sy_err *e
 int sy_json_num(json_t *obj, const char *key, double *out, int *present, sy_err *e) {
     json_t *v;
     if (absent(obj, key, &v, present)) return 0;
-    if (!json_is_number(v)) return sy_err_field(e, SY_E_INVALID, key, "field \"%s\" must be a number", key);
+    if (!json_is_number(v))
+        return sy_err_field(e, SY_E_INVALID, key, "field \"%s\" must be a number", key);
     *out = json_number_value(v);
     return 0;
 }
@@ -85,4 +93,6 @@ int sy_json_req_int(json_t *obj, const char *key, int64_t *out, sy_err *e) {
     return 0;
 }
 
-char *sy_json_dump(const json_t *v) { return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY); }
+char *sy_json_dump(const json_t *v) {
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}

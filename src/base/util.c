@@ -10,13 +10,25 @@ int sy_utf8_valid(const char *str, size_t n) {
     size_t i = 0;
     while (i < n) {
         unsigned c = s[i];
-        if (c < 0x80) { i++; continue; }
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
         size_t k;
         unsigned cp;
-        if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; if (c < 0xC2) return 0; }
-        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; if (c > 0xF4) return 0; }
-        else return 0;
+        if ((c & 0xE0) == 0xC0) {
+            k = 1;
+            cp = c & 0x1F;
+            if (c < 0xC2) return 0;
+        } else if ((c & 0xF0) == 0xE0) {
+            k = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            k = 3;
+            cp = c & 0x07;
+            if (c > 0xF4) return 0;
+        } else
+            return 0;
         for (size_t j = 1; j <= k; j++) {
             if (i + j >= n || (s[i + j] & 0xC0) != 0x80) return 0;
             cp = (cp << 6) | (s[i + j] & 0x3F);
@@ -58,7 +70,9 @@ void sy_random_hex(char *out, size_t nbytes) {
     out[2 * nbytes] = 0;
 }
 
-int sy_streq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+int sy_streq(const char *a, const char *b) {
+    return a && b && strcmp(a, b) == 0;
+}
 
 int sy_startswith(const char *s, const char *prefix) {
     return s && prefix && strncmp(s, prefix, strlen(prefix)) == 0;

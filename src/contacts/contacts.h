@@ -60,29 +60,32 @@ int sy_contacts_export_file(sy_contacts *c, const char *path, int unmask, size_t
 
 /* Normalises an identity value (phone → E.164, email → lowercase …) into
  * arena memory. Errors: SY_E_INVALID naming the value. */
-int sy_contacts_identity_norm(sy_arena *a, const char *type, const char *value, char **out, sy_err *e);
+int sy_contacts_identity_norm(sy_arena *a, const char *type, const char *value, char **out,
+                              sy_err *e);
 /* Live contact holding identity (type, value), following merges; *id = 0
  * when none. */
 int sy_contacts_ident_find(sy_db *db, const char *type, const char *value, int64_t *id, sy_err *e);
 /* Creates an empty contact with source channel "SDK". */
 int sy_contacts_ident_create(sy_db *db, int64_t now, int64_t *id, sy_err *e);
 /* Links identity to contact id; SY_E_CONFLICT when another contact holds it. */
-int sy_contacts_ident_attach(sy_db *db, int64_t id, const char *type, const char *value, int64_t now,
-                             sy_err *e);
+int sy_contacts_ident_attach(sy_db *db, int64_t id, const char *type, const char *value,
+                             int64_t now, sy_err *e);
 /* *has = 1 when contact id has an identity of type. */
 int sy_contacts_ident_has_type(sy_db *db, int64_t id, const char *type, int *has, sy_err *e);
 /* First value (by creation) of an identity type on contact id, in arena
  * memory; *value = NULL when it has none. */
-int sy_contacts_ident_value(sy_db *db, sy_arena *a, int64_t id, const char *type, const char **value, sy_err *e);
+int sy_contacts_ident_value(sy_db *db, sy_arena *a, int64_t id, const char *type,
+                            const char **value, sy_err *e);
 /* Merges loser into winner as the system (recorded, reversible by an admin). */
-int sy_contacts_ident_merge(sy_db *db, int64_t winner, int64_t loser, const char *reason, sy_err *e);
+int sy_contacts_ident_merge(sy_db *db, int64_t winner, int64_t loser, const char *reason,
+                            sy_err *e);
 /* Applies identify traits: standard ones (name, phone, email, gender,
  * birthday, city, company) to the contact's columns, declared custom
  * attributes to its attributes; *rest gets a new object of every other
  * trait (caller decrefs). Invalid values are skipped (sy_contacts_check_traits
  * rejects them before a request is accepted). */
-int sy_contacts_ident_traits(sy_db *db, sy_arena *a, int64_t id, json_t *traits, int64_t now, json_t **rest,
-                             sy_err *e);
+int sy_contacts_ident_traits(sy_db *db, sy_arena *a, int64_t id, json_t *traits, int64_t now,
+                             json_t **rest, sy_err *e);
 /* Validates traits before ingestion: phone and email formats, declared
  * custom attribute types. Any thread. Errors: SY_E_INVALID with the field. */
 int sy_contacts_check_traits(sy_contacts *c, sy_arena *a, json_t *traits, sy_err *e);
@@ -98,8 +101,8 @@ void sy_contacts_merge_committed(sy_contacts *c, int64_t winner, int64_t loser);
 int sy_contacts_ident_each_merge(sy_contacts *c, sy_contacts_merge_fn fn, void *ctx, sy_err *e);
 /* Resolves a contact id (following merges) and checks the actor's scope.
  * SY_E_NOT_FOUND when missing or outside it. Any thread. */
-int sy_contacts_visible(sy_contacts *c, sy_arena *a, const sy_actor *actor, int64_t id, int64_t *live,
-                        sy_err *e);
+int sy_contacts_visible(sy_contacts *c, sy_arena *a, const sy_actor *actor, int64_t id,
+                        int64_t *live, sy_err *e);
 
 /* Timeline sources: other modules add items (events, messages) to the one
  * contact timeline. fn appends up to limit items with at < before (ms;
@@ -107,14 +110,15 @@ int sy_contacts_visible(sy_contacts *c, sy_arena *a, const sy_actor *actor, int6
  * have at least {"kind","at"}. actor is the viewer (the contact is already
  * known to be in scope): sources mask what the viewer may not see, such as
  * phone numbers without contacts.phone. */
-typedef int (*sy_timeline_source)(void *ctx, sy_arena *a, const sy_actor *actor, int64_t contact_id, int64_t before,
-                                  size_t limit, json_t *items, sy_err *e);
+typedef int (*sy_timeline_source)(void *ctx, sy_arena *a, const sy_actor *actor, int64_t contact_id,
+                                  int64_t before, size_t limit, json_t *items, sy_err *e);
 void sy_contacts_add_timeline_source(sy_contacts *c, sy_timeline_source fn, void *ctx);
 
 /* Calls fn for every live contact holding an identity of type, in id
  * order (demo behaviour generation, exports). Any thread. */
 typedef void (*sy_contacts_identity_fn)(void *ctx, int64_t contact_id, const char *value);
-int sy_contacts_each_identity(sy_contacts *c, const char *type, sy_contacts_identity_fn fn, void *ctx, sy_err *e);
+int sy_contacts_each_identity(sy_contacts *c, const char *type, sy_contacts_identity_fn fn,
+                              void *ctx, sy_err *e);
 
 /* --- selections for segments (contacts_select.c) ---
  * Sets of live contact ids (merge tombstones and unpublished imports
@@ -131,23 +135,25 @@ int sy_contacts_select_scope(sy_contacts *c, const sy_actor *actor, sy_idset **o
  * allowed for the attribute's type; value of the matching JSON type (absent
  * for is_set / not_set). Errors: SY_E_INVALID with e->field "attribute",
  * "op" or "value" (relative to the condition). */
-int sy_contacts_attr_cond_check(sy_contacts *c, const char *key, const char *op, json_t *value, sy_err *e);
+int sy_contacts_attr_cond_check(sy_contacts *c, const char *key, const char *op, json_t *value,
+                                sy_err *e);
 /* Contacts matching a checked attribute condition as of as_of (UTC ms;
  * within_last_days counts back from it). "!=" and the comparisons match
  * only contacts where the attribute is set. */
-int sy_contacts_select_attr(sy_contacts *c, const char *key, const char *op, json_t *value, int64_t as_of,
-                            sy_idset **out, sy_err *e);
+int sy_contacts_select_attr(sy_contacts *c, const char *key, const char *op, json_t *value,
+                            int64_t as_of, sy_idset **out, sy_err *e);
 /* 1 when type names an identity type (phone, email, wecom_external_userid …). */
 int sy_contacts_identity_type_known(const char *type);
 /* Contacts holding at least one identity of type. */
 int sy_contacts_select_identity(sy_contacts *c, const char *type, sy_idset **out, sy_err *e);
 /* Contacts whose owner_id, store_id or department_id (field = "owner",
  * "store" or "department") equals id. */
-int sy_contacts_select_ref(sy_contacts *c, const char *field, int64_t id, sy_idset **out, sy_err *e);
+int sy_contacts_select_ref(sy_contacts *c, const char *field, int64_t id, sy_idset **out,
+                           sy_err *e);
 /* Display rows for ids (in that order; ids no longer live are skipped),
  * appended to the JSON array items as {id, name, phone (masked unless the
  * actor may see phones), city, status, owner_id, store_id, created_at}. */
-int sy_contacts_select_rows(sy_contacts *c, const sy_actor *actor, const uint32_t *ids, size_t n, json_t *items,
-                            sy_err *e);
+int sy_contacts_select_rows(sy_contacts *c, const sy_actor *actor, const uint32_t *ids, size_t n,
+                            json_t *items, sy_err *e);
 
 #endif

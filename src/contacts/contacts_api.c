@@ -449,8 +449,8 @@ static int timeline_common(sy_req *r, const char *kind) {
         /* sources page by time only: ask for items strictly before the
          * cursor's millisecond, or up to it on the first page */
         int64_t b = cur ? before_at : INT64_MAX;
-        if (c->timeline_sources[i].fn(c->timeline_sources[i].ctx, r->arena, sy_req_actor(r), live, b,
-                                      limit + 1, more, &se) == 0)
+        if (c->timeline_sources[i].fn(c->timeline_sources[i].ctx, r->arena, sy_req_actor(r), live,
+                                      b, limit + 1, more, &se) == 0)
             json_array_extend(items, more);
         else
             sy_warn("msg=\"timeline source failed\" err=\"%s\"", se.msg);

@@ -18,10 +18,14 @@ typedef struct std_attr {
 } std_attr;
 
 static const std_attr std_attrs[] = {
-    {"name", "c.name", K_TEXT},         {"city", "c.city", K_TEXT},
-    {"company", "c.company", K_TEXT},   {"gender", "c.gender", K_ENUM},
-    {"status", "c.status", K_ENUM},     {"source_id", "c.source_id", K_NUM},
-    {"birthday", "c.birthday", K_DATE}, {"created_at", "c.created_at", K_TIME},
+    {"name", "c.name", K_TEXT},
+    {"city", "c.city", K_TEXT},
+    {"company", "c.company", K_TEXT},
+    {"gender", "c.gender", K_ENUM},
+    {"status", "c.status", K_ENUM},
+    {"source_id", "c.source_id", K_NUM},
+    {"birthday", "c.birthday", K_DATE},
+    {"created_at", "c.created_at", K_TIME},
     {NULL, NULL, 0},
 };
 
@@ -31,12 +35,14 @@ static const char *const kind_names[] = {"text", "enum", "number", "date", "date
 static const char *const ops_text[] = {"=", "!=", "in", "contains", "is_set", "not_set", NULL};
 static const char *const ops_enum[] = {"=", "!=", "in", "is_set", "not_set", NULL};
 static const char *const ops_num[] = {"=", "!=", "<", ">", "in", "is_set", "not_set", NULL};
-static const char *const ops_date[] = {"=", "!=", "<", ">", "is_set", "not_set", "within_last_days", NULL};
+static const char *const ops_date[] = {"=", "!=", "<", ">", "is_set", "not_set", "within_last_days",
+                                       NULL};
 static const char *const ops_time[] = {"<", ">", "within_last_days", NULL};
 static const char *const ops_bool[] = {"=", "!=", "is_set", "not_set", NULL};
-static const char *const *const kind_ops[] = {ops_text, ops_enum, ops_num, ops_date, ops_time, ops_bool};
-static const char *const all_ops[] = {"=", "!=", "<", ">", "in", "contains", "is_set", "not_set", "within_last_days",
-                                      NULL};
+static const char *const *const kind_ops[] = {ops_text, ops_enum, ops_num,
+                                              ops_date, ops_time, ops_bool};
+static const char *const all_ops[] = {
+    "=", "!=", "<", ">", "in", "contains", "is_set", "not_set", "within_last_days", NULL};
 
 /* A resolved attribute: standard column or custom key (with its definition). */
 typedef struct attr_ref {
@@ -57,13 +63,16 @@ static int resolve_attr(sy_db *db, sy_arena *a, const char *key, attr_ref *out, 
     int rc = sy_contacts_load_defs(db, a, &defs, e);
     if (rc) return rc;
     const attr_def *d = sy_contacts_find_def(&defs, key);
-    if (!d) return sy_err_field(e, SY_E_INVALID, "attribute", "attribute \"%s\" is neither a standard nor a declared custom attribute", key);
+    if (!d)
+        return sy_err_field(
+            e, SY_E_INVALID, "attribute",
+            "attribute \"%s\" is neither a standard nor a declared custom attribute", key);
     out->def = d;
     out->kind = strcmp(d->type, "number") == 0 ? K_NUM
                 : strcmp(d->type, "date") == 0 ? K_DATE
                 : strcmp(d->type, "enum") == 0 ? K_ENUM
                 : strcmp(d->type, "bool") == 0 ? K_BOOL
-                                                 : K_TEXT;
+                                               : K_TEXT;
     return 0;
 }
 
@@ -72,79 +81,114 @@ static int check_scalar(const char *key, const attr_ref *ar, json_t *v, sy_err *
     switch (ar->kind) {
     case K_TEXT:
         if (!json_is_string(v) || json_string_length(v) > 500)
-            return sy_err_field(e, SY_E_INVALID, "value", "attribute \"%s\" is text: the value must be a string", key);
+            return sy_err_field(e, SY_E_INVALID, "value",
+                                "attribute \"%s\" is text: the value must be a string", key);
         return 0;
     case K_ENUM: {
-        if (!json_is_string(v)) return sy_err_field(e, SY_E_INVALID, "value", "attribute \"%s\" takes a string value", key);
+        if (!json_is_string(v))
+            return sy_err_field(e, SY_E_INVALID, "value", "attribute \"%s\" takes a string value",
+                                key);
         const char *s = json_string_value(v), *k;
         if (strcmp(key, "gender") == 0 && ar->col) {
             if (sy_contacts_gender_parse(s, &k) || strcmp(s, k) != 0)
-                return sy_err_field(e, SY_E_INVALID, "value", "gender \"%s\" is not one of male, female, unknown", s);
+                return sy_err_field(e, SY_E_INVALID, "value",
+                                    "gender \"%s\" is not one of male, female, unknown", s);
         } else if (strcmp(key, "status") == 0 && ar->col) {
             if (sy_contacts_status_parse(s, &k) || strcmp(s, k) != 0)
-                return sy_err_field(e, SY_E_INVALID, "value", "status \"%s\" is not a follow-up status key", s);
+                return sy_err_field(e, SY_E_INVALID, "value",
+                                    "status \"%s\" is not a follow-up status key", s);
         } else if (ar->def && json_is_array(ar->def->options)) {
             size_t i;
             json_t *o;
             int found = 0;
-            json_array_foreach(ar->def->options, i, o) if (json_is_string(o) && strcmp(json_string_value(o), s) == 0) found = 1;
-            if (!found) return sy_err_field(e, SY_E_INVALID, "value", "\"%s\" is not an option of attribute \"%s\"", s, key);
+            json_array_foreach(ar->def->options, i,
+                               o) if (json_is_string(o) && strcmp(json_string_value(o), s) == 0)
+                found = 1;
+            if (!found)
+                return sy_err_field(e, SY_E_INVALID, "value",
+                                    "\"%s\" is not an option of attribute \"%s\"", s, key);
         }
         return 0;
     }
     case K_NUM:
-        if (!json_is_number(v)) return sy_err_field(e, SY_E_INVALID, "value", "attribute \"%s\" is a number: the value must be a number", key);
+        if (!json_is_number(v))
+            return sy_err_field(e, SY_E_INVALID, "value",
+                                "attribute \"%s\" is a number: the value must be a number", key);
         return 0;
     case K_DATE:
         if (!json_is_string(v) || sy_date_valid(json_string_value(v)))
-            return sy_err_field(e, SY_E_INVALID, "value", "attribute \"%s\" is a date: the value must be a real date \"YYYY-MM-DD\"%s%s%s", key,
-                                json_is_string(v) ? ", not \"" : "", json_is_string(v) ? json_string_value(v) : "", json_is_string(v) ? "\"" : "");
+            return sy_err_field(
+                e, SY_E_INVALID, "value",
+                "attribute \"%s\" is a date: the value must be a real date \"YYYY-MM-DD\"%s%s%s",
+                key, json_is_string(v) ? ", not \"" : "",
+                json_is_string(v) ? json_string_value(v) : "", json_is_string(v) ? "\"" : "");
         return 0;
     case K_TIME: {
         int64_t ms;
         if (json_is_integer(v)) return 0;
-        if (json_is_string(v) && sy_date_valid(json_string_value(v)) == 0 && sy_time_parse(json_string_value(v), &ms) == 0) return 0;
-        return sy_err_field(e, SY_E_INVALID, "value", "attribute \"%s\" is a time: the value must be UTC milliseconds or a real date \"YYYY-MM-DD\"", key);
+        if (json_is_string(v) && sy_date_valid(json_string_value(v)) == 0 &&
+            sy_time_parse(json_string_value(v), &ms) == 0)
+            return 0;
+        return sy_err_field(e, SY_E_INVALID, "value",
+                            "attribute \"%s\" is a time: the value must be UTC milliseconds or a "
+                            "real date \"YYYY-MM-DD\"",
+                            key);
     }
     case K_BOOL:
-        if (!json_is_boolean(v)) return sy_err_field(e, SY_E_INVALID, "value", "attribute \"%s\" is a yes/no attribute: the value must be true or false", key);
+        if (!json_is_boolean(v))
+            return sy_err_field(
+                e, SY_E_INVALID, "value",
+                "attribute \"%s\" is a yes/no attribute: the value must be true or false", key);
         return 0;
     }
     return 0;
 }
 
-static int cond_check(sy_db *db, sy_arena *a, const char *key, const char *op, json_t *value, attr_ref *ar, sy_err *e) {
-    if (!key || !*key) return sy_err_field(e, SY_E_INVALID, "attribute", "attribute must be a non-empty string");
+static int cond_check(sy_db *db, sy_arena *a, const char *key, const char *op, json_t *value,
+                      attr_ref *ar, sy_err *e) {
+    if (!key || !*key)
+        return sy_err_field(e, SY_E_INVALID, "attribute", "attribute must be a non-empty string");
     int rc = resolve_attr(db, a, key, ar, e);
     if (rc) return rc;
     if (!op || !sy_contacts_in_list(all_ops, op))
-        return sy_err_field(e, SY_E_INVALID, "op", "operator \"%s\" is not one of =, !=, <, >, in, contains, is_set, not_set, within_last_days", op ? op : "");
+        return sy_err_field(e, SY_E_INVALID, "op",
+                            "operator \"%s\" is not one of =, !=, <, >, in, contains, is_set, "
+                            "not_set, within_last_days",
+                            op ? op : "");
     if (!sy_contacts_in_list(kind_ops[ar->kind], op))
-        return sy_err_field(e, SY_E_INVALID, "op", "operator \"%s\" does not apply to attribute \"%s\" of type %s", op, key, kind_names[ar->kind]);
+        return sy_err_field(e, SY_E_INVALID, "op",
+                            "operator \"%s\" does not apply to attribute \"%s\" of type %s", op,
+                            key, kind_names[ar->kind]);
     if (strcmp(op, "is_set") == 0 || strcmp(op, "not_set") == 0) {
-        if (value) return sy_err_field(e, SY_E_INVALID, "value", "operator \"%s\" takes no value", op);
+        if (value)
+            return sy_err_field(e, SY_E_INVALID, "value", "operator \"%s\" takes no value", op);
         return 0;
     }
     if (!value) return sy_err_field(e, SY_E_INVALID, "value", "operator \"%s\" needs a value", op);
     if (strcmp(op, "within_last_days") == 0) {
-        if (!json_is_integer(value) || json_integer_value(value) < 1 || json_integer_value(value) > 36500)
-            return sy_err_field(e, SY_E_INVALID, "value", "within_last_days needs a whole number of days from 1 to 36500");
+        if (!json_is_integer(value) || json_integer_value(value) < 1 ||
+            json_integer_value(value) > 36500)
+            return sy_err_field(e, SY_E_INVALID, "value",
+                                "within_last_days needs a whole number of days from 1 to 36500");
         return 0;
     }
     if (strcmp(op, "in") == 0) {
         if (!json_is_array(value) || json_array_size(value) == 0 || json_array_size(value) > 500)
-            return sy_err_field(e, SY_E_INVALID, "value", "operator \"in\" needs an array of 1 to 500 values");
+            return sy_err_field(e, SY_E_INVALID, "value",
+                                "operator \"in\" needs an array of 1 to 500 values");
         size_t i;
         json_t *v;
         json_array_foreach(value, i, v) if ((rc = check_scalar(key, ar, v, e))) return rc;
         return 0;
     }
     if (strcmp(op, "contains") == 0 && (!json_is_string(value) || json_string_length(value) == 0))
-        return sy_err_field(e, SY_E_INVALID, "value", "operator \"contains\" needs a non-empty string");
+        return sy_err_field(e, SY_E_INVALID, "value",
+                            "operator \"contains\" needs a non-empty string");
     return check_scalar(key, ar, value, e);
 }
 
-int sy_contacts_attr_cond_check(sy_contacts *c, const char *key, const char *op, json_t *value, sy_err *e) {
+int sy_contacts_attr_cond_check(sy_contacts *c, const char *key, const char *op, json_t *value,
+                                sy_err *e) {
     sy_db *db;
     int rc = sy_store_read_begin(c->st, &db, e);
     if (rc) return rc;
@@ -158,16 +202,21 @@ int sy_contacts_attr_cond_check(sy_contacts *c, const char *key, const char *op,
 
 /* Runs sql (binds via bind callback data) and adds column 0 of each row. */
 typedef struct bindv {
-    json_t *vals; /* array of values to bind from ?2 on */
+    json_t *vals;     /* array of values to bind from ?2 on */
     const char *path; /* ?1 when custom */
 } bindv;
 
 static void bind_json(sy_stmt *st, int i, json_t *v) {
-    if (json_is_integer(v)) sy_stmt_bind_int(st, i, json_integer_value(v));
-    else if (json_is_real(v)) sy_stmt_bind_real(st, i, json_real_value(v));
-    else if (json_is_boolean(v)) sy_stmt_bind_int(st, i, json_is_true(v));
-    else if (json_is_string(v)) sy_stmt_bind_text(st, i, json_string_value(v));
-    else sy_stmt_bind_null(st, i);
+    if (json_is_integer(v))
+        sy_stmt_bind_int(st, i, json_integer_value(v));
+    else if (json_is_real(v))
+        sy_stmt_bind_real(st, i, json_real_value(v));
+    else if (json_is_boolean(v))
+        sy_stmt_bind_int(st, i, json_is_true(v));
+    else if (json_is_string(v))
+        sy_stmt_bind_text(st, i, json_string_value(v));
+    else
+        sy_stmt_bind_null(st, i);
 }
 
 static int run_ids(sy_contacts *c, const char *sql, const bindv *b, sy_idset **out, sy_err *e) {
@@ -227,8 +276,8 @@ static void tz_date(sy_contacts *c, int64_t ms, char *out, size_t n) {
     snprintf(out, n, "%.10s", buf);
 }
 
-int sy_contacts_select_attr(sy_contacts *c, const char *key, const char *op, json_t *value, int64_t as_of,
-                            sy_idset **out, sy_err *e) {
+int sy_contacts_select_attr(sy_contacts *c, const char *key, const char *op, json_t *value,
+                            int64_t as_of, sy_idset **out, sy_err *e) {
     sy_db *db;
     int rc = sy_store_read_begin(c->st, &db, e);
     if (rc) return rc;
@@ -258,9 +307,12 @@ int sy_contacts_select_attr(sy_contacts *c, const char *key, const char *op, jso
         json_incref(tv);
     }
     if (strcmp(op, "is_set") == 0) {
-        sy_buf_addf(&w, "%s IS NOT NULL%s", x, ar.kind == K_TEXT || ar.kind == K_ENUM ? sy_sprintf(a, " AND %s != ''", x) : "");
+        sy_buf_addf(&w, "%s IS NOT NULL%s", x,
+                    ar.kind == K_TEXT || ar.kind == K_ENUM ? sy_sprintf(a, " AND %s != ''", x)
+                                                           : "");
     } else if (strcmp(op, "not_set") == 0) {
-        sy_buf_addf(&w, "(%s IS NULL%s)", x, ar.kind == K_TEXT || ar.kind == K_ENUM ? sy_sprintf(a, " OR %s = ''", x) : "");
+        sy_buf_addf(&w, "(%s IS NULL%s)", x,
+                    ar.kind == K_TEXT || ar.kind == K_ENUM ? sy_sprintf(a, " OR %s = ''", x) : "");
     } else if (strcmp(op, "in") == 0) {
         sy_buf_addf(&w, "%s IN (", x);
         for (size_t i = 0; i < json_array_size(tv); i++) {
@@ -299,26 +351,34 @@ int sy_contacts_select_attr(sy_contacts *c, const char *key, const char *op, jso
     return rc;
 }
 
-int sy_contacts_identity_type_known(const char *type) { return sy_contacts_identity_type_valid(type); }
+int sy_contacts_identity_type_known(const char *type) {
+    return sy_contacts_identity_type_valid(type);
+}
 
 int sy_contacts_select_identity(sy_contacts *c, const char *type, sy_idset **out, sy_err *e) {
     if (!sy_contacts_identity_type_valid(type))
         return sy_err_set(e, SY_E_INVALID, "identity type \"%s\" is unknown", type);
     bindv b = {json_array(), NULL};
     json_array_append_new(b.vals, json_string(type));
-    int rc = run_ids(c,
-                     "SELECT DISTINCT c.id FROM contact_identities i JOIN contacts c ON c.id = i.contact_id "
-                     "WHERE i.type = ?2 AND " SY_CONTACT_LIVE("c"),
-                     &b, out, e);
+    int rc = run_ids(
+        c,
+        "SELECT DISTINCT c.id FROM contact_identities i JOIN contacts c ON c.id = i.contact_id "
+        "WHERE i.type = ?2 AND " SY_CONTACT_LIVE("c"),
+        &b, out, e);
     json_decref(b.vals);
     return rc;
 }
 
-int sy_contacts_select_ref(sy_contacts *c, const char *field, int64_t id, sy_idset **out, sy_err *e) {
-    const char *sql = strcmp(field, "owner") == 0        ? "SELECT c.id FROM contacts c WHERE c.owner_id = ?2 AND " SY_CONTACT_LIVE("c")
-                      : strcmp(field, "store") == 0      ? "SELECT c.id FROM contacts c WHERE c.store_id = ?2 AND " SY_CONTACT_LIVE("c")
-                      : strcmp(field, "department") == 0 ? "SELECT c.id FROM contacts c WHERE c.department_id = ?2 AND " SY_CONTACT_LIVE("c")
-                                                         : NULL;
+int sy_contacts_select_ref(sy_contacts *c, const char *field, int64_t id, sy_idset **out,
+                           sy_err *e) {
+    const char *sql =
+        strcmp(field, "owner") == 0
+            ? "SELECT c.id FROM contacts c WHERE c.owner_id = ?2 AND " SY_CONTACT_LIVE("c")
+        : strcmp(field, "store") == 0
+            ? "SELECT c.id FROM contacts c WHERE c.store_id = ?2 AND " SY_CONTACT_LIVE("c")
+        : strcmp(field, "department") == 0
+            ? "SELECT c.id FROM contacts c WHERE c.department_id = ?2 AND " SY_CONTACT_LIVE("c")
+            : NULL;
     if (!sql) return sy_err_set(e, SY_E_INVALID, "\"%s\" is not owner, store or department", field);
     bindv b = {json_array(), NULL};
     json_array_append_new(b.vals, json_integer(id));
@@ -327,17 +387,18 @@ int sy_contacts_select_ref(sy_contacts *c, const char *field, int64_t id, sy_ids
     return rc;
 }
 
-int sy_contacts_select_rows(sy_contacts *c, const sy_actor *actor, const uint32_t *ids, size_t n, json_t *items,
-                            sy_err *e) {
+int sy_contacts_select_rows(sy_contacts *c, const sy_actor *actor, const uint32_t *ids, size_t n,
+                            json_t *items, sy_err *e) {
     sy_db *db;
     int rc = sy_store_read_begin(c->st, &db, e);
     if (rc) return rc;
     sy_arena *a = sy_arena_create();
     sy_stmt *st = NULL;
-    rc = sy_db_prepare(db,
-                       "SELECT c.id, c.name, c.phone, c.city, c.status, c.owner_id, c.store_id, c.created_at "
-                       "FROM contacts c WHERE c.id = ? AND " SY_CONTACT_LIVE("c"),
-                       &st, e);
+    rc = sy_db_prepare(
+        db,
+        "SELECT c.id, c.name, c.phone, c.city, c.status, c.owner_id, c.store_id, c.created_at "
+        "FROM contacts c WHERE c.id = ? AND " SY_CONTACT_LIVE("c"),
+        &st, e);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         sy_stmt_bind_int(st, 1, ids[i]);
         int s = sy_stmt_step(st, e);
@@ -347,7 +408,9 @@ int sy_contacts_select_rows(sy_contacts *c, const sy_actor *actor, const uint32_
             json_t *o = json_object();
             json_object_set_new(o, "id", json_integer(sy_stmt_col_int(st, 0)));
             json_object_set_new(o, "name", sy_contacts_jstr(sy_stmt_col_text(st, 1)));
-            json_object_set_new(o, "phone", sy_contacts_jstr(sy_contacts_phone_out(a, actor, sy_stmt_col_text(st, 2))));
+            json_object_set_new(
+                o, "phone",
+                sy_contacts_jstr(sy_contacts_phone_out(a, actor, sy_stmt_col_text(st, 2))));
             json_object_set_new(o, "city", sy_contacts_jstr(sy_stmt_col_text(st, 3)));
             json_object_set_new(o, "status", sy_contacts_jstr(sy_stmt_col_text(st, 4)));
             json_object_set_new(o, "owner_id", sy_contacts_jid(sy_stmt_col_int(st, 5)));

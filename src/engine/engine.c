@@ -31,8 +31,8 @@ typedef struct revenue {
 typedef struct contact_slot {
     uint32_t *pos;
     uint32_t n, cap;
-    uint32_t merged_into;  /* 0 = canonical */
-    uint32_t *children;    /* contacts merged into this one */
+    uint32_t merged_into; /* 0 = canonical */
+    uint32_t *children;   /* contacts merged into this one */
     uint32_t n_children, cap_children;
     sy_engine_profile p;
 } contact_slot;
@@ -57,7 +57,8 @@ sy_engine *sy_engine_create(void) {
 
 void sy_engine_destroy(sy_engine *e) {
     if (!e) return;
-    for (size_t i = 0; i < e->n_chunks; i++) free(e->chunks[i]);
+    for (size_t i = 0; i < e->n_chunks; i++)
+        free(e->chunks[i]);
     free(e->chunks);
     free(e->rev);
     for (size_t i = 0; i < e->n_contacts; i++) {
@@ -72,7 +73,8 @@ void sy_engine_destroy(sy_engine *e) {
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return 0;
     size_t c = *cap ? *cap : 4;
-    while (c < need) c *= 2;
+    while (c < need)
+        c *= 2;
     void *np = realloc(*p, c * elem);
     if (!np) return SY_E_NOMEM;
     *p = np;
@@ -87,7 +89,8 @@ static inline int64_t ts_at(const sy_engine *e, uint32_t pos) {
 static int ensure_contact(sy_engine *e, uint32_t id) {
     if (id < e->n_contacts) return 0;
     size_t n = e->n_contacts ? e->n_contacts : 1024;
-    while (n <= id) n *= 2;
+    while (n <= id)
+        n *= 2;
     contact_slot *c = realloc(e->contacts, n * sizeof *c);
     if (!c) return SY_E_NOMEM;
     memset(c + e->n_contacts, 0, (n - e->n_contacts) * sizeof *c);
@@ -133,11 +136,19 @@ int sy_engine_append(sy_engine *e, const sy_engine_event *ev, size_t n) {
     pthread_rwlock_wrlock(&e->lock);
     for (size_t i = 0; i < n && rc == 0; i++) {
         size_t pos = e->size;
-        if (pos >= UINT32_MAX) { rc = SY_E_NOMEM; break; }
+        if (pos >= UINT32_MAX) {
+            rc = SY_E_NOMEM;
+            break;
+        }
         if ((pos >> CHUNK_BITS) >= e->n_chunks) {
-            if ((rc = grow((void **)&e->chunks, &e->cap_chunks, e->n_chunks + 1, sizeof *e->chunks))) break;
+            if ((rc =
+                     grow((void **)&e->chunks, &e->cap_chunks, e->n_chunks + 1, sizeof *e->chunks)))
+                break;
             chunk *c = malloc(sizeof *c);
-            if (!c) { rc = SY_E_NOMEM; break; }
+            if (!c) {
+                rc = SY_E_NOMEM;
+                break;
+            }
             e->chunks[e->n_chunks++] = c;
         }
         chunk *c = e->chunks[pos >> CHUNK_BITS];
@@ -146,7 +157,8 @@ int sy_engine_append(sy_engine *e, const sy_engine_event *ev, size_t n) {
         c->contact[k] = ev[i].contact;
         c->type[k] = ev[i].type;
         c->flags[k] = ev[i].flags;
-        for (int d = 0; d < SY_DIM_COUNT; d++) c->dims[d][k] = ev[i].dims[d];
+        for (int d = 0; d < SY_DIM_COUNT; d++)
+            c->dims[d][k] = ev[i].dims[d];
         if (ev[i].revenue_fen) {
             if ((rc = grow((void **)&e->rev, &e->cap_rev, e->n_rev + 1, sizeof *e->rev))) break;
             e->rev[e->n_rev++] = (revenue){(uint32_t)pos, ev[i].revenue_fen};
@@ -157,7 +169,8 @@ int sy_engine_append(sy_engine *e, const sy_engine_event *ev, size_t n) {
         if ((rc = add_position(e, cs, (uint32_t)pos))) break;
         /* The profile belongs to the canonical contact. */
         uint32_t canon = ev[i].contact;
-        while (e->contacts[canon].merged_into) canon = e->contacts[canon].merged_into;
+        while (e->contacts[canon].merged_into)
+            canon = e->contacts[canon].merged_into;
         profile_add(&e->contacts[canon].p, &ev[i]);
     }
     pthread_rwlock_unlock(&e->lock);
@@ -175,8 +188,10 @@ static int64_t revenue_at(const sy_engine *e, uint32_t pos) {
     size_t lo = 0, hi = e->n_rev;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (e->rev[mid].pos < pos) lo = mid + 1;
-        else hi = mid;
+        if (e->rev[mid].pos < pos)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo < e->n_rev && e->rev[lo].pos == pos ? e->rev[lo].fen : 0;
 }
@@ -188,14 +203,17 @@ static void event_at(const sy_engine *e, uint32_t pos, sy_engine_event *out) {
     out->contact = c->contact[k];
     out->type = c->type[k];
     out->flags = c->flags[k];
-    for (int d = 0; d < SY_DIM_COUNT; d++) out->dims[d] = c->dims[d][k];
+    for (int d = 0; d < SY_DIM_COUNT; d++)
+        out->dims[d] = c->dims[d][k];
     out->revenue_fen = revenue_at(e, pos);
 }
 
 void sy_engine_event_at(sy_engine *e, uint32_t pos, sy_engine_event *out) {
     pthread_rwlock_rdlock(&e->lock);
-    if (pos < e->size) event_at(e, pos, out);
-    else memset(out, 0, sizeof *out);
+    if (pos < e->size)
+        event_at(e, pos, out);
+    else
+        memset(out, 0, sizeof *out);
     pthread_rwlock_unlock(&e->lock);
 }
 
@@ -223,7 +241,8 @@ void sy_engine_merge(sy_engine *e, uint32_t loser, uint32_t winner) {
     if (ensure_contact(e, loser > winner ? loser : winner) == 0) {
         contact_slot *l = &e->contacts[loser], *w = &e->contacts[winner];
         size_t cap = w->cap_children;
-        if (!l->merged_into && grow((void **)&w->children, &cap, (size_t)w->n_children + 1, sizeof *w->children) == 0) {
+        if (!l->merged_into && grow((void **)&w->children, &cap, (size_t)w->n_children + 1,
+                                    sizeof *w->children) == 0) {
             w->cap_children = (uint32_t)cap;
             w->children[w->n_children++] = loser;
             l->merged_into = winner;
@@ -254,15 +273,18 @@ void sy_engine_unmerge(sy_engine *e, uint32_t loser) {
 uint32_t sy_engine_canonical(sy_engine *e, uint32_t contact) {
     pthread_rwlock_rdlock(&e->lock);
     uint32_t c = contact;
-    for (int hops = 0; c < e->n_contacts && e->contacts[c].merged_into && hops < 64; hops++) c = e->contacts[c].merged_into;
+    for (int hops = 0; c < e->n_contacts && e->contacts[c].merged_into && hops < 64; hops++)
+        c = e->contacts[c].merged_into;
     pthread_rwlock_unlock(&e->lock);
     return c;
 }
 
 void sy_engine_profile_get(sy_engine *e, uint32_t contact, sy_engine_profile *out) {
     pthread_rwlock_rdlock(&e->lock);
-    if (contact < e->n_contacts) *out = e->contacts[contact].p;
-    else memset(out, 0, sizeof *out);
+    if (contact < e->n_contacts)
+        *out = e->contacts[contact].p;
+    else
+        memset(out, 0, sizeof *out);
     pthread_rwlock_unlock(&e->lock);
 }
 
@@ -274,7 +296,8 @@ static void collect(const sy_engine *e, uint32_t id, uint32_t **list, size_t *n,
         memcpy(*list + *n, c->pos, c->n * sizeof **list);
         *n += c->n;
     }
-    for (uint32_t i = 0; i < c->n_children; i++) collect(e, c->children[i], list, n, cap);
+    for (uint32_t i = 0; i < c->n_children; i++)
+        collect(e, c->children[i], list, n, cap);
 }
 
 /* qsort_r comparator: newest first, ties by position. */
@@ -305,7 +328,8 @@ size_t sy_engine_contact_events(sy_engine *e, uint32_t contact, int64_t from, in
             uint32_t pos = newest_first ? list[k] : list[n - 1 - k];
             int64_t ts = ts_at(e, pos);
             if (ts < from || ts >= to) continue;
-            if (type >= 0 && e->chunks[pos >> CHUNK_BITS]->type[pos & (CHUNK - 1)] != type) continue;
+            if (type >= 0 && e->chunks[pos >> CHUNK_BITS]->type[pos & (CHUNK - 1)] != type)
+                continue;
             if (total >= offset && total - offset < cap) out[total - offset] = pos;
             total++;
         }
@@ -333,8 +357,10 @@ void sy_engine_memory(sy_engine *e, size_t *total, size_t *base_columns) {
     pthread_rwlock_rdlock(&e->lock);
     /* base columns: ts (8) + contact (4) + type (2) + flags (1) per event, plus sparse revenue */
     size_t base = e->size * (8 + 4 + 2 + 1) + e->n_rev * sizeof(revenue);
-    size_t t = e->n_chunks * sizeof(chunk) + e->cap_rev * sizeof(revenue) + e->n_contacts * sizeof(contact_slot);
-    for (size_t i = 0; i < e->n_contacts; i++) t += e->contacts[i].cap * sizeof(uint32_t);
+    size_t t = e->n_chunks * sizeof(chunk) + e->cap_rev * sizeof(revenue) +
+               e->n_contacts * sizeof(contact_slot);
+    for (size_t i = 0; i < e->n_contacts; i++)
+        t += e->contacts[i].cap * sizeof(uint32_t);
     pthread_rwlock_unlock(&e->lock);
     if (total) *total = t;
     if (base_columns) *base_columns = base;
@@ -374,13 +400,27 @@ sy_idset *sy_idset_copy(const sy_idset *s) {
     return c;
 }
 
-void sy_idset_add(sy_idset *s, uint32_t id) { roaring_bitmap_add(s->r, id); }
-void sy_idset_remove(sy_idset *s, uint32_t id) { roaring_bitmap_remove(s->r, id); }
-int sy_idset_contains(const sy_idset *s, uint32_t id) { return roaring_bitmap_contains(s->r, id); }
-uint64_t sy_idset_count(const sy_idset *s) { return roaring_bitmap_get_cardinality(s->r); }
-void sy_idset_and(sy_idset *s, const sy_idset *o) { roaring_bitmap_and_inplace(s->r, o->r); }
-void sy_idset_or(sy_idset *s, const sy_idset *o) { roaring_bitmap_or_inplace(s->r, o->r); }
-void sy_idset_andnot(sy_idset *s, const sy_idset *o) { roaring_bitmap_andnot_inplace(s->r, o->r); }
+void sy_idset_add(sy_idset *s, uint32_t id) {
+    roaring_bitmap_add(s->r, id);
+}
+void sy_idset_remove(sy_idset *s, uint32_t id) {
+    roaring_bitmap_remove(s->r, id);
+}
+int sy_idset_contains(const sy_idset *s, uint32_t id) {
+    return roaring_bitmap_contains(s->r, id);
+}
+uint64_t sy_idset_count(const sy_idset *s) {
+    return roaring_bitmap_get_cardinality(s->r);
+}
+void sy_idset_and(sy_idset *s, const sy_idset *o) {
+    roaring_bitmap_and_inplace(s->r, o->r);
+}
+void sy_idset_or(sy_idset *s, const sy_idset *o) {
+    roaring_bitmap_or_inplace(s->r, o->r);
+}
+void sy_idset_andnot(sy_idset *s, const sy_idset *o) {
+    roaring_bitmap_andnot_inplace(s->r, o->r);
+}
 
 size_t sy_idset_list(const sy_idset *s, uint32_t from, uint32_t *out, size_t cap) {
     size_t n = 0;
@@ -407,7 +447,8 @@ sy_idset *sy_engine_who_did(sy_engine *e, int type, int64_t from, int64_t to, in
             if (type >= 0 && c->type[k] != type) continue;
             if (!include_system && (c->flags[k] & (SY_EV_SYSTEM | SY_EV_META))) continue;
             uint32_t id = c->contact[k];
-            while (id < e->n_contacts && e->contacts[id].merged_into) id = e->contacts[id].merged_into;
+            while (id < e->n_contacts && e->contacts[id].merged_into)
+                id = e->contacts[id].merged_into;
             roaring_bitmap_add(s->r, id);
         }
     }
@@ -415,8 +456,9 @@ sy_idset *sy_engine_who_did(sy_engine *e, int type, int64_t from, int64_t to, in
     return s;
 }
 
-sy_idset *sy_engine_who_counts(sy_engine *e, int type, int64_t from, int64_t to, const uint16_t dims[SY_DIM_COUNT],
-                               uint32_t min_count, int64_t min_sum_fen) {
+sy_idset *sy_engine_who_counts(sy_engine *e, int type, int64_t from, int64_t to,
+                               const uint16_t dims[SY_DIM_COUNT], uint32_t min_count,
+                               int64_t min_sum_fen) {
     sy_idset *s = sy_idset_create();
     if (!s) return NULL;
     if (min_count < 1) min_count = 1;
@@ -446,19 +488,22 @@ sy_idset *sy_engine_who_counts(sy_engine *e, int type, int64_t from, int64_t to,
                 if (dims && dims[d] && c->dims[d][k] != dims[d]) ok = 0;
             if (!ok) continue;
             uint32_t id = c->contact[k];
-            while (id < n && e->contacts[id].merged_into) id = e->contacts[id].merged_into;
+            while (id < n && e->contacts[id].merged_into)
+                id = e->contacts[id].merged_into;
             if (id >= n) continue;
             if (cnt[id] < UINT32_MAX) cnt[id]++;
             if (sum) {
                 uint32_t pos = (uint32_t)(ci * CHUNK + k);
-                while (rev_i < e->n_rev && e->rev[rev_i].pos < pos) rev_i++;
+                while (rev_i < e->n_rev && e->rev[rev_i].pos < pos)
+                    rev_i++;
                 if (rev_i < e->n_rev && e->rev[rev_i].pos == pos) sum[id] += e->rev[rev_i].fen;
             }
         }
     }
     pthread_rwlock_unlock(&e->lock);
     for (size_t id = 0; id < n; id++)
-        if (cnt[id] >= min_count && (!sum || sum[id] >= min_sum_fen)) roaring_bitmap_add(s->r, (uint32_t)id);
+        if (cnt[id] >= min_count && (!sum || sum[id] >= min_sum_fen))
+            roaring_bitmap_add(s->r, (uint32_t)id);
     free(cnt);
     free(sum);
     return s;

@@ -20,7 +20,13 @@
 #include <stdint.h>
 
 /* Dimensions kept per event (dictionary ids; 0 = absent). */
-enum { SY_DIM_CHANNEL = 0, SY_DIM_STORE = 1, SY_DIM_CATEGORY = 2, SY_DIM_SKU = 3, SY_DIM_COUNT = 4 };
+enum {
+    SY_DIM_CHANNEL = 0,
+    SY_DIM_STORE = 1,
+    SY_DIM_CATEGORY = 2,
+    SY_DIM_SKU = 3,
+    SY_DIM_COUNT = 4
+};
 
 /* Event flags. */
 enum {
@@ -44,8 +50,8 @@ typedef struct sy_engine_profile {
     int64_t first_seen; /* 0 when the contact has no activity */
     int64_t last_seen;
     int64_t last_order_at;
-    uint32_t events;    /* all events, system ones included */
-    uint32_t orders;    /* orders minus refunded orders is not tracked: refunds only subtract spend */
+    uint32_t events; /* all events, system ones included */
+    uint32_t orders; /* orders minus refunded orders is not tracked: refunds only subtract spend */
     int64_t spend_fen;
 } sy_engine_profile;
 
@@ -87,15 +93,15 @@ void sy_engine_memory(sy_engine *e, size_t *total, size_t *base_columns);
 
 /* --- sets of contacts (roaring bitmaps) --- */
 typedef struct sy_idset sy_idset;
-sy_idset *sy_idset_create(void);        /* NULL on out-of-memory */
-void sy_idset_destroy(sy_idset *s);     /* NULL ok */
+sy_idset *sy_idset_create(void);    /* NULL on out-of-memory */
+void sy_idset_destroy(sy_idset *s); /* NULL ok */
 sy_idset *sy_idset_copy(const sy_idset *s);
 void sy_idset_add(sy_idset *s, uint32_t id);
 void sy_idset_remove(sy_idset *s, uint32_t id);
 int sy_idset_contains(const sy_idset *s, uint32_t id);
 uint64_t sy_idset_count(const sy_idset *s);
-void sy_idset_and(sy_idset *s, const sy_idset *other); /* s ∩= other */
-void sy_idset_or(sy_idset *s, const sy_idset *other);  /* s ∪= other */
+void sy_idset_and(sy_idset *s, const sy_idset *other);    /* s ∩= other */
+void sy_idset_or(sy_idset *s, const sy_idset *other);     /* s ∪= other */
 void sy_idset_andnot(sy_idset *s, const sy_idset *other); /* s −= other */
 /* Writes up to cap ids ≥ from, ascending, to out; returns how many. */
 size_t sy_idset_list(const sy_idset *s, uint32_t from, uint32_t *out, size_t cap);
@@ -110,7 +116,8 @@ sy_idset *sy_engine_who_did(sy_engine *e, int type, int64_t from, int64_t to, in
  * revenue sum (revenue_fen of those events; refunds count positive as stored)
  * of at least min_sum_fen (INT64_MIN: no sum condition). Caller destroys;
  * NULL on out-of-memory. */
-sy_idset *sy_engine_who_counts(sy_engine *e, int type, int64_t from, int64_t to, const uint16_t dims[SY_DIM_COUNT],
-                               uint32_t min_count, int64_t min_sum_fen);
+sy_idset *sy_engine_who_counts(sy_engine *e, int type, int64_t from, int64_t to,
+                               const uint16_t dims[SY_DIM_COUNT], uint32_t min_count,
+                               int64_t min_sum_fen);
 
 #endif

@@ -15,8 +15,10 @@ static int block_of(sy_events *ev, uint32_t pos, int64_t *block_id, uint32_t *ro
     size_t lo = 0, hi = ev->n_blocks;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (ev->block_start[mid] <= pos) lo = mid + 1;
-        else hi = mid;
+        if (ev->block_start[mid] <= pos)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     if (lo == 0) return SY_E_NOT_FOUND;
     *block_id = ev->block_id[lo - 1];
@@ -44,8 +46,11 @@ int sy_events_payload(sy_events *ev, sy_arena *a, uint32_t pos, sy_logrow *out, 
             sy_logrow *rows;
             size_t n;
             rc = sy_log_decode(a, blob, len, (uint32_t)sy_stmt_col_int(st, 0), &rows, &n, e);
-            if (rc == 0 && row < n) *out = rows[row];
-            else if (rc == 0) rc = sy_err_set(e, SY_E_INTERNAL, "event block %lld is shorter than its index", (long long)bid);
+            if (rc == 0 && row < n)
+                *out = rows[row];
+            else if (rc == 0)
+                rc = sy_err_set(e, SY_E_INTERNAL, "event block %lld is shorter than its index",
+                                (long long)bid);
         } else if (rc == SY_DONE) {
             rc = sy_err_set(e, SY_E_NOT_FOUND, "event block %lld is missing", (long long)bid);
         }
@@ -66,8 +71,10 @@ static void mask_phones(json_t *o, const sy_actor *actor) {
         json_t *ph = holders[i] ? json_object_get(holders[i], "phone") : NULL;
         if (!json_is_string(ph)) continue;
         char norm[32], masked[32];
-        if (sy_phone_normalize(json_string_value(ph), norm, sizeof norm, NULL) == 0) sy_phone_mask(norm, masked, sizeof masked);
-        else snprintf(masked, sizeof masked, "****");
+        if (sy_phone_normalize(json_string_value(ph), norm, sizeof norm, NULL) == 0)
+            sy_phone_mask(norm, masked, sizeof masked);
+        else
+            snprintf(masked, sizeof masked, "****");
         json_object_set_new(holders[i], "phone", json_string(masked));
     }
 }
@@ -78,13 +85,15 @@ static json_t *event_json(sy_events *ev, sy_arena *a, const sy_actor *actor, uin
     sy_err e;
     if (sy_events_payload(ev, a, pos, &row, &e) != 0) return NULL;
     json_t *payload = row.payload ? json_loadb(row.payload, row.payload_len, 0, NULL) : NULL;
-    json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:I, s:s?}", "kind", "event", "position", (json_int_t)pos, "event",
-                          row.name, "at", (json_int_t)row.ev.ts, "received_at", (json_int_t)row.received_at,
-                          "message_id", row.message_id);
-    json_object_set_new(o, "contact_id", json_integer(sy_engine_canonical(ev->engine, row.ev.contact)));
+    json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:I, s:s?}", "kind", "event", "position",
+                          (json_int_t)pos, "event", row.name, "at", (json_int_t)row.ev.ts,
+                          "received_at", (json_int_t)row.received_at, "message_id", row.message_id);
+    json_object_set_new(o, "contact_id",
+                        json_integer(sy_engine_canonical(ev->engine, row.ev.contact)));
     if (row.ev.flags & (SY_EV_ORDER | SY_EV_REFUND)) {
         json_object_set_new(o, "revenue_fen", json_integer(row.ev.revenue_fen));
-        json_object_set_new(o, "order", json_string(row.ev.flags & SY_EV_ORDER ? "order" : "refund"));
+        json_object_set_new(o, "order",
+                            json_string(row.ev.flags & SY_EV_ORDER ? "order" : "refund"));
     }
     if (payload) {
         const char *k;
@@ -98,7 +107,9 @@ static json_t *event_json(sy_events *ev, sy_arena *a, const sy_actor *actor, uin
 
 /* ---- Segment endpoints ---- */
 
-static void release_json(void *v) { json_decref(v); }
+static void release_json(void *v) {
+    json_decref(v);
+}
 
 static int h_ingest(sy_req *r) {
     sy_events *ev = r->ctx;
@@ -106,7 +117,8 @@ static int h_ingest(sy_req *r) {
     pending *p = sy_alloc(r->arena, sizeof *p);
     p->received_at = sy_now_ms();
     json_t *details = NULL;
-    int rc = sy_segment_parse(r->arena, kind, r->body, r->body_len, p->received_at, &p->parsed, &details, &r->err);
+    int rc = sy_segment_parse(r->arena, kind, r->body, r->body_len, p->received_at, &p->parsed,
+                              &details, &r->err);
     /* authenticate before reporting validation problems: an unknown key is 401 */
     int64_t wk = 0;
     if (r->auth.kind == SY_AUTH_WRITE_KEY) {
@@ -116,12 +128,14 @@ static int h_ingest(sy_req *r) {
         sy_err ae = {0};
         int arc = SY_E_UNAUTHENTICATED;
         if (authz && strncasecmp(authz, "Basic ", 6) == 0) {
-            /* the authenticator treated it as anonymous on this public route: re-check for the message */
+            /* the authenticator treated it as anonymous on this public route: re-check for the
+             * message */
             arc = sy_err_set(&ae, SY_E_UNAUTHENTICATED, "write key is unknown or revoked");
         } else if (p->parsed.write_key || rc == 0) {
             arc = sy_staff_check_write_key(ev->staff, r->arena, p->parsed.write_key, &wk, &ae);
         } else {
-            arc = sy_err_set(&ae, SY_E_UNAUTHENTICATED, "send the write key as the HTTP Basic user name or as \"writeKey\"");
+            arc = sy_err_set(&ae, SY_E_UNAUTHENTICATED,
+                             "send the write key as the HTTP Basic user name or as \"writeKey\"");
         }
         if (arc) {
             json_decref(details);
@@ -155,14 +169,16 @@ static int parse_time_arg(sy_req *r, const char *name, int64_t *out) {
     if (!v) return 0;
     if (sy_parse_i64(v, out) == 0) return 0;
     if (sy_time_parse(v, out) == 0) return 0;
-    return sy_err_field(&r->err, SY_E_INVALID, name, "%s \"%s\" must be epoch milliseconds or an ISO-8601 time", name, v);
+    return sy_err_field(&r->err, SY_E_INVALID, name,
+                        "%s \"%s\" must be epoch milliseconds or an ISO-8601 time", name, v);
 }
 
 static int parse_limit(sy_req *r, size_t *limit) {
     const char *v = sy_req_query(r, "limit");
     int64_t n = 50;
     if (v && (sy_parse_i64(v, &n) || n < 1 || n > 500))
-        return sy_err_field(&r->err, SY_E_INVALID, "limit", "limit \"%s\" must be a whole number from 1 to 500", v);
+        return sy_err_field(&r->err, SY_E_INVALID, "limit",
+                            "limit \"%s\" must be a whole number from 1 to 500", v);
     *limit = (size_t)n;
     return 0;
 }
@@ -184,16 +200,18 @@ static int h_contact_events(sy_req *r) {
     int64_t id, live, from = INT64_MIN, to = INT64_MAX, offset = 0;
     size_t limit;
     int type;
-    if (sy_req_param_id(r, "id", &id) || parse_time_arg(r, "from", &from) || parse_time_arg(r, "to", &to) ||
-        parse_limit(r, &limit) || event_type_arg(ev, r, &type))
+    if (sy_req_param_id(r, "id", &id) || parse_time_arg(r, "from", &from) ||
+        parse_time_arg(r, "to", &to) || parse_limit(r, &limit) || event_type_arg(ev, r, &type))
         return r->err.code;
     const char *cur = sy_req_query(r, "cursor");
     if (cur && (sy_parse_i64(cur, &offset) || offset < 0))
-        return sy_err_field(&r->err, SY_E_INVALID, "cursor", "cursor \"%s\" is not one this API returned", cur);
+        return sy_err_field(&r->err, SY_E_INVALID, "cursor",
+                            "cursor \"%s\" is not one this API returned", cur);
     int rc = sy_contacts_visible(ev->contacts, r->arena, sy_req_actor(r), id, &live, &r->err);
     if (rc) return rc;
     uint32_t *pos = sy_alloc(r->arena, limit * sizeof *pos);
-    size_t total = sy_engine_contact_events(ev->engine, (uint32_t)live, from, to, type, (size_t)offset, pos, limit);
+    size_t total = sy_engine_contact_events(ev->engine, (uint32_t)live, from, to, type,
+                                            (size_t)offset, pos, limit);
     size_t got = total > (size_t)offset ? total - (size_t)offset : 0;
     if (got > limit) got = limit;
     json_t *items = json_array();
@@ -201,18 +219,23 @@ static int h_contact_events(sy_req *r) {
         json_t *o = event_json(ev, r->arena, sy_req_actor(r), pos[i]);
         if (o) json_array_append_new(items, o);
     }
-    json_t *next = (size_t)offset + got < total ? json_string(sy_sprintf(r->arena, "%lld", (long long)(offset + (int64_t)got)))
-                                                 : json_null();
-    return sy_reply_json(r, 200, json_pack("{s:o, s:I, s:o}", "items", items, "total", (json_int_t)total, "next_cursor", next));
+    json_t *next =
+        (size_t)offset + got < total
+            ? json_string(sy_sprintf(r->arena, "%lld", (long long)(offset + (int64_t)got)))
+            : json_null();
+    return sy_reply_json(r, 200,
+                         json_pack("{s:o, s:I, s:o}", "items", items, "total", (json_int_t)total,
+                                   "next_cursor", next));
 }
 
 /* Timeline source: events as items of the one contact timeline. */
-static int timeline_source(void *ctx, sy_arena *a, const sy_actor *actor, int64_t contact_id, int64_t before,
-                           size_t limit, json_t *items, sy_err *e) {
+static int timeline_source(void *ctx, sy_arena *a, const sy_actor *actor, int64_t contact_id,
+                           int64_t before, size_t limit, json_t *items, sy_err *e) {
     (void)e;
     sy_events *ev = ctx;
     uint32_t *pos = sy_alloc(a, (limit ? limit : 1) * sizeof *pos);
-    size_t total = sy_engine_contact_events(ev->engine, (uint32_t)contact_id, INT64_MIN, before, -1, 0, pos, limit);
+    size_t total = sy_engine_contact_events(ev->engine, (uint32_t)contact_id, INT64_MIN, before, -1,
+                                            0, pos, limit);
     for (size_t i = 0; i < total && i < limit; i++) {
         json_t *o = event_json(ev, a, actor, pos[i]);
         if (o) json_array_append_new(items, o);
@@ -235,14 +258,16 @@ static int h_profile(sy_req *r) {
     uint32_t *c = sy_alloc(r->arena, (n ? n : 1) * sizeof *c);
     sy_engine_contact_type_counts(ev->engine, (uint32_t)live, c, n);
     for (size_t i = 1; i < n; i++)
-        if (c[i] && ev->types[i]) json_object_set_new(counts, ev->types[i]->name, json_integer(c[i]));
+        if (c[i] && ev->types[i])
+            json_object_set_new(counts, ev->types[i]->name, json_integer(c[i]));
     pthread_mutex_unlock(&ev->catalog_lock);
 #define T(x) ((x) ? json_integer(x) : json_null())
-    return sy_reply_json(r, 200, json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:o}", "contact_id", (json_int_t)live,
-                                           "first_seen", T(p.first_seen), "last_seen", T(p.last_seen),
-                                           "last_order_at", T(p.last_order_at), "events", (json_int_t)p.events,
-                                           "orders", (json_int_t)p.orders, "spend_fen", (json_int_t)p.spend_fen,
-                                           "event_counts", counts));
+    return sy_reply_json(r, 200,
+                         json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:o}", "contact_id",
+                                   (json_int_t)live, "first_seen", T(p.first_seen), "last_seen",
+                                   T(p.last_seen), "last_order_at", T(p.last_order_at), "events",
+                                   (json_int_t)p.events, "orders", (json_int_t)p.orders,
+                                   "spend_fen", (json_int_t)p.spend_fen, "event_counts", counts));
 #undef T
 }
 
@@ -253,12 +278,13 @@ static int h_events(sy_req *r) {
     int64_t from = INT64_MIN, to = INT64_MAX, cursor = -1;
     size_t limit;
     int type;
-    if (parse_time_arg(r, "from", &from) || parse_time_arg(r, "to", &to) || parse_limit(r, &limit) ||
-        event_type_arg(ev, r, &type))
+    if (parse_time_arg(r, "from", &from) || parse_time_arg(r, "to", &to) ||
+        parse_limit(r, &limit) || event_type_arg(ev, r, &type))
         return r->err.code;
     const char *cur = sy_req_query(r, "cursor");
     if (cur && (sy_parse_i64(cur, &cursor) || cursor < 0))
-        return sy_err_field(&r->err, SY_E_INVALID, "cursor", "cursor \"%s\" is not one this API returned", cur);
+        return sy_err_field(&r->err, SY_E_INVALID, "cursor",
+                            "cursor \"%s\" is not one this API returned", cur);
     const sy_actor *actor = sy_req_actor(r);
     int64_t size = (int64_t)sy_engine_size(ev->engine);
     int64_t start = cursor >= 0 && cursor < size ? cursor : size - 1;
@@ -271,12 +297,14 @@ static int h_events(sy_req *r) {
         if (actor->scope != SY_SCOPE_ALL) {
             int64_t live;
             sy_err ignored;
-            if (sy_contacts_visible(ev->contacts, r->arena, actor, e1.contact, &live, &ignored)) continue;
+            if (sy_contacts_visible(ev->contacts, r->arena, actor, e1.contact, &live, &ignored))
+                continue;
         }
         json_t *o = event_json(ev, r->arena, actor, (uint32_t)pos);
         if (o) json_array_append_new(items, o);
     }
-    json_t *next = pos >= 0 ? json_string(sy_sprintf(r->arena, "%lld", (long long)pos)) : json_null();
+    json_t *next =
+        pos >= 0 ? json_string(sy_sprintf(r->arena, "%lld", (long long)pos)) : json_null();
     return sy_reply_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 
@@ -304,26 +332,30 @@ static json_t *daily_volume(sy_events *ev, uint32_t type, int days) {
         char date[40];
         sy_time_format(from + d * day_ms + off * 1000LL, date, sizeof date);
         date[10] = 0;
-        json_array_append_new(arr, json_pack("{s:s, s:I}", "day", date, "count", (json_int_t)counts[d]));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:I}", "day", date, "count", (json_int_t)counts[d]));
     }
     free(counts);
     return arr;
 }
 
 static json_t *type_json(event_type *t, int full) {
-    json_t *o = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}", "name", t->name, "count", (json_int_t)t->count,
-                          "first_seen", t->first_seen ? json_integer(t->first_seen) : json_null(), "last_seen",
-                          t->last_seen ? json_integer(t->last_seen) : json_null(), "description",
-                          t->description ? json_string(t->description) : json_null(), "schema",
-                          t->schema ? json_incref(t->schema) : json_null());
+    json_t *o =
+        json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}", "name", t->name, "count", (json_int_t)t->count,
+                  "first_seen", t->first_seen ? json_integer(t->first_seen) : json_null(),
+                  "last_seen", t->last_seen ? json_integer(t->last_seen) : json_null(),
+                  "description", t->description ? json_string(t->description) : json_null(),
+                  "schema", t->schema ? json_incref(t->schema) : json_null());
     if (full) {
         json_t *props = json_array();
         for (size_t i = 0; i < t->n_props; i++) {
             prop_stat *p = &t->props[i];
-            json_array_append_new(props, json_pack("{s:s, s:s, s:o, s:I, s:f}", "name", p->name, "type", p->value_type,
-                                                   "example", p->example ? json_string(p->example) : json_null(),
-                                                   "count", (json_int_t)p->count, "fill_rate",
-                                                   t->count ? (double)p->count / (double)t->count : 0.0));
+            json_array_append_new(props,
+                                  json_pack("{s:s, s:s, s:o, s:I, s:f}", "name", p->name, "type",
+                                            p->value_type, "example",
+                                            p->example ? json_string(p->example) : json_null(),
+                                            "count", (json_int_t)p->count, "fill_rate",
+                                            t->count ? (double)p->count / (double)t->count : 0.0));
         }
         json_object_set_new(o, "properties", props);
     }
@@ -339,7 +371,9 @@ static int h_catalog(sy_req *r) {
         if (ev->types[i]) json_array_append_new(items, type_json(ev->types[i], 0));
     pthread_mutex_unlock(&ev->catalog_lock);
     size_t n = json_array_size(items);
-    return sy_reply_json(r, 200, json_pack("{s:o, s:I, s:n}", "items", items, "total", (json_int_t)n, "next_cursor"));
+    return sy_reply_json(
+        r, 200,
+        json_pack("{s:o, s:I, s:n}", "items", items, "total", (json_int_t)n, "next_cursor"));
 }
 
 static event_type *type_by_name(sy_events *ev, const char *name) {
@@ -360,7 +394,8 @@ static int h_catalog_one(sy_req *r) {
     json_t *o = t ? type_json(t, 1) : NULL;
     uint32_t id = t ? t->id : 0;
     pthread_mutex_unlock(&ev->catalog_lock);
-    if (!o) return sy_err_set(&r->err, SY_E_NOT_FOUND, "no event named \"%s\" has been received", name);
+    if (!o)
+        return sy_err_set(&r->err, SY_E_NOT_FOUND, "no event named \"%s\" has been received", name);
     json_object_set_new(o, "daily", daily_volume(ev, id, (int)days));
     return sy_reply_json(r, 200, o);
 }
@@ -377,10 +412,11 @@ typedef struct schema_job {
 static int schema_write(sy_db *db, void *arg, sy_err *e) {
     schema_job *j = arg;
     sy_stmt *st;
-    int rc = sy_db_prepare(db,
-                           j->set_description ? "UPDATE event_types SET schema = ?2, description = ?3 WHERE id = ?1"
-                                              : "UPDATE event_types SET schema = ?2 WHERE id = ?1",
-                           &st, e);
+    int rc = sy_db_prepare(
+        db,
+        j->set_description ? "UPDATE event_types SET schema = ?2, description = ?3 WHERE id = ?1"
+                           : "UPDATE event_types SET schema = ?2 WHERE id = ?1",
+        &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, j->type_id);
     sy_stmt_bind_text(st, 2, j->schema);
@@ -409,7 +445,8 @@ static int h_catalog_put(sy_req *r) {
     j.name = name;
     if (schema && !json_is_null(schema)) {
         if (!json_is_object(schema))
-            return sy_err_field(&r->err, SY_E_INVALID, "schema", "field \"schema\" must be an object or null");
+            return sy_err_field(&r->err, SY_E_INVALID, "schema",
+                                "field \"schema\" must be an object or null");
         static const char *const skeys[] = {"required", "properties", NULL};
         if (sy_json_only(schema, skeys, &r->err)) {
             char inner[sizeof r->err.field];
@@ -417,24 +454,31 @@ static int h_catalog_put(sy_req *r) {
             snprintf(r->err.field, sizeof r->err.field, "schema.%.100s", inner);
             return r->err.code;
         }
-        json_t *req = json_object_get(schema, "required"), *props = json_object_get(schema, "properties");
+        json_t *req = json_object_get(schema, "required"),
+               *props = json_object_get(schema, "properties");
         if (req && !json_is_array(req))
-            return sy_err_field(&r->err, SY_E_INVALID, "schema.required", "\"required\" must be an array of property names");
+            return sy_err_field(&r->err, SY_E_INVALID, "schema.required",
+                                "\"required\" must be an array of property names");
         size_t i;
         json_t *v;
         json_array_foreach(req, i, v) if (!json_is_string(v)) return sy_err_field(
-            &r->err, SY_E_INVALID, "schema.required", "\"required\" must be an array of property names");
+            &r->err, SY_E_INVALID, "schema.required",
+            "\"required\" must be an array of property names");
         if (props && !json_is_object(props))
-            return sy_err_field(&r->err, SY_E_INVALID, "schema.properties", "\"properties\" must map names to types");
+            return sy_err_field(&r->err, SY_E_INVALID, "schema.properties",
+                                "\"properties\" must map names to types");
         const char *k;
         json_object_foreach(props, k, v) {
             const char *t = json_string_value(v);
-            static const char *const types[] = {"string", "number", "integer", "boolean", "object", "array", NULL};
+            static const char *const types[] = {"string", "number", "integer", "boolean",
+                                                "object", "array",  NULL};
             int ok = 0;
-            for (const char *const *tt = types; *tt && t; tt++) ok |= strcmp(*tt, t) == 0;
+            for (const char *const *tt = types; *tt && t; tt++)
+                ok |= strcmp(*tt, t) == 0;
             if (!ok)
-                return sy_err_field(&r->err, SY_E_INVALID, sy_sprintf(r->arena, "schema.properties.%s", k),
-                                    "type of \"%s\" must be string, number, integer, boolean, object or array", k);
+                return sy_err_field(
+                    &r->err, SY_E_INVALID, sy_sprintf(r->arena, "schema.properties.%s", k),
+                    "type of \"%s\" must be string, number, integer, boolean, object or array", k);
         }
         char *s = json_dumps(schema, JSON_COMPACT);
         j.schema = sy_strdup(r->arena, s);
@@ -449,7 +493,8 @@ static int h_catalog_put(sy_req *r) {
     event_type *t = type_by_name(ev, name);
     if (t) j.type_id = t->id;
     pthread_mutex_unlock(&ev->catalog_lock);
-    if (!t) return sy_err_set(&r->err, SY_E_NOT_FOUND, "no event named \"%s\" has been received", name);
+    if (!t)
+        return sy_err_set(&r->err, SY_E_NOT_FOUND, "no event named \"%s\" has been received", name);
     if (!json_object_get(body, "schema")) {
         /* keep the schema as it is */
         pthread_mutex_lock(&ev->catalog_lock);
@@ -484,7 +529,8 @@ static int h_settings_get(sy_req *r) {
     sy_stmt *st;
     json_t *v = NULL;
     rc = sy_db_prepare(db, "SELECT value FROM events_settings WHERE key = 'orders'", &st, &r->err);
-    if (rc == 0 && sy_stmt_step(st, &r->err) == SY_ROW) v = json_loads(sy_stmt_col_text(st, 0), 0, NULL);
+    if (rc == 0 && sy_stmt_step(st, &r->err) == SY_ROW)
+        v = json_loads(sy_stmt_col_text(st, 0), 0, NULL);
     sy_stmt_finalize(st);
     sy_store_read_end(ev->st, db);
     if (rc) return rc;
@@ -499,7 +545,8 @@ typedef struct settings_job {
 static int settings_write(sy_db *db, void *arg, sy_err *e) {
     settings_job *j = arg;
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "UPDATE events_settings SET value = ?1 WHERE key = 'orders'", &st, e);
+    int rc =
+        sy_db_prepare(db, "UPDATE events_settings SET value = ?1 WHERE key = 'orders'", &st, e);
     if (rc) return rc;
     sy_stmt_bind_text(st, 1, j->value);
     rc = sy_stmt_step(st, e);
@@ -512,13 +559,15 @@ static int settings_write(sy_db *db, void *arg, sy_err *e) {
 }
 
 static int check_rules(sy_req *r, json_t *arr, const char *field) {
-    if (!json_is_array(arr)) return sy_err_field(&r->err, SY_E_INVALID, field, "field \"%s\" must be an array", field);
+    if (!json_is_array(arr))
+        return sy_err_field(&r->err, SY_E_INVALID, field, "field \"%s\" must be an array", field);
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v) {
         char *f = sy_sprintf(r->arena, "%s[%zu]", field, i);
         static const char *const keys[] = {"event", "amount", NULL};
-        if (!json_is_object(v)) return sy_err_field(&r->err, SY_E_INVALID, f, "each rule must be an object");
+        if (!json_is_object(v))
+            return sy_err_field(&r->err, SY_E_INVALID, f, "each rule must be an object");
         if (sy_json_only(v, keys, &r->err)) {
             char inner[sizeof r->err.field];
             snprintf(inner, sizeof inner, "%s", r->err.field);
@@ -527,14 +576,17 @@ static int check_rules(sy_req *r, json_t *arr, const char *field) {
         }
         json_t *ename = json_object_get(v, "event"), *am = json_object_get(v, "amount");
         if (!json_is_string(ename) || !json_string_length(ename))
-            return sy_err_field(&r->err, SY_E_INVALID, sy_sprintf(r->arena, "%s.event", f), "\"event\" is required");
+            return sy_err_field(&r->err, SY_E_INVALID, sy_sprintf(r->arena, "%s.event", f),
+                                "\"event\" is required");
         if (!json_is_array(am) || json_array_size(am) == 0 || json_array_size(am) > 4)
-            return sy_err_field(&r->err, SY_E_INVALID, sy_sprintf(r->arena, "%s.amount", f),
-                                "\"amount\" must list 1 to 4 property names holding the amount in yuan");
+            return sy_err_field(
+                &r->err, SY_E_INVALID, sy_sprintf(r->arena, "%s.amount", f),
+                "\"amount\" must list 1 to 4 property names holding the amount in yuan");
         size_t k;
         json_t *a;
         json_array_foreach(am, k, a) if (!json_is_string(a)) return sy_err_field(
-            &r->err, SY_E_INVALID, sy_sprintf(r->arena, "%s.amount", f), "\"amount\" must list property names");
+            &r->err, SY_E_INVALID, sy_sprintf(r->arena, "%s.amount", f),
+            "\"amount\" must list property names");
     }
     return 0;
 }
@@ -545,9 +597,12 @@ static int h_settings_put(sy_req *r) {
     json_t *body;
     static const char *const allowed[] = {"orders", "refunds", NULL};
     if (sy_req_json(r, &body) || sy_json_only(body, allowed, &r->err)) return r->err.code;
-    if (!json_object_get(body, "orders")) return sy_err_field(&r->err, SY_E_INVALID, "orders", "field \"orders\" is required");
-    if (!json_object_get(body, "refunds")) return sy_err_field(&r->err, SY_E_INVALID, "refunds", "field \"refunds\" is required");
-    if (check_rules(r, json_object_get(body, "orders"), "orders") || check_rules(r, json_object_get(body, "refunds"), "refunds"))
+    if (!json_object_get(body, "orders"))
+        return sy_err_field(&r->err, SY_E_INVALID, "orders", "field \"orders\" is required");
+    if (!json_object_get(body, "refunds"))
+        return sy_err_field(&r->err, SY_E_INVALID, "refunds", "field \"refunds\" is required");
+    if (check_rules(r, json_object_get(body, "orders"), "orders") ||
+        check_rules(r, json_object_get(body, "refunds"), "refunds"))
         return r->err.code;
     char *s = json_dumps(body, JSON_COMPACT);
     settings_job j = {sy_strdup(r->arena, s), sy_req_actor(r)};
@@ -574,25 +629,31 @@ static int h_conflicts(sy_req *r) {
     const char *status = sy_req_query(r, "status");
     if (!status) status = "open";
     if (strcmp(status, "open") && strcmp(status, "dismissed") && strcmp(status, "all"))
-        return sy_err_field(&r->err, SY_E_INVALID, "status", "status \"%s\" must be open, dismissed or all", status);
+        return sy_err_field(&r->err, SY_E_INVALID, "status",
+                            "status \"%s\" must be open, dismissed or all", status);
     const char *cur = sy_req_query(r, "cursor");
     int64_t after = INT64_MAX;
     if (cur && (sy_parse_i64(cur, &after) || after <= 0))
-        return sy_err_field(&r->err, SY_E_INVALID, "cursor", "cursor \"%s\" is not one this API returned", cur);
+        return sy_err_field(&r->err, SY_E_INVALID, "cursor",
+                            "cursor \"%s\" is not one this API returned", cur);
     sy_db *db;
     int rc = sy_store_read_begin(ev->st, &db, &r->err);
     if (rc) return rc;
     sy_stmt *st;
     int64_t total = 0;
     json_t *items = json_array();
-    rc = sy_db_prepare(db, "SELECT count(*) FROM identity_conflicts WHERE ?1 = 'all' OR status = ?1", &st, &r->err);
+    rc =
+        sy_db_prepare(db, "SELECT count(*) FROM identity_conflicts WHERE ?1 = 'all' OR status = ?1",
+                      &st, &r->err);
     if (rc == 0) {
         sy_stmt_bind_text(st, 1, status);
         if (sy_stmt_step(st, &r->err) == SY_ROW) total = sy_stmt_col_int(st, 0);
         sy_stmt_finalize(st);
         rc = sy_db_prepare(db,
-                           "SELECT id, at, contact_a, contact_b, identity_type, identity_value, message_id, status "
-                           "FROM identity_conflicts WHERE (?1 = 'all' OR status = ?1) AND id < ?2 ORDER BY id DESC LIMIT ?3",
+                           "SELECT id, at, contact_a, contact_b, identity_type, identity_value, "
+                           "message_id, status "
+                           "FROM identity_conflicts WHERE (?1 = 'all' OR status = ?1) AND id < ?2 "
+                           "ORDER BY id DESC LIMIT ?3",
                            &st, &r->err);
     }
     int64_t last = 0;
@@ -603,12 +664,15 @@ static int h_conflicts(sy_req *r) {
         while ((rc = sy_stmt_step(st, &r->err)) == SY_ROW) {
             last = sy_stmt_col_int(st, 0);
             json_array_append_new(
-                items, json_pack("{s:I, s:I, s:I, s:o, s:s, s:s, s:s?, s:s}", "id", (json_int_t)last, "at",
-                                 (json_int_t)sy_stmt_col_int(st, 1), "contact_id", (json_int_t)sy_stmt_col_int(st, 2),
-                                 "other_contact_id",
-                                 sy_stmt_col_int(st, 3) ? json_integer(sy_stmt_col_int(st, 3)) : json_null(),
-                                 "identity_type", sy_stmt_col_text(st, 4), "identity_value", sy_stmt_col_text(st, 5),
-                                 "message_id", sy_stmt_col_text(st, 6), "status", sy_stmt_col_text(st, 7)));
+                items,
+                json_pack("{s:I, s:I, s:I, s:o, s:s, s:s, s:s?, s:s}", "id", (json_int_t)last, "at",
+                          (json_int_t)sy_stmt_col_int(st, 1), "contact_id",
+                          (json_int_t)sy_stmt_col_int(st, 2), "other_contact_id",
+                          sy_stmt_col_int(st, 3) ? json_integer(sy_stmt_col_int(st, 3))
+                                                 : json_null(),
+                          "identity_type", sy_stmt_col_text(st, 4), "identity_value",
+                          sy_stmt_col_text(st, 5), "message_id", sy_stmt_col_text(st, 6), "status",
+                          sy_stmt_col_text(st, 7)));
         }
         sy_stmt_finalize(st);
         if (rc == SY_DONE) rc = 0;
@@ -618,8 +682,12 @@ static int h_conflicts(sy_req *r) {
         json_decref(items);
         return rc;
     }
-    json_t *next = json_array_size(items) == limit ? json_string(sy_sprintf(r->arena, "%lld", (long long)last)) : json_null();
-    return sy_reply_json(r, 200, json_pack("{s:o, s:I, s:o}", "items", items, "total", (json_int_t)total, "next_cursor", next));
+    json_t *next = json_array_size(items) == limit
+                       ? json_string(sy_sprintf(r->arena, "%lld", (long long)last))
+                       : json_null();
+    return sy_reply_json(r, 200,
+                         json_pack("{s:o, s:I, s:o}", "items", items, "total", (json_int_t)total,
+                                   "next_cursor", next));
 }
 
 typedef struct dismiss_job {
@@ -630,13 +698,16 @@ typedef struct dismiss_job {
 static int dismiss_write(sy_db *db, void *arg, sy_err *e) {
     dismiss_job *j = arg;
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "UPDATE identity_conflicts SET status = 'dismissed' WHERE id = ?1 AND status = 'open'", &st, e);
+    int rc = sy_db_prepare(
+        db, "UPDATE identity_conflicts SET status = 'dismissed' WHERE id = ?1 AND status = 'open'",
+        &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, j->id);
     rc = sy_stmt_step(st, e);
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
-    if (sy_db_changes(db) == 0) return sy_err_set(e, SY_E_NOT_FOUND, "no open identity conflict %lld", (long long)j->id);
+    if (sy_db_changes(db) == 0)
+        return sy_err_set(e, SY_E_NOT_FOUND, "no open identity conflict %lld", (long long)j->id);
     char target[48];
     snprintf(target, sizeof target, "identity_conflict:%lld", (long long)j->id);
     return sy_audit_record(db, j->actor, "identity.conflict_dismiss", target, NULL, e);
@@ -653,7 +724,8 @@ static int h_conflict_dismiss(sy_req *r) {
     }
     int rc = sy_store_write(ev->st, dismiss_write, &j, &r->err);
     if (rc) return rc;
-    return sy_reply_json(r, 200, json_pack("{s:I, s:s}", "id", (json_int_t)j.id, "status", "dismissed"));
+    return sy_reply_json(r, 200,
+                         json_pack("{s:I, s:s}", "id", (json_int_t)j.id, "status", "dismissed"));
 }
 
 /* ---- metrics ---- */
@@ -664,18 +736,24 @@ static void metrics(void *ctx, sy_buf *out) {
     sy_events_get_stats(ev, &s);
     size_t total, base;
     sy_engine_memory(ev->engine, &total, &base);
-    sy_buf_addf(out,
-                "# HELP siyu_events_total Events stored in the log.\n# TYPE siyu_events_total counter\nsiyu_events_total %llu\n"
-                "# HELP siyu_events_duplicates_total Messages acknowledged again without storing (same messageId).\n"
-                "# TYPE siyu_events_duplicates_total counter\nsiyu_events_duplicates_total %llu\n"
-                "# HELP siyu_events_commits_total Group commits.\n# TYPE siyu_events_commits_total counter\n"
-                "siyu_events_commits_total %llu\n"
-                "# HELP siyu_engine_bytes Memory held by the event index.\n# TYPE siyu_engine_bytes gauge\n"
-                "siyu_engine_bytes %zu\n",
-                (unsigned long long)s.events, (unsigned long long)s.duplicates, (unsigned long long)s.commits, total);
+    sy_buf_addf(
+        out,
+        "# HELP siyu_events_total Events stored in the log.\n# TYPE siyu_events_total "
+        "counter\nsiyu_events_total %llu\n"
+        "# HELP siyu_events_duplicates_total Messages acknowledged again without storing (same "
+        "messageId).\n"
+        "# TYPE siyu_events_duplicates_total counter\nsiyu_events_duplicates_total %llu\n"
+        "# HELP siyu_events_commits_total Group commits.\n# TYPE siyu_events_commits_total "
+        "counter\n"
+        "siyu_events_commits_total %llu\n"
+        "# HELP siyu_engine_bytes Memory held by the event index.\n# TYPE siyu_engine_bytes gauge\n"
+        "siyu_engine_bytes %zu\n",
+        (unsigned long long)s.events, (unsigned long long)s.duplicates,
+        (unsigned long long)s.commits, total);
 }
 
-#define SEG(path) {"POST", path, h_ingest, NULL, SY_AUTH_NONE, 0, SY_EV_MAX_BODY, "Segment-spec ingestion", 1}
+#define SEG(path)                                                                                  \
+    { "POST", path, h_ingest, NULL, SY_AUTH_NONE, 0, SY_EV_MAX_BODY, "Segment-spec ingestion", 1 }
 
 static sy_route routes[] = {
     SEG("/v1/batch"),
@@ -685,31 +763,36 @@ static sy_route routes[] = {
     SEG("/v1/screen"),
     SEG("/v1/group"),
     SEG("/v1/alias"),
-    {"GET", "/api/v1/events", h_events, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_READ, 0, "Events by name and time"},
-    {"GET", "/api/v1/contacts/{id}/events", h_contact_events, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_READ, 0,
-     "A contact's events, newest first"},
-    {"GET", "/api/v1/contacts/{id}/profile", h_profile, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_READ, 0,
-     "A contact's computed profile"},
-    {"GET", "/api/v1/events/catalog", h_catalog, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_READ, 0, "Event catalog"},
-    {"GET", "/api/v1/events/catalog/{name}", h_catalog_one, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_READ, 0,
-     "One event: properties, fill rates, daily volume"},
-    {"PUT", "/api/v1/events/catalog/{name}", h_catalog_put, NULL, SY_AUTH_STAFF, SY_PERM_SETTINGS_MANAGE, 0,
-     "Declare an event's schema and description"},
-    {"GET", "/api/v1/events/settings", h_settings_get, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_READ, 0,
-     "Order and refund rules"},
-    {"PUT", "/api/v1/events/settings", h_settings_put, NULL, SY_AUTH_STAFF, SY_PERM_SETTINGS_MANAGE, 0,
-     "Set order and refund rules"},
-    {"GET", "/api/v1/identity/conflicts", h_conflicts, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_MERGE, 0,
-     "Identity conflicts for review"},
-    {"POST", "/api/v1/identity/conflicts/{id}/dismiss", h_conflict_dismiss, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_MERGE,
-     0, "Dismiss an identity conflict"},
+    {"GET", "/api/v1/events", h_events, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_READ, 0,
+     "Events by name and time"},
+    {"GET", "/api/v1/contacts/{id}/events", h_contact_events, NULL, SY_AUTH_STAFF,
+     SY_PERM_CONTACTS_READ, 0, "A contact's events, newest first"},
+    {"GET", "/api/v1/contacts/{id}/profile", h_profile, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_READ,
+     0, "A contact's computed profile"},
+    {"GET", "/api/v1/events/catalog", h_catalog, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_READ, 0,
+     "Event catalog"},
+    {"GET", "/api/v1/events/catalog/{name}", h_catalog_one, NULL, SY_AUTH_STAFF,
+     SY_PERM_CONTACTS_READ, 0, "One event: properties, fill rates, daily volume"},
+    {"PUT", "/api/v1/events/catalog/{name}", h_catalog_put, NULL, SY_AUTH_STAFF,
+     SY_PERM_SETTINGS_MANAGE, 0, "Declare an event's schema and description"},
+    {"GET", "/api/v1/events/settings", h_settings_get, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_READ,
+     0, "Order and refund rules"},
+    {"PUT", "/api/v1/events/settings", h_settings_put, NULL, SY_AUTH_STAFF, SY_PERM_SETTINGS_MANAGE,
+     0, "Set order and refund rules"},
+    {"GET", "/api/v1/identity/conflicts", h_conflicts, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_MERGE,
+     0, "Identity conflicts for review"},
+    {"POST", "/api/v1/identity/conflicts/{id}/dismiss", h_conflict_dismiss, NULL, SY_AUTH_STAFF,
+     SY_PERM_CONTACTS_MERGE, 0, "Dismiss an identity conflict"},
 };
 
 void sy_events_api_register(sy_events *ev, sy_http *h) {
-    for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++) routes[i].ctx = ev;
+    for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++)
+        routes[i].ctx = ev;
     sy_http_add_routes(h, routes, SY_ARRAY_LEN(routes));
     sy_http_add_metrics(h, metrics, ev);
     sy_contacts_add_timeline_source(ev->contacts, timeline_source, ev);
 }
 
-void sy_events_register(sy_events *ev, sy_http *h) { sy_events_api_register(ev, h); }
+void sy_events_register(sy_events *ev, sy_http *h) {
+    sy_events_api_register(ev, h);
+}

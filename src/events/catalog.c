@@ -22,7 +22,8 @@ static void free_type(event_type *t) {
 }
 
 void sy_catalog_free(sy_events *ev) {
-    for (size_t i = 0; i < ev->n_types; i++) free_type(ev->types[i]);
+    for (size_t i = 0; i < ev->n_types; i++)
+        free_type(ev->types[i]);
     free(ev->types);
     ev->types = NULL;
     ev->n_types = ev->cap_types = 0;
@@ -33,7 +34,8 @@ void sy_catalog_free(sy_events *ev) {
 static int put_type(sy_events *ev, event_type *t) {
     if (t->id >= ev->cap_types) {
         size_t cap = ev->cap_types ? ev->cap_types : 64;
-        while (cap <= t->id) cap *= 2;
+        while (cap <= t->id)
+            cap *= 2;
         event_type **v = realloc(ev->types, cap * sizeof *v);
         if (!v) return SY_E_NOMEM;
         memset(v + ev->cap_types, 0, (cap - ev->cap_types) * sizeof *v);
@@ -48,7 +50,8 @@ static int put_type(sy_events *ev, event_type *t) {
 static prop_stat *find_prop(event_type *t, const char *name, int create) {
     for (size_t i = 0; i < t->n_props; i++)
         if (strcmp(t->props[i].name, name) == 0) return &t->props[i];
-    if (!create || t->n_props >= 200) return NULL; /* cap per event: a runaway client cannot grow it forever */
+    if (!create || t->n_props >= 200)
+        return NULL; /* cap per event: a runaway client cannot grow it forever */
     if (t->n_props == t->cap_props) {
         size_t cap = t->cap_props ? t->cap_props * 2 : 8;
         prop_stat *p = realloc(t->props, cap * sizeof *p);
@@ -78,11 +81,16 @@ int sy_catalog_load(sy_events *ev, sy_db *db_in, sy_err *e) {
     }
     sy_stmt *st;
     int n_schemas = 0;
-    rc = sy_db_prepare(db, "SELECT id, name, first_seen, last_seen, count, description, schema FROM event_types", &st, e);
+    rc = sy_db_prepare(
+        db, "SELECT id, name, first_seen, last_seen, count, description, schema FROM event_types",
+        &st, e);
     while (rc == 0 && (rc = sy_stmt_step(st, e)) == SY_ROW) {
         rc = 0;
         event_type *t = calloc(1, sizeof *t);
-        if (!t) { rc = SY_E_NOMEM; break; }
+        if (!t) {
+            rc = SY_E_NOMEM;
+            break;
+        }
         t->id = (uint32_t)sy_stmt_col_int(st, 0);
         t->name = strdup(sy_stmt_col_text(st, 1));
         t->first_seen = sy_stmt_col_int(st, 2);
@@ -93,11 +101,16 @@ int sy_catalog_load(sy_events *ev, sy_db *db_in, sy_err *e) {
         const char *sc = sy_stmt_col_text(st, 6);
         t->schema = sc ? json_loads(sc, 0, NULL) : NULL;
         if (t->schema) n_schemas++;
-        if (put_type(ev, t)) { free_type(t); rc = SY_E_NOMEM; }
+        if (put_type(ev, t)) {
+            free_type(t);
+            rc = SY_E_NOMEM;
+        }
     }
     sy_stmt_finalize(st);
     if (rc == SY_DONE) rc = 0;
-    if (rc == 0) rc = sy_db_prepare(db, "SELECT type_id, name, value_type, example, count FROM event_properties", &st, e);
+    if (rc == 0)
+        rc = sy_db_prepare(
+            db, "SELECT type_id, name, value_type, example, count FROM event_properties", &st, e);
     while (rc == 0 && (rc = sy_stmt_step(st, e)) == SY_ROW) {
         rc = 0;
         size_t tid = (size_t)sy_stmt_col_int(st, 0);
@@ -135,9 +148,11 @@ int sy_catalog_type(sy_events *ev, sy_db *db, const char *name, event_type **out
         *out = ev->types[id];
         return 0;
     }
-    if (ev->n_types >= 65535) return sy_err_set(e, SY_E_INVALID, "the catalog is full (65535 event names)");
+    if (ev->n_types >= 65535)
+        return sy_err_set(e, SY_E_INVALID, "the catalog is full (65535 event names)");
     sy_stmt *st;
-    int rc = sy_db_prepare_cached(db, "INSERT INTO event_types(name, count) VALUES (?1, 0)", &st, e);
+    int rc =
+        sy_db_prepare_cached(db, "INSERT INTO event_types(name, count) VALUES (?1, 0)", &st, e);
     if (rc) return rc;
     sy_stmt_bind_text(st, 1, name);
     rc = sy_stmt_step(st, e);
@@ -157,14 +172,20 @@ int sy_catalog_type(sy_events *ev, sy_db *db, const char *name, event_type **out
 
 static const char *json_kind(json_t *v) {
     switch (json_typeof(v)) {
-    case JSON_STRING: return "string";
+    case JSON_STRING:
+        return "string";
     case JSON_INTEGER:
-    case JSON_REAL: return "number";
+    case JSON_REAL:
+        return "number";
     case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    default: return "null";
+    case JSON_FALSE:
+        return "boolean";
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    default:
+        return "null";
     }
 }
 
@@ -181,8 +202,10 @@ void sy_catalog_observe(event_type *t, int64_t ts, json_t *properties) {
         prop_stat *p = find_prop(t, k, 1);
         if (!p) continue;
         const char *kind = json_kind(v);
-        if (!p->value_type[0]) snprintf(p->value_type, sizeof p->value_type, "%s", kind);
-        else if (strcmp(p->value_type, kind) != 0) snprintf(p->value_type, sizeof p->value_type, "mixed");
+        if (!p->value_type[0])
+            snprintf(p->value_type, sizeof p->value_type, "%s", kind);
+        else if (strcmp(p->value_type, kind) != 0)
+            snprintf(p->value_type, sizeof p->value_type, "mixed");
         if (!p->example && (json_is_string(v) || json_is_number(v) || json_is_boolean(v))) {
             char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(12));
             if (s && strlen(s) > 120) s[120] = 0;
@@ -198,8 +221,9 @@ int sy_catalog_flush(sy_events *ev, sy_db *db, sy_err *e) {
         event_type *t = ev->types[i];
         if (!t || !t->dirty) continue;
         sy_stmt *st;
-        int rc = sy_db_prepare_cached(db, "UPDATE event_types SET first_seen = ?2, last_seen = ?3, count = ?4 WHERE id = ?1",
-                                      &st, e);
+        int rc = sy_db_prepare_cached(
+            db, "UPDATE event_types SET first_seen = ?2, last_seen = ?3, count = ?4 WHERE id = ?1",
+            &st, e);
         if (rc) return rc;
         sy_stmt_bind_int(st, 1, t->id);
         sy_stmt_bind_int(st, 2, t->first_seen);
@@ -211,12 +235,13 @@ int sy_catalog_flush(sy_events *ev, sy_db *db, sy_err *e) {
         for (size_t k = 0; k < t->n_props; k++) {
             prop_stat *p = &t->props[k];
             if (!p->dirty) continue;
-            if ((rc = sy_db_prepare_cached(db,
-                                           "INSERT INTO event_properties(type_id, name, value_type, example, count) "
-                                           "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(type_id, name) DO UPDATE SET "
-                                           "value_type = excluded.value_type, example = excluded.example, "
-                                           "count = excluded.count",
-                                           &st, e)))
+            if ((rc = sy_db_prepare_cached(
+                     db,
+                     "INSERT INTO event_properties(type_id, name, value_type, example, count) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(type_id, name) DO UPDATE SET "
+                     "value_type = excluded.value_type, example = excluded.example, "
+                     "count = excluded.count",
+                     &st, e)))
                 return rc;
             sy_stmt_bind_int(st, 1, t->id);
             sy_stmt_bind_text(st, 2, p->name);
@@ -244,7 +269,8 @@ static const char *field_path(const char *a, const char *b) {
 
 /* A declared schema: {"required":["amount"],"properties":{"amount":"number",…}}
  * with types string, number, integer, boolean, object, array. */
-int sy_catalog_check(sy_events *ev, const char *name, json_t *properties, long index, json_t *problems) {
+int sy_catalog_check(sy_events *ev, const char *name, json_t *properties, long index,
+                     json_t *problems) {
     uint32_t id = strdict_get(&ev->type_ids, name);
     event_type *t = id ? ev->types[id] : NULL;
     if (!t || !t->schema) return 0;
@@ -254,10 +280,12 @@ int sy_catalog_check(sy_events *ev, const char *name, json_t *properties, long i
     json_t *v;
     json_array_foreach(req, i, v) {
         const char *p = json_string_value(v);
-        if (p && (!properties || !json_object_get(properties, p) || json_is_null(json_object_get(properties, p)))) {
-            json_array_append_new(problems, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)index, "field",
-                                                      sy_json_field_path("properties", p), "reason",
-                                                      "is required by the declared schema of this event"));
+        if (p && (!properties || !json_object_get(properties, p) ||
+                  json_is_null(json_object_get(properties, p)))) {
+            json_array_append_new(problems,
+                                  json_pack("{s:I, s:s, s:s}", "index", (json_int_t)index, "field",
+                                            sy_json_field_path("properties", p), "reason",
+                                            "is required by the declared schema of this event"));
             bad = 1;
         }
     }
@@ -275,8 +303,9 @@ int sy_catalog_check(sy_events *ev, const char *name, json_t *properties, long i
         if (!ok) {
             char reason[80];
             snprintf(reason, sizeof reason, "must be of type %s (declared schema)", want);
-            json_array_append_new(problems, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)index, "field",
-                                                      sy_json_field_path("properties", k), "reason", reason));
+            json_array_append_new(problems,
+                                  json_pack("{s:I, s:s, s:s}", "index", (json_int_t)index, "field",
+                                            sy_json_field_path("properties", k), "reason", reason));
             bad = 1;
         }
     }
@@ -291,7 +320,8 @@ void sy_orders_free(sy_events *ev) {
     for (int l = 0; l < 2; l++) {
         for (size_t i = 0; i < ns[l]; i++) {
             free(lists[l][i].event);
-            for (size_t k = 0; k < lists[l][i].n_amount; k++) free(lists[l][i].amount[k]);
+            for (size_t k = 0; k < lists[l][i].n_amount; k++)
+                free(lists[l][i].amount[k]);
         }
         free(lists[l]);
     }
@@ -314,7 +344,8 @@ static int load_rules(json_t *arr, order_rule **out, size_t *n) {
         size_t k;
         json_t *a;
         json_array_foreach(json_object_get(r, "amount"), k, a) {
-            if (o->n_amount < SY_ARRAY_LEN(o->amount) && json_is_string(a)) o->amount[o->n_amount++] = strdup(json_string_value(a));
+            if (o->n_amount < SY_ARRAY_LEN(o->amount) && json_is_string(a))
+                o->amount[o->n_amount++] = strdup(json_string_value(a));
         }
     }
     return 0;
@@ -330,7 +361,8 @@ int sy_orders_load(sy_events *ev, sy_db *db, sy_err *e) {
     if (rc < 0) return rc;
     sy_orders_free(ev);
     rc = load_rules(json_object_get(v, "orders"), &ev->orders_rules, &ev->n_order_rules);
-    if (rc == 0) rc = load_rules(json_object_get(v, "refunds"), &ev->refund_rules, &ev->n_refund_rules);
+    if (rc == 0)
+        rc = load_rules(json_object_get(v, "refunds"), &ev->refund_rules, &ev->n_refund_rules);
     json_decref(v);
     return rc ? sy_err_set(e, rc, "out of memory") : 0;
 }
@@ -347,19 +379,23 @@ int sy_events_check(sy_events *ev, sy_arena *a, sy_parsed *p, json_t **details, 
         if (p->msgs[i].type != SY_MSG_IDENTIFY || !p->msgs[i].traits) continue;
         sy_err te = {0};
         if (sy_contacts_check_traits(ev->contacts, a, p->msgs[i].traits, &te))
-            json_array_append_new(problems, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i, "field", te.field,
-                                                      "reason", te.msg));
+            json_array_append_new(problems, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i,
+                                                      "field", te.field, "reason", te.msg));
     }
     if (json_array_size(problems) == 0) {
         json_decref(problems);
         return 0;
     }
     json_t *first = json_array_get(problems, 0);
-    sy_err_field(e, SY_E_INVALID, json_string_value(json_object_get(first, "field")), "message %lld: %s %s%s",
+    sy_err_field(e, SY_E_INVALID, json_string_value(json_object_get(first, "field")),
+                 "message %lld: %s %s%s",
                  (long long)json_integer_value(json_object_get(first, "index")),
-                 json_string_value(json_object_get(first, "field")), json_string_value(json_object_get(first, "reason")),
+                 json_string_value(json_object_get(first, "field")),
+                 json_string_value(json_object_get(first, "reason")),
                  json_array_size(problems) > 1 ? " (and more problems)" : "");
-    if (details) *details = json_pack("{s:o}", "errors", problems);
-    else json_decref(problems);
+    if (details)
+        *details = json_pack("{s:o}", "errors", problems);
+    else
+        json_decref(problems);
     return SY_E_INVALID;
 }

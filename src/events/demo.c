@@ -42,10 +42,15 @@ static uint64_t mix(uint64_t *s) {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
 }
-static int pick(uint64_t *s, int n) { return (int)(mix(s) % (uint64_t)n); }
-static int chance(uint64_t *s, int pct) { return pick(s, 100) < pct; }
+static int pick(uint64_t *s, int n) {
+    return (int)(mix(s) % (uint64_t)n);
+}
+static int chance(uint64_t *s, int pct) {
+    return pick(s, 100) < pct;
+}
 
-static const char *const categories[] = {"生鲜", "食品", "母婴", "日用", "美妆", "服饰", "酒水", "家电"};
+static const char *const categories[] = {"生鲜", "食品", "母婴", "日用",
+                                         "美妆", "服饰", "酒水", "家电"};
 /* categories bought together: 生鲜↔食品, 母婴↔日用, 美妆↔服饰 */
 static const int partner[] = {1, 0, 3, 2, 5, 4, 1, 3};
 static const int price_yuan[] = {58, 39, 129, 45, 199, 259, 168, 899};
@@ -89,7 +94,8 @@ static int flush(sy_events *ev, int64_t wk, batch *b, flight *fl, size_t *next, 
     f->arena = sy_arena_create();
     pending *p = sy_alloc(f->arena, sizeof *p);
     json_t *details = NULL;
-    rc = sy_segment_parse(f->arena, "batch", b->body.p, b->body.len, sy_now_ms(), &p->parsed, &details, e);
+    rc = sy_segment_parse(f->arena, "batch", b->body.p, b->body.len, sy_now_ms(), &p->parsed,
+                          &details, e);
     if (rc == 0) rc = sy_events_check(ev, f->arena, &p->parsed, &details, e);
     if (rc) {
         char *d = details ? json_dumps(details, JSON_COMPACT) : NULL;
@@ -117,12 +123,15 @@ static int flush(sy_events *ev, int64_t wk, batch *b, flight *fl, size_t *next, 
 }
 
 static void begin(batch *b) {
-    if (b->n == 0) sy_buf_adds(&b->body, "{\"batch\":[");
-    else sy_buf_addc(&b->body, ',');
+    if (b->n == 0)
+        sy_buf_adds(&b->body, "{\"batch\":[");
+    else
+        sy_buf_addc(&b->body, ',');
     b->n++;
 }
 
-static void track(batch *b, int64_t contact, uint64_t seed, int *seq, int64_t ts, const char *event, const char *props) {
+static void track(batch *b, int64_t contact, uint64_t seed, int *seq, int64_t ts, const char *event,
+                  const char *props) {
     char t[40];
     if (ts >= b->end) return; /* behaviour that would happen after today */
     sy_time_format(ts, t, sizeof t);
@@ -130,10 +139,12 @@ static void track(batch *b, int64_t contact, uint64_t seed, int *seq, int64_t ts
     sy_buf_addf(&b->body,
                 "{\"type\":\"track\",\"userId\":\"u%lld\",\"event\":\"%s\",\"timestamp\":\"%s\","
                 "\"messageId\":\"demo-%llu-%lld-%d\",\"properties\":{%s}}",
-                (long long)contact, event, t, (unsigned long long)seed, (long long)contact, (*seq)++, props);
+                (long long)contact, event, t, (unsigned long long)seed, (long long)contact,
+                (*seq)++, props);
 }
 
-int sy_events_demo_seed(sy_events *ev, int64_t wk, uint64_t seed, int days, int intensity, sy_err *e) {
+int sy_events_demo_seed(sy_events *ev, int64_t wk, uint64_t seed, int days, int intensity,
+                        sy_err *e) {
     if (intensity < 1) intensity = 1;
     demo_list l = {0};
     int rc = sy_contacts_each_identity(ev->contacts, "phone", collect_phone, &l, e);
@@ -154,12 +165,14 @@ int sy_events_demo_seed(sy_events *ev, int64_t wk, uint64_t seed, int days, int 
         uint64_t s = seed * 1000003ULL + (uint64_t)c;
         int seq = 0;
         /* joined at a random day in the window; ms offsets keep times unique */
-        int64_t t = start + (int64_t)pick(&s, days) * day + 9 * 3600000LL + pick(&s, 12 * 3600) * 1000LL;
+        int64_t t =
+            start + (int64_t)pick(&s, days) * day + 9 * 3600000LL + pick(&s, 12 * 3600) * 1000LL;
         char ts[40];
         sy_time_format(t - 1000, ts, sizeof ts); /* identified a second before adding on WeCom */
         begin(&b);
         sy_buf_addf(&b.body,
-                    "{\"type\":\"identify\",\"userId\":\"u%lld\",\"timestamp\":\"%s\",\"messageId\":\"demo-%llu-%lld-id\","
+                    "{\"type\":\"identify\",\"userId\":\"u%lld\",\"timestamp\":\"%s\","
+                    "\"messageId\":\"demo-%llu-%lld-id\","
                     "\"traits\":{\"phone\":\"%s\"}}",
                     (long long)c, ts, (unsigned long long)seed, (long long)c, l.v[i].phone);
         int fav = pick(&s, 8), fav2 = chance(&s, 60) ? partner[fav] : pick(&s, 8);
@@ -168,13 +181,15 @@ int sy_events_demo_seed(sy_events *ev, int64_t wk, uint64_t seed, int days, int 
         int kind = pick(&s, 100); /* <55 browse only, <80 buy once, <95 repurchase, else silent */
         snprintf(props, sizeof props, "\"channel\":\"%s\",\"store\":\"%s\"", chan, store);
         track(&b, c, seed, &seq, t, "add_wechat", props);
-        if (chance(&s, 60)) track(&b, c, seed, &seq, t + 3600000 + pick(&s, 3600) * 1000LL, "join_group", props);
+        if (chance(&s, 60))
+            track(&b, c, seed, &seq, t + 3600000 + pick(&s, 3600) * 1000LL, "join_group", props);
         int64_t active_until = kind >= 95 ? t + 7 * day : end;
         int64_t cur = t + day;
         int orders = 0, max_orders = kind < 55 ? 0 : kind < 80 ? 1 : 6;
         while (cur < active_until && rc == 0) {
             int cat = chance(&s, 70) ? (chance(&s, 60) ? fav : fav2) : pick(&s, 8);
-            snprintf(props, sizeof props, "\"channel\":\"%s\",\"category\":\"%s\",\"sku\":\"SKU-%d-%02d\"", chan,
+            snprintf(props, sizeof props,
+                     "\"channel\":\"%s\",\"category\":\"%s\",\"sku\":\"SKU-%d-%02d\"", chan,
                      categories[cat], cat, pick(&s, 20));
             track(&b, c, seed, &seq, cur, "page_view", props);
             track(&b, c, seed, &seq, cur + 60000 + pick(&s, 600) * 1000LL, "view_item", props);
@@ -183,30 +198,34 @@ int sy_events_demo_seed(sy_events *ev, int64_t wk, uint64_t seed, int days, int 
                 track(&b, c, seed, &seq, ot - 600000, "add_to_cart", props);
                 int amount = price_yuan[cat] + pick(&s, price_yuan[cat]);
                 snprintf(props, sizeof props,
-                         "\"order_id\":\"D%llu-%lld-%d\",\"amount\":%d.%02d,\"category\":\"%s\",\"sku\":\"SKU-%d-%02d\","
+                         "\"order_id\":\"D%llu-%lld-%d\",\"amount\":%d.%02d,\"category\":\"%s\","
+                         "\"sku\":\"SKU-%d-%02d\","
                          "\"store\":\"%s\",\"channel\":\"%s\"",
-                         (unsigned long long)seed, (long long)c, orders, amount, pick(&s, 100), categories[cat], cat,
-                         pick(&s, 20), store, chan);
+                         (unsigned long long)seed, (long long)c, orders, amount, pick(&s, 100),
+                         categories[cat], cat, pick(&s, 20), store, chan);
                 track(&b, c, seed, &seq, ot, "order_paid", props);
                 orders++;
                 /* the partner category is often bought in the same week */
                 if (chance(&s, 35)) {
                     int pc = partner[cat];
                     snprintf(props, sizeof props,
-                             "\"order_id\":\"D%llu-%lld-%d\",\"amount\":%d,\"category\":\"%s\",\"sku\":\"SKU-%d-%02d\","
+                             "\"order_id\":\"D%llu-%lld-%d\",\"amount\":%d,\"category\":\"%s\","
+                             "\"sku\":\"SKU-%d-%02d\","
                              "\"store\":\"%s\",\"channel\":\"%s\"",
-                             (unsigned long long)seed, (long long)c, orders, price_yuan[pc], categories[pc], pc,
-                             pick(&s, 20), store, chan);
+                             (unsigned long long)seed, (long long)c, orders, price_yuan[pc],
+                             categories[pc], pc, pick(&s, 20), store, chan);
                     track(&b, c, seed, &seq, ot + (1 + pick(&s, 5)) * day, "order_paid", props);
                     orders++;
                 }
                 if (chance(&s, 20)) {
                     snprintf(props, sizeof props, "\"channel\":\"%s\"", chan);
                     track(&b, c, seed, &seq, ot + 7200000, "share", props);
-                    if (chance(&s, 30)) track(&b, c, seed, &seq, ot + 9000000, "refer_signup", props);
+                    if (chance(&s, 30))
+                        track(&b, c, seed, &seq, ot + 9000000, "refer_signup", props);
                 }
             } else if (chance(&s, 15)) {
-                snprintf(props, sizeof props, "\"channel\":\"%s\",\"coupon\":\"C%d\"", chan, pick(&s, 5));
+                snprintf(props, sizeof props, "\"channel\":\"%s\",\"coupon\":\"C%d\"", chan,
+                         pick(&s, 5));
                 track(&b, c, seed, &seq, cur + 7200000, "coupon_claim", props);
             }
             if (chance(&s, 10)) {
@@ -214,12 +233,14 @@ int sy_events_demo_seed(sy_events *ev, int64_t wk, uint64_t seed, int days, int 
                 track(&b, c, seed, &seq, cur + 10800000, "checkin", props);
             }
             if (chance(&s, 4)) {
-                snprintf(props, sizeof props, "\"form\":\"interest\",\"answers\":{\"q1\":\"%s\"}", categories[fav]);
+                snprintf(props, sizeof props, "\"form\":\"interest\",\"answers\":{\"q1\":\"%s\"}",
+                         categories[fav]);
                 track(&b, c, seed, &seq, cur + 14400000, "form_submitted", props);
             }
             /* buyers come back about monthly, browsers now and then; intensity
              * (bench scale) makes visits more frequent */
-            cur += (max_orders > 1 ? 20 + pick(&s, 20) : 10 + pick(&s, 40)) * day / intensity + pick(&s, 3600) * 1000LL;
+            cur += (max_orders > 1 ? 20 + pick(&s, 20) : 10 + pick(&s, 40)) * day / intensity +
+                   pick(&s, 3600) * 1000LL;
         }
         /* batches end between contacts, so one contact's events stay in order in one request */
         if (b.n >= 1000) rc = flush(ev, wk, &b, fl, &next, e);

@@ -15,26 +15,37 @@
 #include <zstd.h>
 #include "events_int.h"
 
-static void put(sy_buf *b, const void *p, size_t n) { sy_buf_add(b, p, n); }
+static void put(sy_buf *b, const void *p, size_t n) {
+    sy_buf_add(b, p, n);
+}
 
-int sy_log_encode(const sy_logrow *rows, size_t n, void **out, size_t *out_len, uint32_t *crc, sy_err *e) {
+int sy_log_encode(const sy_logrow *rows, size_t n, void **out, size_t *out_len, uint32_t *crc,
+                  sy_err *e) {
     sy_buf b = SY_BUF_INIT;
     uint32_t n32 = (uint32_t)n;
     put(&b, "SYE1", 4);
     put(&b, &n32, 4);
-    for (size_t i = 0; i < n; i++) put(&b, &rows[i].ev.contact, 4);
-    for (size_t i = 0; i < n; i++) put(&b, &rows[i].ev.type, 2);
-    for (size_t i = 0; i < n; i++) put(&b, &rows[i].ev.flags, 1);
-    for (size_t i = 0; i < n; i++) put(&b, &rows[i].ev.ts, 8);
-    for (size_t i = 0; i < n; i++) put(&b, &rows[i].received_at, 8);
-    for (size_t i = 0; i < n; i++) put(&b, &rows[i].ev.revenue_fen, 8);
+    for (size_t i = 0; i < n; i++)
+        put(&b, &rows[i].ev.contact, 4);
+    for (size_t i = 0; i < n; i++)
+        put(&b, &rows[i].ev.type, 2);
+    for (size_t i = 0; i < n; i++)
+        put(&b, &rows[i].ev.flags, 1);
+    for (size_t i = 0; i < n; i++)
+        put(&b, &rows[i].ev.ts, 8);
+    for (size_t i = 0; i < n; i++)
+        put(&b, &rows[i].received_at, 8);
+    for (size_t i = 0; i < n; i++)
+        put(&b, &rows[i].ev.revenue_fen, 8);
     for (int d = 0; d < SY_DIM_COUNT; d++)
-        for (size_t i = 0; i < n; i++) put(&b, &rows[i].ev.dims[d], 2);
+        for (size_t i = 0; i < n; i++)
+            put(&b, &rows[i].ev.dims[d], 2);
     for (size_t i = 0; i < n; i++) {
         uint32_t wk = (uint32_t)rows[i].write_key_id;
         put(&b, &wk, 4);
     }
-    for (size_t i = 0; i < n; i++) put(&b, &rows[i].order_key, 8);
+    for (size_t i = 0; i < n; i++)
+        put(&b, &rows[i].order_key, 8);
     for (size_t i = 0; i < n; i++) {
         uint16_t l = (uint16_t)(rows[i].message_id ? strlen(rows[i].message_id) : 0);
         put(&b, &l, 2);
@@ -79,28 +90,33 @@ static const void *take(reader *r, size_t n) {
     return q;
 }
 
-int sy_log_decode(sy_arena *a, const void *blob, size_t len, uint32_t crc, sy_logrow **rows_out, size_t *n_out,
-                  sy_err *e) {
+int sy_log_decode(sy_arena *a, const void *blob, size_t len, uint32_t crc, sy_logrow **rows_out,
+                  size_t *n_out, sy_err *e) {
     unsigned long long raw = ZSTD_getFrameContentSize(blob, len);
     if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > (1ULL << 31))
         return sy_err_set(e, SY_E_INTERNAL, "event block is not a valid zstd frame");
     unsigned char *buf = sy_alloc(a, (size_t)raw + 1);
     size_t got = ZSTD_decompress(buf, (size_t)raw, blob, len);
-    if (ZSTD_isError(got) || got != raw) return sy_err_set(e, SY_E_INTERNAL, "event block does not decompress");
+    if (ZSTD_isError(got) || got != raw)
+        return sy_err_set(e, SY_E_INTERNAL, "event block does not decompress");
     if ((uint32_t)crc32(0L, buf, (uInt)got) != crc)
-        return sy_err_set(e, SY_E_INTERNAL, "event block checksum mismatch (stored bytes are damaged)");
+        return sy_err_set(e, SY_E_INTERNAL,
+                          "event block checksum mismatch (stored bytes are damaged)");
     reader r = {buf, buf + got, 0};
     const char *magic = take(&r, 4);
     const uint32_t *np = take(&r, 4);
-    if (!magic || memcmp(magic, "SYE1", 4) != 0 || !np) return sy_err_set(e, SY_E_INTERNAL, "event block has a bad header");
+    if (!magic || memcmp(magic, "SYE1", 4) != 0 || !np)
+        return sy_err_set(e, SY_E_INTERNAL, "event block has a bad header");
     uint32_t n;
     memcpy(&n, np, 4);
-    if (n > (got / 40) + 1) return sy_err_set(e, SY_E_INTERNAL, "event block row count is implausible");
+    if (n > (got / 40) + 1)
+        return sy_err_set(e, SY_E_INTERNAL, "event block row count is implausible");
     sy_logrow *rows = sy_alloc(a, (n ? n : 1) * sizeof *rows);
     const unsigned char *c;
-#define COL(field, width)                                                                                          \
-    if ((c = take(&r, (size_t)n * (width))))                                                                       \
-        for (uint32_t i = 0; i < n; i++) memcpy(&rows[i].field, c + (size_t)i * (width), (width));
+#define COL(field, width)                                                                          \
+    if ((c = take(&r, (size_t)n * (width))))                                                       \
+        for (uint32_t i = 0; i < n; i++)                                                           \
+            memcpy(&rows[i].field, c + (size_t)i * (width), (width));
     COL(ev.contact, 4)
     COL(ev.type, 2)
     COL(ev.flags, 1)
@@ -119,7 +135,8 @@ int sy_log_decode(sy_arena *a, const void *blob, size_t len, uint32_t crc, sy_lo
             rows[i].write_key_id = wk;
         }
     if ((c = take(&r, (size_t)n * 8)))
-        for (uint32_t i = 0; i < n; i++) memcpy(&rows[i].order_key, c + (size_t)i * 8, 8);
+        for (uint32_t i = 0; i < n; i++)
+            memcpy(&rows[i].order_key, c + (size_t)i * 8, 8);
     for (uint32_t i = 0; i < n && !r.bad; i++) {
         uint16_t l;
         const void *q = take(&r, 2);

@@ -46,8 +46,8 @@ void sy_events_register(sy_events *ev, sy_http *h);
  * generator, the CLI and tests — the same path HTTP requests take.
  * Errors: SY_E_INVALID (with per-message details in *details when not
  * NULL; caller decrefs), SY_E_TOO_LARGE, SY_E_IO. */
-int sy_events_ingest(sy_events *ev, int64_t write_key_id, const char *kind, const char *body, size_t len,
-                     int64_t received_at, json_t **details, sy_err *e);
+int sy_events_ingest(sy_events *ev, int64_t write_key_id, const char *kind, const char *body,
+                     size_t len, int64_t received_at, json_t **details, sy_err *e);
 
 /* Records an event siyu itself produces (tag_added, segment_entered,
  * lifecycle_changed, …) for n contacts: stored in the log like any event,
@@ -55,18 +55,19 @@ int sy_events_ingest(sy_events *ev, int64_t write_key_id, const char *kind, cons
  * properties is borrowed (copied; may be NULL). Queued for the next group
  * commit; returns without waiting (call after the change it reports has
  * committed). Any thread. Errors: SY_E_UNAVAILABLE when stopping, SY_E_NOMEM. */
-int sy_events_emit(sy_events *ev, const int64_t *contacts, size_t n, const char *name, json_t *properties, sy_err *e);
+int sy_events_emit(sy_events *ev, const int64_t *contacts, size_t n, const char *name,
+                   json_t *properties, sy_err *e);
 
 /* Writes every stored event as JSON Lines to path. */
 int sy_events_export_file(sy_events *ev, const char *path, size_t *rows, sy_err *e);
 
 /* Counters for benchmarks and /metrics. */
 typedef struct sy_events_stats {
-    uint64_t events;        /* events stored */
-    uint64_t duplicates;    /* messages acknowledged but not stored again */
-    uint64_t commits;       /* group commits */
-    uint64_t blocks;        /* blocks in the log */
-    int64_t replay_ms;      /* time to rebuild at start */
+    uint64_t events;     /* events stored */
+    uint64_t duplicates; /* messages acknowledged but not stored again */
+    uint64_t commits;    /* group commits */
+    uint64_t blocks;     /* blocks in the log */
+    int64_t replay_ms;   /* time to rebuild at start */
 } sy_events_stats;
 void sy_events_get_stats(sy_events *ev, sy_events_stats *out);
 
@@ -74,7 +75,8 @@ void sy_events_get_stats(sy_events *ev, sy_events_stats *out);
  * through the ingestion path (no side door). Deterministic for seed.
  * intensity (>= 1) divides the time between visits: 1 gives about 8 events
  * per contact, 3 about 15 (the bench scale, `siyu demo --scale`). */
-int sy_events_demo_seed(sy_events *ev, int64_t write_key_id, uint64_t seed, int days, int intensity, sy_err *e);
+int sy_events_demo_seed(sy_events *ev, int64_t write_key_id, uint64_t seed, int days, int intensity,
+                        sy_err *e);
 
 /* Catalog lookups for segment definitions (catalog_lookup.c). Any thread.
  * sy_events_type_id: *id gets the type id of event name; SY_E_NOT_FOUND when

@@ -18,26 +18,26 @@ enum { SY_MSG_IDENTIFY = 1, SY_MSG_TRACK, SY_MSG_PAGE, SY_MSG_SCREEN, SY_MSG_GRO
  * (alive as long as sy_parsed.root). */
 typedef struct sy_msg {
     int type;
-    const char *message_id;   /* NULL when the sender gave none (no de-duplication) */
+    const char *message_id; /* NULL when the sender gave none (no de-duplication) */
     const char *user_id;
     const char *anonymous_id;
-    const char *previous_id;  /* alias */
-    const char *group_id;     /* group */
-    const char *name;         /* page / screen name */
-    const char *category;     /* page category */
-    const char *channel;      /* message-level "channel" (rudder sends "server") */
-    const char *event;        /* track name; "$page", "$screen", "$identify", "$group", "$alias" */
-    int64_t ts;               /* event time (see segment.c for the rule) */
-    json_t *properties;       /* object or NULL */
-    json_t *traits;           /* identify/group traits (object or NULL) */
-    json_t *context;          /* merged context (object or NULL) */
+    const char *previous_id; /* alias */
+    const char *group_id;    /* group */
+    const char *name;        /* page / screen name */
+    const char *category;    /* page category */
+    const char *channel;     /* message-level "channel" (rudder sends "server") */
+    const char *event;       /* track name; "$page", "$screen", "$identify", "$group", "$alias" */
+    int64_t ts;              /* event time (see segment.c for the rule) */
+    json_t *properties;      /* object or NULL */
+    json_t *traits;          /* identify/group traits (object or NULL) */
+    json_t *context;         /* merged context (object or NULL) */
 } sy_msg;
 
 typedef struct sy_parsed {
-    json_t *root;             /* owns everything the messages borrow */
-    sy_msg *msgs;             /* arena */
+    json_t *root; /* owns everything the messages borrow */
+    sy_msg *msgs; /* arena */
     size_t n;
-    const char *write_key;    /* from the body's writeKey, or NULL */
+    const char *write_key; /* from the body's writeKey, or NULL */
 } sy_parsed;
 
 /* Parses and validates a request body for endpoint kind ("batch", "track",
@@ -45,27 +45,29 @@ typedef struct sy_parsed {
  * {"errors":[{"index":i,"field":"…","reason":"…"}]} and the call fails
  * with SY_E_INVALID (nothing may be stored). received_at is the server time
  * used for timestamps. On success the caller json_decref's out->root. */
-int sy_segment_parse(sy_arena *a, const char *kind, const char *body, size_t len, int64_t received_at,
-                     sy_parsed *out, json_t **details, sy_err *e);
+int sy_segment_parse(sy_arena *a, const char *kind, const char *body, size_t len,
+                     int64_t received_at, sy_parsed *out, json_t **details, sy_err *e);
 
 /* Event log blocks: encode n messages (already resolved to contacts) into
  * one compressed block; decode a block back into rows. */
 typedef struct sy_logrow {
-    sy_engine_event ev;       /* contact, type id, ts, flags, revenue, dims */
+    sy_engine_event ev; /* contact, type id, ts, flags, revenue, dims */
     int64_t received_at;
     int64_t write_key_id;
-    uint64_t order_key;       /* hash of the order_id of an order event, else 0 */
-    const char *message_id;   /* may be NULL */
-    const char *name;         /* event name */
-    const char *payload;      /* JSON: {"properties":…, "context":…, "traits":…} or NULL */
+    uint64_t order_key;     /* hash of the order_id of an order event, else 0 */
+    const char *message_id; /* may be NULL */
+    const char *name;       /* event name */
+    const char *payload;    /* JSON: {"properties":…, "context":…, "traits":…} or NULL */
     size_t payload_len;
 } sy_logrow;
 
 /* Encodes rows into a malloc'ed block (*out, *out_len) and its checksum. */
-int sy_log_encode(const sy_logrow *rows, size_t n, void **out, size_t *out_len, uint32_t *crc, sy_err *e);
+int sy_log_encode(const sy_logrow *rows, size_t n, void **out, size_t *out_len, uint32_t *crc,
+                  sy_err *e);
 /* Decodes a block; rows and their strings live in arena a. Verifies the
  * checksum first (SY_E_INTERNAL when it fails: stored bytes are untrusted). */
-int sy_log_decode(sy_arena *a, const void *blob, size_t len, uint32_t crc, sy_logrow **rows, size_t *n, sy_err *e);
+int sy_log_decode(sy_arena *a, const void *blob, size_t len, uint32_t crc, sy_logrow **rows,
+                  size_t *n, sy_err *e);
 
 /* Parses a yuan amount (JSON number or decimal string, up to 2 decimals)
  * exactly into fen. Returns 0 or SY_E_INVALID. */
@@ -78,7 +80,7 @@ typedef struct u64set {
     uint64_t *slots;
     size_t cap, n;
 } u64set;
-int u64set_add(u64set *s, uint64_t k);        /* 1 added, 0 present, <0 no memory */
+int u64set_add(u64set *s, uint64_t k); /* 1 added, 0 present, <0 no memory */
 int u64set_has(const u64set *s, uint64_t k);
 void u64set_free(u64set *s);
 
@@ -107,7 +109,7 @@ typedef struct event_type {
     uint32_t id;
     char *name;
     int64_t first_seen, last_seen, count;
-    json_t *schema;         /* declared schema or NULL */
+    json_t *schema; /* declared schema or NULL */
     char *description;
     prop_stat *props;
     size_t n_props, cap_props;
@@ -126,8 +128,8 @@ typedef struct pending {
     sy_parsed parsed;
     int64_t write_key_id;
     int64_t received_at;
-    sy_req *req;            /* NULL for in-process callers */
-    int async;              /* in-process caller waits later (sy_events_wait) */
+    sy_req *req; /* NULL for in-process callers */
+    int async;   /* in-process caller waits later (sy_events_wait) */
     int done, rc;
     sy_err err;
     uint32_t stored, duplicates;
@@ -160,10 +162,10 @@ struct sy_events {
      * block map under it. */
     pthread_mutex_t catalog_lock;
 
-    u64set seen;            /* (write key, messageId) hashes */
-    u64set orders;          /* order_id hashes */
-    strdict type_ids;       /* event name → type id */
-    event_type **types;     /* by id (index 0 unused) */
+    u64set seen;        /* (write key, messageId) hashes */
+    u64set orders;      /* order_id hashes */
+    strdict type_ids;   /* event name → type id */
+    event_type **types; /* by id (index 0 unused) */
     size_t n_types, cap_types;
     strdict dims[SY_DIM_COUNT];
     /* identity "type\x1fvalue" → contact, across group commits; valid while
@@ -178,8 +180,8 @@ struct sy_events {
     order_rule *orders_rules, *refund_rules;
     size_t n_order_rules, n_refund_rules;
     /* position → block map, for reading payloads back */
-    int64_t *block_id;      /* block ids in log order */
-    uint32_t *block_start;  /* first engine position of each block */
+    int64_t *block_id;     /* block ids in log order */
+    uint32_t *block_start; /* first engine position of each block */
     size_t n_blocks, cap_blocks;
     sy_events_stats stats;
 };
@@ -191,7 +193,8 @@ int sy_catalog_type(sy_events *ev, sy_db *db, const char *name, event_type **out
 void sy_catalog_observe(event_type *t, int64_t ts, json_t *properties);
 int sy_catalog_flush(sy_events *ev, sy_db *db, sy_err *e);
 /* Checks properties against the declared schema of the event (lock held). */
-int sy_catalog_check(sy_events *ev, const char *name, json_t *properties, long index, json_t *problems);
+int sy_catalog_check(sy_events *ev, const char *name, json_t *properties, long index,
+                     json_t *problems);
 int sy_orders_load(sy_events *ev, sy_db *db, sy_err *e);
 void sy_orders_free(sy_events *ev);
 void sy_catalog_free(sy_events *ev);

@@ -20,7 +20,8 @@ static int u64set_grow(u64set *s) {
         uint64_t k = s->slots[i];
         if (!k) continue;
         size_t j = k & (cap - 1);
-        while (slots[j]) j = (j + 1) & (cap - 1);
+        while (slots[j])
+            j = (j + 1) & (cap - 1);
         slots[j] = k;
     }
     free(s->slots);
@@ -57,8 +58,10 @@ void u64set_free(u64set *s) {
 }
 
 static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a: keys are trusted-ish names, not attacker-chosen sets */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    uint64_t h =
+        1469598103934665603ULL; /* FNV-1a: keys are trusted-ish names, not attacker-chosen sets */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     return h;
 }
 
@@ -85,7 +88,8 @@ int strdict_put(strdict *d, const char *k, uint32_t v) {
         for (size_t i = 0; i < d->cap; i++) {
             if (!d->keys[i]) continue;
             size_t j = hash_str(d->keys[i]) & (cap - 1);
-            while (keys[j]) j = (j + 1) & (cap - 1);
+            while (keys[j])
+                j = (j + 1) & (cap - 1);
             keys[j] = d->keys[i];
             vals[j] = d->vals[i];
         }
@@ -111,7 +115,8 @@ int strdict_put(strdict *d, const char *k, uint32_t v) {
 }
 
 void strdict_free(strdict *d) {
-    for (size_t i = 0; i < d->cap; i++) free(d->keys[i]);
+    for (size_t i = 0; i < d->cap; i++)
+        free(d->keys[i]);
     free(d->keys);
     free(d->vals);
     memset(d, 0, sizeof *d);
@@ -145,16 +150,16 @@ typedef struct job {
     sy_events *ev;
     pending *group;
     sy_arena *arena;
-    strdict cache;          /* "type\x1fvalue" → contact id */
+    strdict cache; /* "type\x1fvalue" → contact id */
     sy_logrow *rows;
     size_t n_rows, cap_rows;
-    u64set group_seen;      /* messageIds within this group */
+    u64set group_seen; /* messageIds within this group */
     u64set group_orders;
     /* merges done by this job, applied to the engine after commit */
     uint32_t *merge_loser, *merge_winner;
     size_t n_merges, cap_merges;
     int64_t now;
-    uint64_t gen0; /* store generation when the job started */
+    uint64_t gen0;  /* store generation when the job started */
     sy_buf payload; /* reused for each row's payload */
 } job;
 
@@ -170,7 +175,8 @@ static char *ident_key(sy_arena *a, const char *type, const char *value) {
 
 /* Looks an identity up: this group's new links, then the cross-group cache,
  * then the store. Contact ids fit 32 bits (dense ids). */
-static int lookup(job *j, sy_db *db, const char *type, const char *value, int64_t *contact, sy_err *e) {
+static int lookup(job *j, sy_db *db, const char *type, const char *value, int64_t *contact,
+                  sy_err *e) {
     char *k = ident_key(j->arena, type, value);
     uint32_t c = strdict_get(&j->cache, k);
     if (!c) c = strdict_get(&j->ev->idents, k);
@@ -211,14 +217,16 @@ static int different_people(const strong_ids *a, const strong_ids *b) {
            (a->phone && b->phone && strcmp(a->phone, b->phone) != 0);
 }
 
-static int record_conflict(sy_db *db, job *j, int64_t a, int64_t b, const ident *id, const sy_msg *m, sy_err *e) {
+static int record_conflict(sy_db *db, job *j, int64_t a, int64_t b, const ident *id,
+                           const sy_msg *m, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare_cached(db,
-                                  "INSERT INTO identity_conflicts(at, contact_a, contact_b, identity_type, "
-                                  "identity_value, message_id) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS "
-                                  "(SELECT 1 FROM identity_conflicts WHERE status = 'open' AND contact_a = ?2 AND "
-                                  "contact_b = ?3 AND identity_type = ?4 AND identity_value = ?5)",
-                                  &st, e);
+    int rc = sy_db_prepare_cached(
+        db,
+        "INSERT INTO identity_conflicts(at, contact_a, contact_b, identity_type, "
+        "identity_value, message_id) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS "
+        "(SELECT 1 FROM identity_conflicts WHERE status = 'open' AND contact_a = ?2 AND "
+        "contact_b = ?3 AND identity_type = ?4 AND identity_value = ?5)",
+        &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, j->now);
     sy_stmt_bind_int(st, 2, a);
@@ -248,8 +256,8 @@ static int note_merge(job *j, int64_t loser, int64_t winner) {
     return 0;
 }
 
-static const char *const trait_identities[] = {"phone", "email", "wechat_unionid", "wechat_openid",
-                                               "wecom_external_userid", NULL};
+static const char *const trait_identities[] = {
+    "phone", "email", "wechat_unionid", "wechat_openid", "wecom_external_userid", NULL};
 
 /* Resolves the contact a message belongs to, creating, linking and merging
  * by the rules in docs/events.md:
@@ -286,8 +294,8 @@ static int resolve(job *j, sy_db *db, const sy_msg *m, int64_t *contact, sy_err 
     memset(sid, 0, sizeof sid);
     for (size_t i = 0; i < n; i++)
         if ((rc = lookup(j, db, ids[i].type, ids[i].value, &found[i], e))) return rc;
-    /* Strong ids are read only when needed: in the common case every id of
-     * the message already points at one contact and no query is made. */
+            /* Strong ids are read only when needed: in the common case every id of
+             * the message already points at one contact and no query is made. */
 #define SID(i) (have[i] ? 0 : (have[i] = 1, strong(j, db, found[i], &sid[i], e)))
     /* What the message says about the person: its user_id and phone. */
     /* An alias legitimately gives a contact a second user_id, so its ids do
@@ -316,7 +324,8 @@ static int resolve(job *j, sy_db *db, const sy_msg *m, int64_t *contact, sy_err 
     int need_prim = 0; /* is the primary's strong-id set needed? */
     for (size_t i = 0; i < n; i++)
         if ((found[i] && found[i] != primary) ||
-            (!found[i] && (strcmp(ids[i].type, "user_id") == 0 || strcmp(ids[i].type, "phone") == 0)))
+            (!found[i] &&
+             (strcmp(ids[i].type, "user_id") == 0 || strcmp(ids[i].type, "phone") == 0)))
             need_prim = 1;
     strong_ids prim = {0};
     if (need_prim && !is_new) {
@@ -333,7 +342,8 @@ static int resolve(job *j, sy_db *db, const sy_msg *m, int64_t *contact, sy_err 
             continue;
         }
         /* Not someone else: the contact holding the stronger ids wins. */
-        int other_wins = (sid[i].user_id && !prim.user_id) || (!prim.user_id && sid[i].phone && !prim.phone);
+        int other_wins =
+            (sid[i].user_id && !prim.user_id) || (!prim.user_id && sid[i].phone && !prim.phone);
         int64_t winner = other_wins ? other : primary, loser = other_wins ? primary : other;
         if ((rc = sy_contacts_ident_merge(db, winner, loser, "identify", e))) return rc;
         if ((rc = note_merge(j, loser, winner))) return sy_err_set(e, rc, "out of memory");
@@ -366,15 +376,17 @@ static int resolve(job *j, sy_db *db, const sy_msg *m, int64_t *contact, sy_err 
     }
     if (m->type == SY_MSG_IDENTIFY && m->traits) {
         json_t *rest = NULL;
-        if ((rc = sy_contacts_ident_traits(db, j->arena, primary, m->traits, j->now, &rest, e))) return rc;
+        if ((rc = sy_contacts_ident_traits(db, j->arena, primary, m->traits, j->now, &rest, e)))
+            return rc;
         if (rest && json_object_size(rest)) {
             sy_stmt *st;
             char *js = json_dumps(rest, JSON_COMPACT);
-            rc = sy_db_prepare_cached(db,
-                                      "INSERT INTO contact_traits(contact_id, traits, updated_at) VALUES (?1, ?2, ?3) "
-                                      "ON CONFLICT(contact_id) DO UPDATE SET "
-                                      "traits = json_patch(traits, excluded.traits), updated_at = excluded.updated_at",
-                                      &st, e);
+            rc = sy_db_prepare_cached(
+                db,
+                "INSERT INTO contact_traits(contact_id, traits, updated_at) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT(contact_id) DO UPDATE SET "
+                "traits = json_patch(traits, excluded.traits), updated_at = excluded.updated_at",
+                &st, e);
             if (rc == 0) {
                 sy_stmt_bind_int(st, 1, primary);
                 sy_stmt_bind_text(st, 2, js);
@@ -406,17 +418,22 @@ static int dim_id(job *j, sy_db *db, int dim, json_t *v, uint16_t *out, sy_err *
     *out = 0;
     const char *s;
     char num[32];
-    if (json_is_string(v)) s = json_string_value(v);
-    else if (json_is_integer(v)) snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), s = num;
-    else return 0;
+    if (json_is_string(v))
+        s = json_string_value(v);
+    else if (json_is_integer(v))
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), s = num;
+    else
+        return 0;
     if (!*s || strlen(s) > 200) return 0;
     sy_events *ev = j->ev;
     uint32_t id = strdict_get(&ev->dims[dim], s);
     if (!id) {
-        if (ev->next_dim[dim] >= 65535) return 0; /* dictionary full: the value stays in the payload */
+        if (ev->next_dim[dim] >= 65535)
+            return 0; /* dictionary full: the value stays in the payload */
         id = ++ev->next_dim[dim];
         sy_stmt *st;
-        int rc = sy_db_prepare_cached(db, "INSERT INTO event_dims(dim, value, id) VALUES (?1, ?2, ?3)", &st, e);
+        int rc = sy_db_prepare_cached(
+            db, "INSERT INTO event_dims(dim, value, id) VALUES (?1, ?2, ?3)", &st, e);
         if (rc) return rc;
         sy_stmt_bind_int(st, 1, dim);
         sy_stmt_bind_text(st, 2, s);
@@ -466,8 +483,8 @@ static void put_json(sy_buf *b, const char *key, json_t *v) {
 /* The useful part of context: channel, ip, user agent, page, campaign (UTM),
  * locale, timezone, library, referrer; a message-level channel fills in. */
 static void put_context(sy_buf *b, json_t *ctx, const char *msg_channel) {
-    static const char *const keep[] = {"ip", "userAgent", "page", "campaign", "locale", "timezone", "library",
-                                       "channel", "referrer", NULL};
+    static const char *const keep[] = {"ip",       "userAgent", "page",    "campaign", "locale",
+                                       "timezone", "library",   "channel", "referrer", NULL};
     size_t start = b->len;
     int n = 0;
     sy_buf_adds(b, ",\"context\":{");
@@ -547,29 +564,36 @@ static int add_row(job *j, sy_db *db, pending *p, size_t mi, sy_err *e) {
         json_t *oid = json_object_get(props, "order_id");
         uint64_t okey = 0;
         if (json_is_string(oid) || json_is_integer(oid)) {
-            char *os = json_is_string(oid) ? sy_strdup(j->arena, json_string_value(oid))
-                                           : sy_sprintf(j->arena, "%lld", (long long)json_integer_value(oid));
+            char *os = json_is_string(oid)
+                           ? sy_strdup(j->arena, json_string_value(oid))
+                           : sy_sprintf(j->arena, "%lld", (long long)json_integer_value(oid));
             okey = sy_events_key(refund ? -1 : 0, os);
         }
-        int dup_order = okey && (u64set_has(&ev->orders, okey) || u64set_has(&j->group_orders, okey));
+        int dup_order =
+            okey && (u64set_has(&ev->orders, okey) || u64set_has(&j->group_orders, okey));
         if (have && !dup_order) {
             row->ev.flags |= refund ? SY_EV_REFUND : SY_EV_ORDER;
             row->ev.revenue_fen = fen;
             row->order_key = okey;
-            if (okey && u64set_add(&j->group_orders, okey) < 0) return sy_err_set(e, SY_E_NOMEM, "out of memory");
+            if (okey && u64set_add(&j->group_orders, okey) < 0)
+                return sy_err_set(e, SY_E_NOMEM, "out of memory");
         }
     }
     json_t *msg_channel = NULL;
     if (props) {
-        if ((rc = dim_id(j, db, SY_DIM_STORE, json_object_get(props, "store"), &row->ev.dims[SY_DIM_STORE], e)) ||
-            (rc = dim_id(j, db, SY_DIM_CATEGORY, json_object_get(props, "category"), &row->ev.dims[SY_DIM_CATEGORY], e)) ||
-            (rc = dim_id(j, db, SY_DIM_SKU, json_object_get(props, "sku"), &row->ev.dims[SY_DIM_SKU], e)))
+        if ((rc = dim_id(j, db, SY_DIM_STORE, json_object_get(props, "store"),
+                         &row->ev.dims[SY_DIM_STORE], e)) ||
+            (rc = dim_id(j, db, SY_DIM_CATEGORY, json_object_get(props, "category"),
+                         &row->ev.dims[SY_DIM_CATEGORY], e)) ||
+            (rc = dim_id(j, db, SY_DIM_SKU, json_object_get(props, "sku"),
+                         &row->ev.dims[SY_DIM_SKU], e)))
             return rc;
         msg_channel = json_object_get(props, "channel");
     }
     json_t *chan = m->context ? json_object_get(m->context, "channel") : NULL;
     if (!chan) chan = msg_channel;
-    if (chan && (rc = dim_id(j, db, SY_DIM_CHANNEL, chan, &row->ev.dims[SY_DIM_CHANNEL], e))) return rc;
+    if (chan && (rc = dim_id(j, db, SY_DIM_CHANNEL, chan, &row->ev.dims[SY_DIM_CHANNEL], e)))
+        return rc;
     sy_catalog_observe(t, m->ts, props);
     /* payload kept in the log, written straight into a buffer (building a
      * jansson object per event only to encode it cost more than the rest
@@ -655,10 +679,11 @@ static int group_job(sy_db *db, void *arg, sy_err *e) {
             if (j->rows[i].ev.ts > hi) hi = j->rows[i].ev.ts;
         }
         sy_stmt *st;
-        rc = sy_db_prepare_cached(db,
-                                  "INSERT INTO event_blocks(n, first_ts, last_ts, committed_at, crc, data) "
-                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                                  &st, e);
+        rc = sy_db_prepare_cached(
+            db,
+            "INSERT INTO event_blocks(n, first_ts, last_ts, committed_at, crc, data) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &st, e);
         if (rc == 0) {
             sy_stmt_bind_int(st, 1, (int64_t)j->n_rows);
             sy_stmt_bind_int(st, 2, lo);
@@ -698,20 +723,24 @@ static void publish(sy_events *ev, job *j, int64_t block_id) {
     for (size_t i = 0; i < j->cache.cap; i++)
         if (j->cache.keys[i]) strdict_put(&ev->idents, j->cache.keys[i], j->cache.vals[i]);
     if (ev->idents.n > 4000000) strdict_free(&ev->idents); /* bound memory: start over */
-    ev->ident_gen = j->gen0 + 1; /* our own commit, exactly */
+    ev->ident_gen = j->gen0 + 1;                           /* our own commit, exactly */
     /* every merge listener (our engine included) learns of identify merges */
-    for (size_t i = 0; i < j->n_merges; i++) sy_contacts_merge_committed(ev->contacts, j->merge_winner[i], j->merge_loser[i]);
+    for (size_t i = 0; i < j->n_merges; i++)
+        sy_contacts_merge_committed(ev->contacts, j->merge_winner[i], j->merge_loser[i]);
     if (j->n_rows) {
         sy_engine_event *evs = malloc(j->n_rows * sizeof *evs);
         if (evs) {
-            for (size_t i = 0; i < j->n_rows; i++) evs[i] = j->rows[i].ev;
-            if (sy_engine_append(ev->engine, evs, j->n_rows)) sy_error("msg=\"engine append failed: out of memory\"");
+            for (size_t i = 0; i < j->n_rows; i++)
+                evs[i] = j->rows[i].ev;
+            if (sy_engine_append(ev->engine, evs, j->n_rows))
+                sy_error("msg=\"engine append failed: out of memory\"");
             free(evs);
         }
         note_block(ev, block_id, start);
     }
     for (size_t i = 0; i < j->n_rows; i++) {
-        if (j->rows[i].message_id) u64set_add(&ev->seen, sy_events_key(j->rows[i].write_key_id, j->rows[i].message_id));
+        if (j->rows[i].message_id)
+            u64set_add(&ev->seen, sy_events_key(j->rows[i].write_key_id, j->rows[i].message_id));
         if (j->rows[i].order_key) u64set_add(&ev->orders, j->rows[i].order_key);
     }
     ev->stats.events += j->n_rows;
@@ -723,8 +752,10 @@ static void merge_listener(void *ctx, int64_t winner, int64_t loser, int undo) {
     sy_events *ev = ctx;
     /* (the store generation already invalidates the identity cache: a
      * merge is another module's write) */
-    if (undo) sy_engine_unmerge(ev->engine, (uint32_t)loser);
-    else sy_engine_merge(ev->engine, (uint32_t)loser, (uint32_t)winner);
+    if (undo)
+        sy_engine_unmerge(ev->engine, (uint32_t)loser);
+    else
+        sy_engine_merge(ev->engine, (uint32_t)loser, (uint32_t)winner);
 }
 
 /* ---- the group committer ---------------------------------------------- */
@@ -751,7 +782,9 @@ static void finish_group(sy_events *ev, pending *group, int rc, const sy_err *er
             }
             /* p lives in the request arena: not touched after resume */
         } else if (p->sys_name) {
-            if (rc) sy_warn("msg=\"system events lost\" event=%s n=%zu error=\"%s\"", p->sys_name, p->sys_n, err->msg);
+            if (rc)
+                sy_warn("msg=\"system events lost\" event=%s n=%zu error=\"%s\"", p->sys_name,
+                        p->sys_n, err->msg);
             free(p->sys_contacts);
             free(p->sys_name);
             json_decref(p->sys_props);
@@ -769,7 +802,8 @@ static void *committer_main(void *arg) {
     sy_events *ev = arg;
     pthread_mutex_lock(&ev->lock);
     for (;;) {
-        while (!ev->head && !ev->stopping) pthread_cond_wait(&ev->wake, &ev->lock);
+        while (!ev->head && !ev->stopping)
+            pthread_cond_wait(&ev->wake, &ev->lock);
         if (!ev->head) break;
         /* take requests up to the group limit */
         pending *group = ev->head, *last = group;
@@ -830,17 +864,21 @@ int sy_events_submit(sy_events *ev, pending *p) {
         return SY_E_UNAVAILABLE;
     }
     p->next = NULL;
-    if (ev->tail) ev->tail->next = p;
-    else ev->head = p;
+    if (ev->tail)
+        ev->tail->next = p;
+    else
+        ev->head = p;
     ev->tail = p;
     pthread_cond_signal(&ev->wake);
     if (!p->req && !p->async)
-        while (!p->done) pthread_cond_wait(&ev->done, &ev->lock);
+        while (!p->done)
+            pthread_cond_wait(&ev->done, &ev->lock);
     pthread_mutex_unlock(&ev->lock);
     return 0;
 }
 
-int sy_events_emit(sy_events *ev, const int64_t *contacts, size_t n, const char *name, json_t *properties, sy_err *e) {
+int sy_events_emit(sy_events *ev, const int64_t *contacts, size_t n, const char *name,
+                   json_t *properties, sy_err *e) {
     if (n == 0) return 0;
     pending *p = calloc(1, sizeof *p);
     if (!p) return sy_err_set(e, SY_E_NOMEM, "out of memory");
@@ -871,12 +909,13 @@ int sy_events_emit(sy_events *ev, const int64_t *contacts, size_t n, const char 
 
 void sy_events_wait(sy_events *ev, pending *p) {
     pthread_mutex_lock(&ev->lock);
-    while (!p->done) pthread_cond_wait(&ev->done, &ev->lock);
+    while (!p->done)
+        pthread_cond_wait(&ev->done, &ev->lock);
     pthread_mutex_unlock(&ev->lock);
 }
 
-int sy_events_ingest(sy_events *ev, int64_t write_key_id, const char *kind, const char *body, size_t len,
-                     int64_t received_at, json_t **details, sy_err *e) {
+int sy_events_ingest(sy_events *ev, int64_t write_key_id, const char *kind, const char *body,
+                     size_t len, int64_t received_at, json_t **details, sy_err *e) {
     sy_arena *a = sy_arena_create();
     pending *p = sy_alloc(a, sizeof *p);
     int rc = sy_segment_parse(a, kind, body, len, received_at, &p->parsed, details, e);
@@ -885,7 +924,8 @@ int sy_events_ingest(sy_events *ev, int64_t write_key_id, const char *kind, cons
         p->write_key_id = write_key_id;
         p->received_at = received_at;
         rc = sy_events_submit(ev, p);
-        if (rc) sy_err_set(e, rc, "the event store is shutting down");
+        if (rc)
+            sy_err_set(e, rc, "the event store is shutting down");
         else if (p->rc) {
             rc = p->rc;
             *e = p->err;
@@ -930,10 +970,12 @@ static int replay(sy_events *ev, sy_err *e) {
         uint32_t start = (uint32_t)sy_engine_size(ev->engine);
         for (size_t i = 0; i < n && rc == 0; i++) {
             evs[i] = rows[i].ev;
-            if (rows[i].message_id) u64set_add(&ev->seen, sy_events_key(rows[i].write_key_id, rows[i].message_id));
+            if (rows[i].message_id)
+                u64set_add(&ev->seen, sy_events_key(rows[i].write_key_id, rows[i].message_id));
             if (rows[i].order_key) u64set_add(&ev->orders, rows[i].order_key);
         }
-        if (rc == 0 && sy_engine_append(ev->engine, evs, n)) rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
+        if (rc == 0 && sy_engine_append(ev->engine, evs, n))
+            rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
         if (rc == 0 && note_block(ev, id, start)) rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
         ev->stats.events += n;
         ev->stats.blocks++;
@@ -953,8 +995,8 @@ static int replay_merges(sy_events *ev, sy_err *e) {
     return sy_contacts_ident_each_merge(ev->contacts, merge_listener, ev, e);
 }
 
-int sy_events_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_engine *engine, sy_events **out,
-                     sy_err *e) {
+int sy_events_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_engine *engine,
+                     sy_events **out, sy_err *e) {
     *out = NULL;
     sy_events *ev = calloc(1, sizeof *ev);
     if (!ev) return sy_err_set(e, SY_E_NOMEM, "out of memory");
@@ -977,8 +1019,9 @@ int sy_events_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_en
     }
     ev->running = 1;
     sy_contacts_on_merge(contacts, merge_listener, ev);
-    sy_info("msg=\"event log replayed\" events=%llu blocks=%llu ms=%lld", (unsigned long long)ev->stats.events,
-            (unsigned long long)ev->stats.blocks, (long long)ev->stats.replay_ms);
+    sy_info("msg=\"event log replayed\" events=%llu blocks=%llu ms=%lld",
+            (unsigned long long)ev->stats.events, (unsigned long long)ev->stats.blocks,
+            (long long)ev->stats.replay_ms);
     *out = ev;
     return 0;
 }
@@ -1000,7 +1043,8 @@ void sy_events_destroy(sy_events *ev) {
     u64set_free(&ev->orders);
     strdict_free(&ev->idents);
     sy_catalog_free(ev);
-    for (int d = 0; d < SY_DIM_COUNT; d++) strdict_free(&ev->dims[d]);
+    for (int d = 0; d < SY_DIM_COUNT; d++)
+        strdict_free(&ev->dims[d]);
     free(ev->block_id);
     free(ev->block_start);
     pthread_mutex_destroy(&ev->lock);
@@ -1025,7 +1069,8 @@ int sy_events_export_file(sy_events *ev, const char *path, size_t *rows_out, sy_
     int rc = sy_store_read_begin(ev->st, &db, e);
     size_t total = 0;
     sy_stmt *st = NULL;
-    if (rc == 0) rc = sy_db_prepare(db, "SELECT id, crc, data FROM event_blocks ORDER BY id", &st, e);
+    if (rc == 0)
+        rc = sy_db_prepare(db, "SELECT id, crc, data FROM event_blocks ORDER BY id", &st, e);
     while (rc == 0 && (rc = sy_stmt_step(st, e)) == SY_ROW) {
         rc = 0;
         size_t len;
@@ -1035,10 +1080,13 @@ int sy_events_export_file(sy_events *ev, const char *path, size_t *rows_out, sy_
         size_t n;
         rc = sy_log_decode(a, blob, len, (uint32_t)sy_stmt_col_int(st, 1), &rows, &n, e);
         for (size_t i = 0; i < n && rc == 0; i++) {
-            json_t *o = json_pack("{s:s?, s:I, s:s, s:I, s:I}", "messageId", rows[i].message_id, "contact_id",
-                                  (json_int_t)sy_engine_canonical(ev->engine, rows[i].ev.contact), "event", rows[i].name, "timestamp",
-                                  (json_int_t)rows[i].ev.ts, "received_at", (json_int_t)rows[i].received_at);
-            json_t *payload = rows[i].payload ? json_loadb(rows[i].payload, rows[i].payload_len, 0, NULL) : NULL;
+            json_t *o = json_pack("{s:s?, s:I, s:s, s:I, s:I}", "messageId", rows[i].message_id,
+                                  "contact_id",
+                                  (json_int_t)sy_engine_canonical(ev->engine, rows[i].ev.contact),
+                                  "event", rows[i].name, "timestamp", (json_int_t)rows[i].ev.ts,
+                                  "received_at", (json_int_t)rows[i].received_at);
+            json_t *payload =
+                rows[i].payload ? json_loadb(rows[i].payload, rows[i].payload_len, 0, NULL) : NULL;
             if (payload) {
                 json_t *p = json_object_get(payload, "properties");
                 json_object_set_new(o, "properties", p ? json_incref(p) : json_object());
@@ -1050,7 +1098,8 @@ int sy_events_export_file(sy_events *ev, const char *path, size_t *rows_out, sy_
             }
             char *line = json_dumps(o, JSON_COMPACT);
             json_decref(o);
-            if (!line || fprintf(f, "%s\n", line) < 0) rc = sy_err_set(e, SY_E_IO, "cannot write \"%s\"", path);
+            if (!line || fprintf(f, "%s\n", line) < 0)
+                rc = sy_err_set(e, SY_E_IO, "cannot write \"%s\"", path);
             free(line);
             total++;
         }

@@ -33,7 +33,8 @@ static int type_of(const char *s) {
 
 /* An id may be a non-empty string or a number (some back ends send
  * integer user ids); numbers are kept as their decimal text. */
-static int get_id(sy_arena *a, json_t *m, const char *key, const char **out, problems *p, long idx) {
+static int get_id(sy_arena *a, json_t *m, const char *key, const char **out, problems *p,
+                  long idx) {
     json_t *v = json_object_get(m, key);
     *out = NULL;
     if (!v || json_is_null(v)) return 0;
@@ -73,12 +74,14 @@ static int get_time(json_t *m, const char *key, int64_t *ms, problems *p, long i
     json_t *v = json_object_get(m, key);
     if (!v || json_is_null(v)) return 0;
     if (!json_is_string(v)) {
-        problem(p, idx, key, "must be an ISO-8601 date-time string such as \"2026-11-22T09:00:00.000Z\"");
+        problem(p, idx, key,
+                "must be an ISO-8601 date-time string such as \"2026-11-22T09:00:00.000Z\"");
         return -1;
     }
     if (sy_time_parse(json_string_value(v), ms) != 0) {
         char reason[160];
-        snprintf(reason, sizeof reason, "\"%.60s\" is not an ISO-8601 date-time such as \"2026-11-22T09:00:00.000Z\"",
+        snprintf(reason, sizeof reason,
+                 "\"%.60s\" is not an ISO-8601 date-time such as \"2026-11-22T09:00:00.000Z\"",
                  json_string_value(v));
         problem(p, idx, key, reason);
         return -1;
@@ -86,8 +89,9 @@ static int get_time(json_t *m, const char *key, int64_t *ms, problems *p, long i
     return 1;
 }
 
-static int parse_one(sy_arena *a, json_t *m, long idx, int forced_type, json_t *batch_ctx, int64_t batch_sent,
-                     int has_batch_sent, int64_t received_at, int check_size, sy_msg *out, problems *p) {
+static int parse_one(sy_arena *a, json_t *m, long idx, int forced_type, json_t *batch_ctx,
+                     int64_t batch_sent, int has_batch_sent, int64_t received_at, int check_size,
+                     sy_msg *out, problems *p) {
     int bad = 0;
     memset(out, 0, sizeof *out);
     if (!json_is_object(m)) {
@@ -110,8 +114,10 @@ static int parse_one(sy_arena *a, json_t *m, long idx, int forced_type, json_t *
         }
         type = type_of(json_string_value(t));
         if (!type) {
-            problem(p, idx, "type", sy_sprintf(a, "\"%s\" is not one of identify, track, page, screen, group, alias",
-                                               json_string_value(t)));
+            problem(p, idx, "type",
+                    sy_sprintf(a,
+                               "\"%s\" is not one of identify, track, page, screen, group, alias",
+                               json_string_value(t)));
             return -1;
         }
     }
@@ -124,8 +130,14 @@ static int parse_one(sy_arena *a, json_t *m, long idx, int forced_type, json_t *
     bad |= get_obj(m, "context", &out->context, p, idx);
     if (type == SY_MSG_ALIAS) {
         bad |= get_id(a, m, "previousId", &out->previous_id, p, idx);
-        if (!bad && !out->previous_id) { problem(p, idx, "previousId", "is required for alias"); bad = -1; }
-        if (!bad && !out->user_id) { problem(p, idx, "userId", "is required for alias"); bad = -1; }
+        if (!bad && !out->previous_id) {
+            problem(p, idx, "previousId", "is required for alias");
+            bad = -1;
+        }
+        if (!bad && !out->user_id) {
+            problem(p, idx, "userId", "is required for alias");
+            bad = -1;
+        }
     } else if (!out->user_id && !out->anonymous_id && !bad) {
         problem(p, idx, "userId", "userId or anonymousId is required");
         bad = -1;
@@ -147,14 +159,25 @@ static int parse_one(sy_arena *a, json_t *m, long idx, int forced_type, json_t *
         }
         break;
     }
-    case SY_MSG_PAGE: out->event = "$page"; break;
-    case SY_MSG_SCREEN: out->event = "$screen"; break;
-    case SY_MSG_IDENTIFY: out->event = "$identify"; break;
-    case SY_MSG_ALIAS: out->event = "$alias"; break;
+    case SY_MSG_PAGE:
+        out->event = "$page";
+        break;
+    case SY_MSG_SCREEN:
+        out->event = "$screen";
+        break;
+    case SY_MSG_IDENTIFY:
+        out->event = "$identify";
+        break;
+    case SY_MSG_ALIAS:
+        out->event = "$alias";
+        break;
     case SY_MSG_GROUP:
         out->event = "$group";
         bad |= get_id(a, m, "groupId", &out->group_id, p, idx);
-        if (!bad && !out->group_id) { problem(p, idx, "groupId", "is required for group"); bad = -1; }
+        if (!bad && !out->group_id) {
+            problem(p, idx, "groupId", "is required for group");
+            bad = -1;
+        }
         break;
     }
     if (type == SY_MSG_PAGE || type == SY_MSG_SCREEN) {
@@ -191,10 +214,14 @@ static int parse_one(sy_arena *a, json_t *m, long idx, int forced_type, json_t *
         sent = batch_sent;
         has_sent = 1;
     }
-    if (has_ts > 0) out->ts = ts;
-    else if (has_orig > 0 && has_sent > 0) out->ts = received_at - (sent - orig);
-    else if (has_orig > 0) out->ts = orig;
-    else out->ts = received_at;
+    if (has_ts > 0)
+        out->ts = ts;
+    else if (has_orig > 0 && has_sent > 0)
+        out->ts = received_at - (sent - orig);
+    else if (has_orig > 0)
+        out->ts = orig;
+    else
+        out->ts = received_at;
     /* Batch-level context fills what the item's own context lacks. */
     if (batch_ctx && !bad) {
         if (!out->context) {
@@ -209,8 +236,8 @@ static int parse_one(sy_arena *a, json_t *m, long idx, int forced_type, json_t *
     return bad;
 }
 
-int sy_segment_parse(sy_arena *a, const char *kind, const char *body, size_t len, int64_t received_at,
-                     sy_parsed *out, json_t **details, sy_err *e) {
+int sy_segment_parse(sy_arena *a, const char *kind, const char *body, size_t len,
+                     int64_t received_at, sy_parsed *out, json_t **details, sy_err *e) {
     memset(out, 0, sizeof *out);
     if (details) *details = NULL;
     if (len > SY_EV_MAX_BODY)
@@ -218,15 +245,18 @@ int sy_segment_parse(sy_arena *a, const char *kind, const char *body, size_t len
     json_error_t je;
     json_t *root = json_loadb(body, len, 0, &je);
     if (!root)
-        return sy_err_set(e, SY_E_INVALID, "malformed JSON at line %d, column %d: %s", je.line, je.column, je.text);
+        return sy_err_set(e, SY_E_INVALID, "malformed JSON at line %d, column %d: %s", je.line,
+                          je.column, je.text);
     if (!json_is_object(root)) {
         json_decref(root);
         return sy_err_set(e, SY_E_INVALID, "request body must be a JSON object");
     }
     problems p = {json_array()};
     json_t *wk = json_object_get(root, "writeKey");
-    if (wk && json_is_string(wk)) out->write_key = sy_strdup(a, json_string_value(wk)); /* outlives root on errors */
-    else if (wk && !json_is_null(wk)) problem(&p, -1, "writeKey", "must be a string");
+    if (wk && json_is_string(wk))
+        out->write_key = sy_strdup(a, json_string_value(wk)); /* outlives root on errors */
+    else if (wk && !json_is_null(wk))
+        problem(&p, -1, "writeKey", "must be a string");
 
     int forced = 0;
     json_t *items;
@@ -238,7 +268,8 @@ int sy_segment_parse(sy_arena *a, const char *kind, const char *body, size_t len
         if (!json_is_array(items)) {
             json_decref(p.list);
             json_decref(root);
-            return sy_err_field(e, SY_E_INVALID, "batch", "field \"batch\" is required and must be an array");
+            return sy_err_field(e, SY_E_INVALID, "batch",
+                                "field \"batch\" is required and must be an array");
         }
         if (json_array_size(items) == 0) {
             json_decref(p.list);
@@ -249,11 +280,14 @@ int sy_segment_parse(sy_arena *a, const char *kind, const char *body, size_t len
             size_t n = json_array_size(items);
             json_decref(p.list);
             json_decref(root);
-            return sy_err_field(e, SY_E_INVALID, "batch", "batch holds %zu messages; the limit is 2500", n);
+            return sy_err_field(e, SY_E_INVALID, "batch",
+                                "batch holds %zu messages; the limit is 2500", n);
         }
         json_t *ctx = json_object_get(root, "context");
-        if (ctx && json_is_object(ctx)) batch_ctx = ctx;
-        else if (ctx && !json_is_null(ctx)) problem(&p, -1, "context", "must be an object");
+        if (ctx && json_is_object(ctx))
+            batch_ctx = ctx;
+        else if (ctx && !json_is_null(ctx))
+            problem(&p, -1, "context", "must be an object");
         has_batch_sent = get_time(root, "sentAt", &batch_sent, &p, -1);
         if (has_batch_sent < 0) has_batch_sent = 0;
     } else {
@@ -269,8 +303,8 @@ int sy_segment_parse(sy_arena *a, const char *kind, const char *body, size_t len
     out->msgs = sy_alloc(a, (n ? n : 1) * sizeof *out->msgs);
     for (size_t i = 0; i < n; i++) {
         json_t *m = items ? json_array_get(items, i) : root;
-        parse_one(a, m, items ? (long)i : -1, forced, batch_ctx, batch_sent, has_batch_sent, received_at,
-                  len > SY_EV_MAX_MESSAGE, &out->msgs[i], &p);
+        parse_one(a, m, items ? (long)i : -1, forced, batch_ctx, batch_sent, has_batch_sent,
+                  received_at, len > SY_EV_MAX_MESSAGE, &out->msgs[i], &p);
     }
     out->n = n;
     out->root = root;
@@ -278,14 +312,18 @@ int sy_segment_parse(sy_arena *a, const char *kind, const char *body, size_t len
         json_t *first = json_array_get(p.list, 0);
         json_t *idx = json_object_get(first, "index");
         char where[48] = "";
-        if (idx) snprintf(where, sizeof where, "message %lld: ", (long long)json_integer_value(idx));
-        sy_err_field(e, SY_E_INVALID, json_string_value(json_object_get(first, "field")), "%s%s %s%s", where,
-                     json_string_value(json_object_get(first, "field")),
+        if (idx)
+            snprintf(where, sizeof where, "message %lld: ", (long long)json_integer_value(idx));
+        sy_err_field(e, SY_E_INVALID, json_string_value(json_object_get(first, "field")),
+                     "%s%s %s%s", where, json_string_value(json_object_get(first, "field")),
                      json_string_value(json_object_get(first, "reason")),
-                     json_array_size(p.list) > 1 ? sy_sprintf(a, " (and %zu more problems)", json_array_size(p.list) - 1)
-                                                 : "");
-        if (details) *details = json_pack("{s:o}", "errors", p.list);
-        else json_decref(p.list);
+                     json_array_size(p.list) > 1
+                         ? sy_sprintf(a, " (and %zu more problems)", json_array_size(p.list) - 1)
+                         : "");
+        if (details)
+            *details = json_pack("{s:o}", "errors", p.list);
+        else
+            json_decref(p.list);
         json_decref(root);
         out->root = NULL;
         return SY_E_INVALID;
@@ -324,8 +362,10 @@ int sy_money_to_fen(json_t *v, int64_t *fen) {
         s++;
         int d = 0;
         while (*s >= '0' && *s <= '9') {
-            if (d < 2) cents = cents * 10 + (*s - '0');
-            else if (*s != '0') return SY_E_INVALID; /* more precision than a fen */
+            if (d < 2)
+                cents = cents * 10 + (*s - '0');
+            else if (*s != '0')
+                return SY_E_INVALID; /* more precision than a fen */
             d++, s++;
         }
         if (d == 0) return SY_E_INVALID;

@@ -51,7 +51,7 @@ struct sy_http {
     char *static_dir;
     metrics_hook hooks[16];
     size_t n_hooks;
-    char *openapi;      /* merged document, built at start */
+    char *openapi; /* merged document, built at start */
     size_t openapi_len;
     int64_t started_at;
     int listen_fd; /* the listening socket after sy_http_quiesce, else -1 */
@@ -67,16 +67,16 @@ typedef struct req_state {
     sy_http *h;
     struct MHD_Connection *conn;
     sy_req req;
-    size_t route_index;       /* n_routes when unmatched */
+    size_t route_index; /* n_routes when unmatched */
     const char *pnames[MAX_PARAMS], *pvalues[MAX_PARAMS];
     int nparams;
-    int method_mismatch;      /* path matched a route with another method */
+    int method_mismatch; /* path matched a route with another method */
     size_t limit;
     sy_buf body;
     int too_large;
     int64_t t0;
-    int deferred;             /* handler returned SY_DEFERRED; connection suspended */
-    int resumed;              /* sy_req_resume called */
+    int deferred; /* handler returned SY_DEFERRED; connection suspended */
+    int resumed;  /* sy_req_resume called */
     int deferred_rc;
     /* reply */
     int replied;
@@ -146,8 +146,9 @@ int sy_req_param_id(sy_req *r, const char *name, int64_t *out) {
     const char *v = sy_req_param(r, name);
     int64_t id;
     if (!v || sy_parse_i64(v, &id) || id <= 0)
-        return sy_err_field(&r->err, SY_E_INVALID, name, "path parameter \"%s\" must be a positive integer, got \"%s\"",
-                            name, v ? v : "");
+        return sy_err_field(&r->err, SY_E_INVALID, name,
+                            "path parameter \"%s\" must be a positive integer, got \"%s\"", name,
+                            v ? v : "");
     *out = id;
     return 0;
 }
@@ -167,7 +168,9 @@ const char *sy_req_cookie(sy_req *r, const char *name) {
     return MHD_lookup_connection_value(rs->conn, MHD_COOKIE_KIND, name);
 }
 
-static void free_json(void *p) { json_decref(p); }
+static void free_json(void *p) {
+    json_decref(p);
+}
 
 int sy_req_json(sy_req *r, json_t **out) {
     int rc = sy_json_parse_object(r->body, r->body_len, out, &r->err);
@@ -212,7 +215,8 @@ int sy_reply_json(sy_req *r, int status, json_t *v) {
 
 json_t *sy_http_error_json(const sy_err *e, json_t *details) {
     if (!details) details = json_object();
-    if (e->field[0] && !json_object_get(details, "field")) json_object_set_new(details, "field", json_string(e->field));
+    if (e->field[0] && !json_object_get(details, "field"))
+        json_object_set_new(details, "field", json_string(e->field));
     json_t *err = json_pack("{s:s, s:s, s:o}", "code", sy_err_name(e->code), "message",
                             e->msg[0] ? e->msg : sy_err_name(e->code), "details", details);
     return json_pack("{s:o}", "error", err);
@@ -235,37 +239,44 @@ extern const struct {
  * fragment is a build defect: it is logged and skipped, and the completeness
  * test then fails. */
 static void build_openapi(sy_http *h) {
-    json_t *doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:{}, s:{s:{}, s:{s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}}}}",
-                            "openapi", "3.0.3", "info", "title", "siyu API", "version", SIYU_VERSION,
-                            "description", "siyu (私域) management API. Errors are {\"error\":{\"code\",\"message\",\"details\"}}.",
-                            "paths", "components", "schemas", "securitySchemes", "session", "type", "apiKey", "in",
-                            "cookie", "name", "siyu_session", "bearer", "type", "http", "scheme", "bearer",
-                            "writeKey", "type", "http", "scheme", "basic");
+    json_t *doc = json_pack(
+        "{s:s, s:{s:s, s:s, s:s}, s:{}, s:{s:{}, s:{s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:s, "
+        "s:s}}}}",
+        "openapi", "3.0.3", "info", "title", "siyu API", "version", SIYU_VERSION, "description",
+        "siyu (私域) management API. Errors are {\"error\":{\"code\",\"message\",\"details\"}}.",
+        "paths", "components", "schemas", "securitySchemes", "session", "type", "apiKey", "in",
+        "cookie", "name", "siyu_session", "bearer", "type", "http", "scheme", "bearer", "writeKey",
+        "type", "http", "scheme", "basic");
     json_t *paths = json_object_get(doc, "paths");
     json_t *components = json_object_get(doc, "components");
     json_t *schemas = json_object_get(components, "schemas");
     /* The error shape every route shares. */
     json_object_set_new(schemas, "Error",
-                        json_pack("{s:s, s:{s:{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}}}}", "type", "object", "properties",
-                                  "error", "type", "object", "properties", "code", "type", "string", "message", "type",
-                                  "string", "details", "type", "object"));
-    json_t *responses = json_pack("{s:{s:s, s:{s:{s:{s:s}}}}}", "Error", "description",
-                                  "Error: {\"error\":{\"code\",\"message\",\"details\"}}", "content", "application/json",
-                                  "schema", "$ref", "#/components/schemas/Error");
+                        json_pack("{s:s, s:{s:{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}}}}", "type",
+                                  "object", "properties", "error", "type", "object", "properties",
+                                  "code", "type", "string", "message", "type", "string", "details",
+                                  "type", "object"));
+    json_t *responses =
+        json_pack("{s:{s:s, s:{s:{s:{s:s}}}}}", "Error", "description",
+                  "Error: {\"error\":{\"code\",\"message\",\"details\"}}", "content",
+                  "application/json", "schema", "$ref", "#/components/schemas/Error");
     json_object_set_new(components, "responses", responses);
     for (int i = 0; sy_openapi_parts[i].name; i++) {
         json_error_t je;
         json_t *part = json_loads(sy_openapi_parts[i].json, 0, &je);
         if (!part) {
-            sy_error("msg=\"bad OpenAPI fragment\" file=%s line=%d error=\"%s\"", sy_openapi_parts[i].name, je.line, je.text);
+            sy_error("msg=\"bad OpenAPI fragment\" file=%s line=%d error=\"%s\"",
+                     sy_openapi_parts[i].name, je.line, je.text);
             continue;
         }
         const char *k;
         json_t *v;
         json_object_foreach(json_object_get(part, "paths"), k, v) {
             json_t *existing = json_object_get(paths, k);
-            if (existing) json_object_update(existing, v);
-            else json_object_set(paths, k, v);
+            if (existing)
+                json_object_update(existing, v);
+            else
+                json_object_set(paths, k, v);
         }
         json_t *ps = json_object_get(json_object_get(part, "components"), "schemas");
         if (ps) json_object_update(schemas, ps);
@@ -308,7 +319,8 @@ static int h_metrics(sy_req *r) {
         if (!n) continue;
         const char *m = i < h->n_routes ? h->routes[i]->method : "ANY";
         const char *p = i < h->n_routes ? h->routes[i]->pattern : "unmatched";
-        sy_buf_addf(&b, "siyu_http_errors_total{method=\"%s\",route=\"%s\"} %llu\n", m, p, (unsigned long long)n);
+        sy_buf_addf(&b, "siyu_http_errors_total{method=\"%s\",route=\"%s\"} %llu\n", m, p,
+                    (unsigned long long)n);
     }
     sy_buf_adds(&b, "# HELP siyu_http_request_duration_seconds Request latency by route.\n"
                     "# TYPE siyu_http_request_duration_seconds histogram\n");
@@ -319,17 +331,23 @@ static int h_metrics(sy_req *r) {
         uint64_t cum = 0;
         for (int k = 0; k < N_BUCKETS; k++) {
             cum += atomic_load(&h->stats[i].bucket[k]);
-            sy_buf_addf(&b, "siyu_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
+            sy_buf_addf(&b,
+                        "siyu_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le="
+                        "\"%g\"} %llu\n",
                         m, p, bucket_ms[k] / 1000.0, (unsigned long long)cum);
         }
-        sy_buf_addf(&b, "siyu_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n", m,
-                    p, (unsigned long long)count);
-        sy_buf_addf(&b, "siyu_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n", m, p,
-                    (double)atomic_load(&h->stats[i].micros) / 1e6);
-        sy_buf_addf(&b, "siyu_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %llu\n", m, p,
-                    (unsigned long long)count);
+        sy_buf_addf(&b,
+                    "siyu_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+"
+                    "Inf\"} %llu\n",
+                    m, p, (unsigned long long)count);
+        sy_buf_addf(&b, "siyu_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n",
+                    m, p, (double)atomic_load(&h->stats[i].micros) / 1e6);
+        sy_buf_addf(&b,
+                    "siyu_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %llu\n",
+                    m, p, (unsigned long long)count);
     }
-    for (size_t i = 0; i < h->n_hooks; i++) h->hooks[i].fn(h->hooks[i].ctx, &b);
+    for (size_t i = 0; i < h->n_hooks; i++)
+        h->hooks[i].fn(h->hooks[i].ctx, &b);
     sy_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p ? b.p : "", b.len);
     sy_buf_release(&b);
     return 0;
@@ -338,7 +356,8 @@ static int h_metrics(sy_req *r) {
 static const sy_route builtin_routes[] = {
     {"GET", "/healthz", h_healthz, NULL, SY_AUTH_NONE, 0, 0, "Liveness: 200 while the server runs"},
     {"GET", "/metrics", h_metrics, NULL, SY_AUTH_NONE, 0, 0, "Prometheus metrics"},
-    {"GET", "/api/openapi.json", h_openapi, NULL, SY_AUTH_NONE, 0, 0, "This API's OpenAPI 3 document"},
+    {"GET", "/api/openapi.json", h_openapi, NULL, SY_AUTH_NONE, 0, 0,
+     "This API's OpenAPI 3 document"},
 };
 
 /* --- static files --- */
@@ -346,12 +365,21 @@ static const sy_route builtin_routes[] = {
 static const char *mime_of(const char *path) {
     static const struct {
         const char *ext, *type;
-    } types[] = {{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-                 {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-                 {".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
-                 {".jpg", "image/jpeg"}, {".ico", "image/x-icon"}, {".woff2", "font/woff2"},
-                 {".woff", "font/woff"}, {".ttf", "font/ttf"}, {".map", "application/json"},
-                 {".txt", "text/plain; charset=utf-8"}, {".csv", "text/csv; charset=utf-8"}};
+    } types[] = {{".html", "text/html; charset=utf-8"},
+                 {".js", "text/javascript; charset=utf-8"},
+                 {".mjs", "text/javascript; charset=utf-8"},
+                 {".css", "text/css; charset=utf-8"},
+                 {".json", "application/json"},
+                 {".svg", "image/svg+xml"},
+                 {".png", "image/png"},
+                 {".jpg", "image/jpeg"},
+                 {".ico", "image/x-icon"},
+                 {".woff2", "font/woff2"},
+                 {".woff", "font/woff"},
+                 {".ttf", "font/ttf"},
+                 {".map", "application/json"},
+                 {".txt", "text/plain; charset=utf-8"},
+                 {".csv", "text/csv; charset=utf-8"}};
     const char *dot = strrchr(path, '.');
     if (dot)
         for (size_t i = 0; i < SY_ARRAY_LEN(types); i++)
@@ -408,7 +436,8 @@ static int valid_rid(const char *s) {
     if (n == 0 || n > 64) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '-' || c == '_'))
             return 0;
     }
     return 1;
@@ -421,13 +450,18 @@ static void finish(req_state *rs, int rc);
 static int decompress_body(req_state *rs) {
     sy_req *r = &rs->req;
     const char *enc = MHD_lookup_connection_value(rs->conn, MHD_HEADER_KIND, "Content-Encoding");
-    int magic = rs->body.len >= 2 && (unsigned char)rs->body.p[0] == 0x1f && (unsigned char)rs->body.p[1] == 0x8b;
+    int magic = rs->body.len >= 2 && (unsigned char)rs->body.p[0] == 0x1f &&
+                (unsigned char)rs->body.p[1] == 0x8b;
     if (enc && strcasecmp(enc, "identity") == 0) enc = NULL;
-    if (enc && strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "deflate") != 0 && strcasecmp(enc, "x-gzip") != 0)
-        return sy_err_set(&r->err, SY_E_UNSUPPORTED, "Content-Encoding \"%s\" is not supported; send gzip, deflate or none", enc);
+    if (enc && strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "deflate") != 0 &&
+        strcasecmp(enc, "x-gzip") != 0)
+        return sy_err_set(&r->err, SY_E_UNSUPPORTED,
+                          "Content-Encoding \"%s\" is not supported; send gzip, deflate or none",
+                          enc);
     if (!enc && !magic) return 0;
     if (!r->route->compressed)
-        return sy_err_set(&r->err, SY_E_UNSUPPORTED, "this route does not accept compressed bodies");
+        return sy_err_set(&r->err, SY_E_UNSUPPORTED,
+                          "this route does not accept compressed bodies");
     z_stream z;
     memset(&z, 0, sizeof z);
     if (inflateInit2(&z, 15 + 32) != Z_OK) return sy_err_set(&r->err, SY_E_NOMEM, "out of memory");
@@ -443,12 +477,14 @@ static int decompress_body(req_state *rs) {
         zr = inflate(&z, Z_NO_FLUSH);
         out.len += before - z.avail_out;
         if (out.len > rs->limit) {
-            rc = sy_err_set(&r->err, SY_E_TOO_LARGE, "decompressed body is larger than the %zu-byte limit", rs->limit);
+            rc = sy_err_set(&r->err, SY_E_TOO_LARGE,
+                            "decompressed body is larger than the %zu-byte limit", rs->limit);
             break;
         }
         if (zr == Z_STREAM_END) break;
         if (zr != Z_OK || (z.avail_in == 0 && before == z.avail_out)) {
-            rc = sy_err_set(&r->err, SY_E_INVALID, "request body is not valid %s data", enc ? enc : "gzip");
+            rc = sy_err_set(&r->err, SY_E_INVALID, "request body is not valid %s data",
+                            enc ? enc : "gzip");
             break;
         }
     }
@@ -481,12 +517,15 @@ void sy_req_resume(sy_req *r, int rc) {
 static void dispatch(sy_http *h, req_state *rs) {
     sy_req *r = &rs->req;
     if (rs->route_index == h->n_routes) {
-        if (rs->method_mismatch) reply_error(rs, SY_E_METHOD, "method %s is not allowed on this path", r->method);
-        else reply_error(rs, SY_E_NOT_FOUND, "no route for %s", r->path);
+        if (rs->method_mismatch)
+            reply_error(rs, SY_E_METHOD, "method %s is not allowed on this path", r->method);
+        else
+            reply_error(rs, SY_E_NOT_FOUND, "no route for %s", r->path);
         return;
     }
     if (rs->too_large) {
-        sy_err_set(&r->err, SY_E_TOO_LARGE, "request body is larger than the %zu-byte limit of this route", rs->limit);
+        sy_err_set(&r->err, SY_E_TOO_LARGE,
+                   "request body is larger than the %zu-byte limit of this route", rs->limit);
         sy_reply_json(r, 413, sy_http_error_json(&r->err, NULL));
         return;
     }
@@ -496,14 +535,15 @@ static void dispatch(sy_http *h, req_state *rs) {
     if (rc == 0 && rt->auth != SY_AUTH_NONE) {
         if (r->auth.kind == SY_AUTH_NONE)
             rc = sy_err_set(&r->err, SY_E_UNAUTHENTICATED,
-                            rt->auth == SY_AUTH_WRITE_KEY ? "a write key is required" : "sign in or send an API token");
+                            rt->auth == SY_AUTH_WRITE_KEY ? "a write key is required"
+                                                          : "sign in or send an API token");
         else if (r->auth.kind != rt->auth)
             rc = sy_err_set(&r->err, SY_E_FORBIDDEN,
                             rt->auth == SY_AUTH_WRITE_KEY ? "this route takes a write key"
                                                           : "write keys can only ingest events");
         else if ((r->auth.perms & rt->perm) != rt->perm)
-            rc = sy_err_set(&r->err, SY_E_FORBIDDEN, "your role lacks the permission for %s %s", rt->method,
-                            rt->pattern);
+            rc = sy_err_set(&r->err, SY_E_FORBIDDEN, "your role lacks the permission for %s %s",
+                            rt->method, rt->pattern);
     }
     if (rc == 0) rc = rt->fn(r);
     if (rc == SY_DEFERRED && rs->deferred) return;
@@ -520,7 +560,8 @@ static void finish(req_state *rs, int rc) {
         r->err_details = NULL;
         if (r->err.code == 0) sy_err_set(&r->err, rc, "%s", sy_err_name(rc));
         if (sy_err_http_status(r->err.code) >= 500)
-            sy_error("msg=\"request failed\" route=\"%s %s\" error=\"%s\"", rt->method, rt->pattern, r->err.msg);
+            sy_error("msg=\"request failed\" route=\"%s %s\" error=\"%s\"", rt->method, rt->pattern,
+                     r->err.msg);
         sy_reply_json(r, sy_err_http_status(r->err.code), sy_http_error_json(&r->err, details));
     } else if (!rs->replied) {
         sy_err_set(&r->err, SY_E_INTERNAL, "handler sent no reply");
@@ -547,7 +588,8 @@ static enum MHD_Result send_reply(sy_http *h, req_state *rs) {
     struct MHD_Response *resp = NULL;
     int status = 0;
     if (rs->route_index == h->n_routes && !rs->method_mismatch && !is_api_path(r->path) &&
-        (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) && serve_static(h, rs, &resp, &status)) {
+        (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) &&
+        serve_static(h, rs, &resp, &status)) {
         /* static file */
     } else {
         if (rs->resumed) {
@@ -561,19 +603,22 @@ static enum MHD_Result send_reply(sy_http *h, req_state *rs) {
         if (!resp) return MHD_NO;
         MHD_add_response_header(resp, "Content-Type", rs->ctype ? rs->ctype : "application/json");
         MHD_add_response_header(resp, "Cache-Control", "no-store");
-        for (header *hd = rs->headers; hd; hd = hd->next) MHD_add_response_header(resp, hd->name, hd->value);
+        for (header *hd = rs->headers; hd; hd = hd->next)
+            MHD_add_response_header(resp, hd->name, hd->value);
     }
     MHD_add_response_header(resp, "X-Request-Id", r->rid);
     enum MHD_Result ret = MHD_queue_response(rs->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     record(h, rs, status);
-    sy_log(status >= 500 ? SY_LOG_ERROR : SY_LOG_INFO, "method=%s path=%s route=\"%s\" status=%d ms=%lld", r->method,
-           r->path, r->route ? r->route->pattern : "-", status, (long long)(sy_mono_ms() - rs->t0));
+    sy_log(status >= 500 ? SY_LOG_ERROR : SY_LOG_INFO,
+           "method=%s path=%s route=\"%s\" status=%d ms=%lld", r->method, r->path,
+           r->route ? r->route->pattern : "-", status, (long long)(sy_mono_ms() - rs->t0));
     return ret;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                  const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls) {
     (void)version;
     sy_http *h = cls;
     req_state *rs = *con_cls;
@@ -596,7 +641,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             sy_random_hex(rid, 8);
             rs->req.rid = sy_strdup(a, rid);
         }
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         char ip[INET6_ADDRSTRLEN] = "";
         if (ci && ci->client_addr) {
             const struct sockaddr *sa = ci->client_addr;
@@ -607,7 +653,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         rs->req.remote_ip = sy_strdup(a, ip);
         route_request(h, rs);
-        rs->limit = rs->req.route && rs->req.route->body_limit ? rs->req.route->body_limit : DEFAULT_BODY_LIMIT;
+        rs->limit = rs->req.route && rs->req.route->body_limit ? rs->req.route->body_limit
+                                                               : DEFAULT_BODY_LIMIT;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         int64_t n;
         if (cl && sy_parse_i64(cl, &n) == 0 && n > (int64_t)rs->limit) rs->too_large = 1;
@@ -635,7 +682,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return ret;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
     (void)cls;
     (void)conn;
     (void)toe;
@@ -658,7 +706,8 @@ sy_http *sy_http_create(void) {
         return NULL;
     }
     memcpy(b, builtin_routes, sizeof builtin_routes);
-    for (size_t i = 0; i < SY_ARRAY_LEN(builtin_routes); i++) b[i].ctx = h;
+    for (size_t i = 0; i < SY_ARRAY_LEN(builtin_routes); i++)
+        b[i].ctx = h;
     sy_http_add_routes(h, b, SY_ARRAY_LEN(builtin_routes));
     return h;
 }
@@ -678,7 +727,8 @@ void sy_http_set_authenticator(sy_http *h, sy_authenticator fn, void *ctx) {
 }
 
 void sy_http_add_routes(sy_http *h, const sy_route *routes, size_t n) {
-    for (size_t i = 0; i < n && h->n_routes < MAX_ROUTES; i++) h->routes[h->n_routes++] = &routes[i];
+    for (size_t i = 0; i < n && h->n_routes < MAX_ROUTES; i++)
+        h->routes[h->n_routes++] = &routes[i];
 }
 
 void sy_http_set_static_dir(sy_http *h, const char *dir) {
@@ -690,15 +740,20 @@ void sy_http_add_metrics(sy_http *h, sy_metrics_hook fn, void *ctx) {
     if (h->n_hooks < SY_ARRAY_LEN(h->hooks)) h->hooks[h->n_hooks++] = (metrics_hook){fn, ctx};
 }
 
-size_t sy_http_route_count(const sy_http *h) { return h->n_routes; }
-const sy_route *sy_http_route_at(const sy_http *h, size_t i) { return i < h->n_routes ? h->routes[i] : NULL; }
+size_t sy_http_route_count(const sy_http *h) {
+    return h->n_routes;
+}
+const sy_route *sy_http_route_at(const sy_http *h, size_t i) {
+    return i < h->n_routes ? h->routes[i] : NULL;
+}
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     (void)cls;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n')) msg[--n] = 0;
+    while (n && (msg[n - 1] == '\n'))
+        msg[--n] = 0;
     for (char *c = msg; *c; c++)
         if (*c == '"') *c = '\'';
     sy_warn("component=microhttpd msg=\"%s\"", msg);
@@ -708,8 +763,10 @@ int sy_http_start(sy_http *h, const char *addr, int threads, sy_err *e) {
     char host[128];
     const char *colon = addr ? strrchr(addr, ':') : NULL;
     int64_t port;
-    if (!colon || (size_t)(colon - addr) >= sizeof host || sy_parse_i64(colon + 1, &port) || port < 0 || port > 65535)
-        return sy_err_set(e, SY_E_INVALID, "listen address \"%s\" must be HOST:PORT, e.g. 127.0.0.1:8080",
+    if (!colon || (size_t)(colon - addr) >= sizeof host || sy_parse_i64(colon + 1, &port) ||
+        port < 0 || port > 65535)
+        return sy_err_set(e, SY_E_INVALID,
+                          "listen address \"%s\" must be HOST:PORT, e.g. 127.0.0.1:8080",
                           addr ? addr : "");
     memcpy(host, addr, (size_t)(colon - addr));
     host[colon - addr] = 0;
@@ -720,19 +777,24 @@ int sy_http_start(sy_http *h, const char *addr, int threads, sy_err *e) {
         return sy_err_set(e, SY_E_INVALID, "listen host \"%s\" is not an IPv4 address", host);
     build_openapi(h);
     h->started_at = sy_now_ms();
-    h->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
-        NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)(threads > 0 ? threads : 4), MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-        MHD_OPTION_END);
-    if (!h->daemon) return sy_err_set(e, SY_E_IO, "cannot listen on %s (address in use or not permitted)", addr);
+    h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
+                                 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                                 NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 0 ? threads : 4),
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+    if (!h->daemon)
+        return sy_err_set(e, SY_E_IO, "cannot listen on %s (address in use or not permitted)",
+                          addr);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
     h->port = di ? di->port : (int)port;
     return 0;
 }
 
-int sy_http_port(const sy_http *h) { return h->port; }
+int sy_http_port(const sy_http *h) {
+    return h->port;
+}
 
 void sy_http_quiesce(sy_http *h) {
     if (h && h->daemon && h->listen_fd < 0) {

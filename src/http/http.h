@@ -68,16 +68,16 @@ typedef int (*sy_authenticator)(void *ctx, sy_req *r, int required, sy_auth *out
 struct sy_req {
     sy_arena *arena;
     const char *method;
-    const char *path;       /* without query string */
-    const char *rid;        /* request id, also sent as X-Request-Id */
-    const char *body;       /* NUL-terminated; body_len bytes (may be 0) */
+    const char *path; /* without query string */
+    const char *rid;  /* request id, also sent as X-Request-Id */
+    const char *body; /* NUL-terminated; body_len bytes (may be 0) */
     size_t body_len;
     const char *remote_ip;
     const sy_route *route;
-    void *ctx;              /* route->ctx */
+    void *ctx; /* route->ctx */
     sy_auth auth;
     sy_err err;
-    json_t *err_details;    /* optional: attached to the error reply (stolen) */
+    json_t *err_details; /* optional: attached to the error reply (stolen) */
     /* private to http/ */
     void *priv;
 };

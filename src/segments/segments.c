@@ -28,7 +28,9 @@ static int only_keys(parser *p, json_t *o, const char *path, const char *const *
         int ok = 0;
         for (const char *const *x = allowed; *x; x++)
             if (strcmp(*x, k) == 0) ok = 1;
-        if (!ok) return sy_err_field(p->e, SY_E_INVALID, sy_sprintf(p->a, "%s.%s", path, k), "unknown field \"%s\" in this condition", k);
+        if (!ok)
+            return sy_err_field(p->e, SY_E_INVALID, sy_sprintf(p->a, "%s.%s", path, k),
+                                "unknown field \"%s\" in this condition", k);
     }
     return 0;
 }
@@ -41,7 +43,8 @@ static int pos_id(parser *p, json_t *v, const char *path, const char *what, int6
 }
 
 /* {"gte": n} and / or {"lte": n} with integers in [lo, hi]. */
-static int bound(parser *p, json_t *v, const char *path, int64_t lo, int *hg, int64_t *g, int *hl, int64_t *l) {
+static int bound(parser *p, json_t *v, const char *path, int64_t lo, int *hg, int64_t *g, int *hl,
+                 int64_t *l) {
     static const char *const keys[] = {"gte", "lte", NULL};
     if (!json_is_object(v) || json_object_size(v) == 0)
         return bad(p, path, "must be an object with \"gte\" and/or \"lte\"%s", NULL);
@@ -49,38 +52,48 @@ static int bound(parser *p, json_t *v, const char *path, int64_t lo, int *hg, in
     if (rc) return rc;
     json_t *x;
     if ((x = json_object_get(v, "gte"))) {
-        if (!json_is_integer(x) || json_integer_value(x) < lo || json_integer_value(x) > 1000000000000LL)
-            return sy_err_field(p->e, SY_E_INVALID, sy_sprintf(p->a, "%s.gte", path), "gte must be a whole number from %lld", (long long)lo);
+        if (!json_is_integer(x) || json_integer_value(x) < lo ||
+            json_integer_value(x) > 1000000000000LL)
+            return sy_err_field(p->e, SY_E_INVALID, sy_sprintf(p->a, "%s.gte", path),
+                                "gte must be a whole number from %lld", (long long)lo);
         *hg = 1, *g = json_integer_value(x);
     }
     if ((x = json_object_get(v, "lte"))) {
-        if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > 1000000000000LL)
-            return sy_err_field(p->e, SY_E_INVALID, sy_sprintf(p->a, "%s.lte", path), "lte must be a whole number from 0%s", "");
+        if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+            json_integer_value(x) > 1000000000000LL)
+            return sy_err_field(p->e, SY_E_INVALID, sy_sprintf(p->a, "%s.lte", path),
+                                "lte must be a whole number from 0%s", "");
         *hl = 1, *l = json_integer_value(x);
     }
-    if (*hg && *hl && *g > *l) return bad(p, path, "gte is above lte: no contact can match%s", NULL);
+    if (*hg && *hl && *g > *l)
+        return bad(p, path, "gte is above lte: no contact can match%s", NULL);
     return 0;
 }
 
 static const char *const dim_names[SY_DIM_COUNT] = {"channel", "store", "category", "sku"};
 
 static int parse_event(parser *p, json_t *o, const char *path, seg_node *n) {
-    static const char *const keys[] = {"event", "did", "where", "count", "sum_amount_fen", "last_days", "last_calendar_days", "between", NULL};
+    static const char *const keys[] = {
+        "event",   "did", "where", "count", "sum_amount_fen", "last_days", "last_calendar_days",
+        "between", NULL};
     int rc = only_keys(p, o, path, keys);
     if (rc) return rc;
     json_t *v = json_object_get(o, "event");
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 200)
-        return bad(p, sy_sprintf(p->a, "%s.event", path), "event must be a non-empty event name%s", NULL);
+        return bad(p, sy_sprintf(p->a, "%s.event", path), "event must be a non-empty event name%s",
+                   NULL);
     n->kind = SN_EVENT;
     n->name = json_string_value(v);
     n->did = 1;
     if ((v = json_object_get(o, "did"))) {
-        if (!json_is_boolean(v)) return bad(p, sy_sprintf(p->a, "%s.did", path), "did must be true or false%s", NULL);
+        if (!json_is_boolean(v))
+            return bad(p, sy_sprintf(p->a, "%s.did", path), "did must be true or false%s", NULL);
         n->did = json_is_true(v);
     }
     if ((v = json_object_get(o, "where"))) {
         const char *wp = sy_sprintf(p->a, "%s.where", path);
-        if (!json_is_object(v) || json_object_size(v) == 0) return bad(p, wp, "where must be a non-empty object of dimensions%s", NULL);
+        if (!json_is_object(v) || json_object_size(v) == 0)
+            return bad(p, wp, "where must be a non-empty object of dimensions%s", NULL);
         const char *k;
         json_t *x;
         json_object_foreach(v, k, x) {
@@ -88,54 +101,73 @@ static int parse_event(parser *p, json_t *o, const char *path, seg_node *n) {
             for (int i = 0; i < SY_DIM_COUNT; i++)
                 if (strcmp(dim_names[i], k) == 0) d = i;
             const char *kp = sy_sprintf(p->a, "%s.%s", wp, k);
-            if (d < 0) return bad(p, kp, "\"%s\" is not a filterable dimension (category, store, channel, sku)", k);
-            if (json_is_string(x) && json_string_length(x) > 0 && json_string_length(x) <= 200) n->where[d] = json_string_value(x);
-            else if (json_is_integer(x)) n->where[d] = sy_sprintf(p->a, "%lld", (long long)json_integer_value(x));
-            else return bad(p, kp, "dimension \"%s\" must be a non-empty string or an integer", k);
+            if (d < 0)
+                return bad(p, kp,
+                           "\"%s\" is not a filterable dimension (category, store, channel, sku)",
+                           k);
+            if (json_is_string(x) && json_string_length(x) > 0 && json_string_length(x) <= 200)
+                n->where[d] = json_string_value(x);
+            else if (json_is_integer(x))
+                n->where[d] = sy_sprintf(p->a, "%lld", (long long)json_integer_value(x));
+            else
+                return bad(p, kp, "dimension \"%s\" must be a non-empty string or an integer", k);
         }
     }
     if ((v = json_object_get(o, "count")) &&
-        (rc = bound(p, v, sy_sprintf(p->a, "%s.count", path), 1, &n->has_count_gte, &n->count_gte, &n->has_count_lte, &n->count_lte)))
+        (rc = bound(p, v, sy_sprintf(p->a, "%s.count", path), 1, &n->has_count_gte, &n->count_gte,
+                    &n->has_count_lte, &n->count_lte)))
         return rc;
     if ((v = json_object_get(o, "sum_amount_fen")) &&
-        (rc = bound(p, v, sy_sprintf(p->a, "%s.sum_amount_fen", path), 1, &n->has_sum_gte, &n->sum_gte, &n->has_sum_lte, &n->sum_lte)))
+        (rc = bound(p, v, sy_sprintf(p->a, "%s.sum_amount_fen", path), 1, &n->has_sum_gte,
+                    &n->sum_gte, &n->has_sum_lte, &n->sum_lte)))
         return rc;
     if (!n->did && (json_object_get(o, "count") || json_object_get(o, "sum_amount_fen")))
-        return bad(p, sy_sprintf(p->a, "%s.did", path), "\"did\": false cannot be combined with count or sum_amount_fen (use count.lte)%s", NULL);
+        return bad(
+            p, sy_sprintf(p->a, "%s.did", path),
+            "\"did\": false cannot be combined with count or sum_amount_fen (use count.lte)%s",
+            NULL);
     int windows = 0;
     if ((v = json_object_get(o, "last_days"))) {
         windows++;
         if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3650)
-            return bad(p, sy_sprintf(p->a, "%s.last_days", path), "last_days must be a whole number of days from 1 to 3650%s", NULL);
+            return bad(p, sy_sprintf(p->a, "%s.last_days", path),
+                       "last_days must be a whole number of days from 1 to 3650%s", NULL);
         n->window = SW_LAST_DAYS, n->days = json_integer_value(v);
     }
     if ((v = json_object_get(o, "last_calendar_days"))) {
         windows++;
         if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3650)
-            return bad(p, sy_sprintf(p->a, "%s.last_calendar_days", path), "last_calendar_days must be a whole number of days from 1 to 3650%s", NULL);
+            return bad(p, sy_sprintf(p->a, "%s.last_calendar_days", path),
+                       "last_calendar_days must be a whole number of days from 1 to 3650%s", NULL);
         n->window = SW_CALENDAR_DAYS, n->days = json_integer_value(v);
     }
     if ((v = json_object_get(o, "between"))) {
         windows++;
         const char *bp = sy_sprintf(p->a, "%s.between", path);
-        if (!json_is_array(v) || json_array_size(v) != 2) return bad(p, bp, "between must be [\"YYYY-MM-DD\", \"YYYY-MM-DD\"]%s", NULL);
+        if (!json_is_array(v) || json_array_size(v) != 2)
+            return bad(p, bp, "between must be [\"YYYY-MM-DD\", \"YYYY-MM-DD\"]%s", NULL);
         for (int i = 0; i < 2; i++) {
             json_t *d = json_array_get(v, (size_t)i);
             const char *ip = sy_sprintf(p->a, "%s[%d]", bp, i);
             if (!json_is_string(d)) return bad(p, ip, "must be a date \"YYYY-MM-DD\"%s", NULL);
-            if (sy_date_valid(json_string_value(d))) return bad(p, ip, "\"%s\" is not a real date (YYYY-MM-DD)", json_string_value(d));
+            if (sy_date_valid(json_string_value(d)))
+                return bad(p, ip, "\"%s\" is not a real date (YYYY-MM-DD)", json_string_value(d));
             snprintf(i ? n->to : n->from, 11, "%s", json_string_value(d));
         }
-        if (strcmp(n->from, n->to) >= 0) return bad(p, bp, "the end date must be after the start date%s", NULL);
+        if (strcmp(n->from, n->to) >= 0)
+            return bad(p, bp, "the end date must be after the start date%s", NULL);
         n->window = SW_BETWEEN;
     }
-    if (windows > 1) return bad(p, path, "use only one of last_days, last_calendar_days and between%s", NULL);
+    if (windows > 1)
+        return bad(p, path, "use only one of last_days, last_calendar_days and between%s", NULL);
     return 0;
 }
 
 static int parse_node(parser *p, json_t *o, const char *path, int depth, seg_node **out) {
-    if (depth > SEG_MAX_DEPTH) return bad(p, path, "the definition is nested too deeply (at most 16 levels)%s", NULL);
-    if (++p->nodes > SEG_MAX_NODES) return bad(p, path, "the definition has too many conditions (at most 200)%s", NULL);
+    if (depth > SEG_MAX_DEPTH)
+        return bad(p, path, "the definition is nested too deeply (at most 16 levels)%s", NULL);
+    if (++p->nodes > SEG_MAX_NODES)
+        return bad(p, path, "the definition has too many conditions (at most 200)%s", NULL);
     if (!json_is_object(o)) return bad(p, path, "a condition must be a JSON object%s", NULL);
     seg_node *n = sy_alloc(p->a, sizeof *n);
     memset(n, 0, sizeof *n);
@@ -146,7 +178,8 @@ static int parse_node(parser *p, json_t *o, const char *path, int depth, seg_nod
     if ((v = json_object_get(o, "and")) || (v = json_object_get(o, "or"))) {
         int is_and = json_object_get(o, "and") != NULL;
         const char *key = is_and ? "and" : "or";
-        if (json_object_size(o) != 1) return bad(p, path, "a group holds only its \"%s\" list", key);
+        if (json_object_size(o) != 1)
+            return bad(p, path, "a group holds only its \"%s\" list", key);
         const char *gp = sy_sprintf(p->a, "%s.%s", path, key);
         if (!json_is_array(v)) return bad(p, gp, "\"%s\" must be an array of conditions", key);
         if (json_array_size(v) == 0) return bad(p, gp, "the \"%s\" group is empty", key);
@@ -154,11 +187,14 @@ static int parse_node(parser *p, json_t *o, const char *path, int depth, seg_nod
         n->n_kids = json_array_size(v);
         n->kids = sy_alloc(p->a, n->n_kids * sizeof *n->kids);
         for (size_t i = 0; i < n->n_kids; i++)
-            if ((rc = parse_node(p, json_array_get(v, i), sy_sprintf(p->a, "%s[%zu]", gp, i), depth + 1, &n->kids[i]))) return rc;
+            if ((rc = parse_node(p, json_array_get(v, i), sy_sprintf(p->a, "%s[%zu]", gp, i),
+                                 depth + 1, &n->kids[i])))
+                return rc;
         return 0;
     }
     if ((v = json_object_get(o, "not"))) {
-        if (json_object_size(o) != 1) return bad(p, path, "a \"not\" holds only its condition%s", NULL);
+        if (json_object_size(o) != 1)
+            return bad(p, path, "a \"not\" holds only its condition%s", NULL);
         n->kind = SN_NOT;
         n->n_kids = 1;
         n->kids = sy_alloc(p->a, sizeof *n->kids);
@@ -168,8 +204,11 @@ static int parse_node(parser *p, json_t *o, const char *path, int depth, seg_nod
         const char *key;
         int kind;
         const char *what;
-    } refs[] = {{"tag", SN_TAG, "tag"}, {"owner", SN_OWNER, "owner"}, {"store", SN_STORE, "store"},
-                {"department", SN_DEPT, "department"}, {"segment", SN_SEGMENT, "segment"}};
+    } refs[] = {{"tag", SN_TAG, "tag"},
+                {"owner", SN_OWNER, "owner"},
+                {"store", SN_STORE, "store"},
+                {"department", SN_DEPT, "department"},
+                {"segment", SN_SEGMENT, "segment"}};
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
         if ((v = json_object_get(o, refs[i].key))) {
             const char *const keys[] = {refs[i].key, NULL};
@@ -181,9 +220,14 @@ static int parse_node(parser *p, json_t *o, const char *path, int depth, seg_nod
         static const char *const keys[] = {"attribute", "op", "value", NULL};
         if ((rc = only_keys(p, o, path, keys))) return rc;
         if (!json_is_string(v) || json_string_length(v) == 0)
-            return bad(p, sy_sprintf(p->a, "%s.attribute", path), "attribute must be an attribute key%s", NULL);
+            return bad(p, sy_sprintf(p->a, "%s.attribute", path),
+                       "attribute must be an attribute key%s", NULL);
         json_t *op = json_object_get(o, "op");
-        if (!json_is_string(op)) return bad(p, sy_sprintf(p->a, "%s.op", path), "op is required (=, !=, <, >, in, contains, is_set, not_set, within_last_days)%s", NULL);
+        if (!json_is_string(op))
+            return bad(
+                p, sy_sprintf(p->a, "%s.op", path),
+                "op is required (=, !=, <, >, in, contains, is_set, not_set, within_last_days)%s",
+                NULL);
         n->kind = SN_ATTR;
         n->name = json_string_value(v);
         n->op = json_string_value(op);
@@ -194,10 +238,12 @@ static int parse_node(parser *p, json_t *o, const char *path, int depth, seg_nod
         static const char *const keys[] = {"identity", "op", NULL};
         if ((rc = only_keys(p, o, path, keys))) return rc;
         if (!json_is_string(v) || json_string_length(v) == 0)
-            return bad(p, sy_sprintf(p->a, "%s.identity", path), "identity must be an identity type%s", NULL);
+            return bad(p, sy_sprintf(p->a, "%s.identity", path),
+                       "identity must be an identity type%s", NULL);
         json_t *op = json_object_get(o, "op");
         if (!json_is_string(op) || strcmp(json_string_value(op), "has") != 0)
-            return bad(p, sy_sprintf(p->a, "%s.op", path), "an identity condition takes \"op\": \"has\"%s", NULL);
+            return bad(p, sy_sprintf(p->a, "%s.op", path),
+                       "an identity condition takes \"op\": \"has\"%s", NULL);
         n->kind = SN_IDENT;
         n->name = json_string_value(v);
         return 0;
@@ -206,7 +252,9 @@ static int parse_node(parser *p, json_t *o, const char *path, int depth, seg_nod
     if (json_object_size(o) == 0) return bad(p, path, "empty condition%s", NULL);
     const char *k = json_object_iter_key(json_object_iter(o));
     return sy_err_field(p->e, SY_E_INVALID, sy_sprintf(p->a, "%s.%s", path, k),
-                        "unknown condition \"%s\" (expected and, or, not, tag, attribute, identity, owner, store, department, event or segment)", k);
+                        "unknown condition \"%s\" (expected and, or, not, tag, attribute, "
+                        "identity, owner, store, department, event or segment)",
+                        k);
 }
 
 int sy_seg_parse(sy_arena *a, json_t *def, seg_node **out, sy_err *e) {
@@ -217,23 +265,34 @@ int sy_seg_parse(sy_arena *a, json_t *def, seg_node **out, sy_err *e) {
 
 /* --- check against the workspace --- */
 
-static void json_free_cb(void *p) { json_decref((json_t *)p); }
+static void json_free_cb(void *p) {
+    json_decref((json_t *)p);
+}
 
-static int check_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t self, int64_t *stack, int depth, sy_err *e);
+static int check_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t self, int64_t *stack,
+                      int depth, sy_err *e);
 
 /* Follows a segment reference: the referred definition must exist, must
  * not lead back to anything on the stack (a cycle) and must itself check. */
-static int check_segment_ref(const seg_env *env, sy_arena *a, seg_node *n, int64_t self, int64_t *stack, int depth, sy_err *e) {
-    if (n->id == self) return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path), "segment %lld refers to itself", (long long)self);
+static int check_segment_ref(const seg_env *env, sy_arena *a, seg_node *n, int64_t self,
+                             int64_t *stack, int depth, sy_err *e) {
+    if (n->id == self)
+        return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path),
+                            "segment %lld refers to itself", (long long)self);
     for (int i = 0; i < depth; i++)
         if (stack[i] == n->id)
-            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path), "segment %lld is part of a cycle of segment references", (long long)n->id);
+            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path),
+                                "segment %lld is part of a cycle of segment references",
+                                (long long)n->id);
     if (depth >= SEG_MAX_REF_DEPTH)
-        return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path), "segment references nest more than %d deep", SEG_MAX_REF_DEPTH);
+        return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path),
+                            "segment references nest more than %d deep", SEG_MAX_REF_DEPTH);
     json_t *def = NULL;
     sy_err ie = {0};
     int rc = env->segment_def ? env->segment_def(env->ctx, n->id, &def, &ie) : SY_E_NOT_FOUND;
-    if (rc == SY_E_NOT_FOUND) return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path), "segment %lld does not exist", (long long)n->id);
+    if (rc == SY_E_NOT_FOUND)
+        return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path),
+                            "segment %lld does not exist", (long long)n->id);
     if (rc) {
         *e = ie;
         return rc;
@@ -246,12 +305,14 @@ static int check_segment_ref(const seg_env *env, sy_arena *a, seg_node *n, int64
     }
     if (rc) {
         /* a cycle deeper down is reported at this node */
-        return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path), "segment %lld: %s", (long long)n->id, ie.msg);
+        return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path),
+                            "segment %lld: %s", (long long)n->id, ie.msg);
     }
     return 0;
 }
 
-static int check_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t self, int64_t *stack, int depth, sy_err *e) {
+static int check_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t self, int64_t *stack,
+                      int depth, sy_err *e) {
     int rc = 0;
     sy_err ie = {0};
     switch (n->kind) {
@@ -263,32 +324,41 @@ static int check_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t self
         return 0;
     case SN_TAG:
         if (!env->tag_exists || env->tag_exists(env->ctx, n->id, &ie))
-            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.tag", n->path), "tag %lld does not exist", (long long)n->id);
+            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.tag", n->path),
+                                "tag %lld does not exist", (long long)n->id);
         return 0;
     case SN_ATTR:
         if ((rc = sy_contacts_attr_cond_check(env->contacts, n->name, n->op, n->value, &ie)))
-            return sy_err_field(e, rc, sy_sprintf(a, "%s.%s", n->path, ie.field[0] ? ie.field : "attribute"), "%s", ie.msg);
+            return sy_err_field(
+                e, rc, sy_sprintf(a, "%s.%s", n->path, ie.field[0] ? ie.field : "attribute"), "%s",
+                ie.msg);
         return 0;
     case SN_IDENT:
         if (!sy_contacts_identity_type_known(n->name))
-            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.identity", n->path), "identity type \"%s\" is unknown", n->name);
+            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.identity", n->path),
+                                "identity type \"%s\" is unknown", n->name);
         return 0;
     case SN_OWNER:
         if (sy_staff_lookup(env->staff, n->id, NULL, NULL, &ie))
-            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.owner", n->path), "staff member %lld does not exist or is deactivated", (long long)n->id);
+            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.owner", n->path),
+                                "staff member %lld does not exist or is deactivated",
+                                (long long)n->id);
         return 0;
     case SN_STORE:
         if (sy_staff_store_exists(env->staff, n->id, &ie))
-            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.store", n->path), "store %lld does not exist", (long long)n->id);
+            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.store", n->path),
+                                "store %lld does not exist", (long long)n->id);
         return 0;
     case SN_DEPT:
         if (sy_staff_department_exists(env->staff, n->id, &ie))
-            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.department", n->path), "department %lld does not exist", (long long)n->id);
+            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.department", n->path),
+                                "department %lld does not exist", (long long)n->id);
         return 0;
     case SN_EVENT: {
         int t;
         if (!env->events || sy_events_type_id(env->events, n->name, &t, &ie))
-            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.event", n->path), "event \"%s\" is not in the event catalog", n->name);
+            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.event", n->path),
+                                "event \"%s\" is not in the event catalog", n->name);
         return 0;
     }
     case SN_SEGMENT:
@@ -316,7 +386,9 @@ static int64_t local_midnight(const char *tz, int64_t local_day_start) {
     return local_day_start - (int64_t)tz_off_ms(tz, guess) * 1000;
 }
 
-static int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+static int64_t floor_div(int64_t a, int64_t b) {
+    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 void sy_seg_window(const seg_node *n, const char *tz, int64_t as_of, int64_t *from, int64_t *to) {
     switch (n->window) {
@@ -349,16 +421,23 @@ void sy_seg_window(const seg_node *n, const char *tz, int64_t as_of, int64_t *fr
 
 /* --- evaluation --- */
 
-static int nomem(sy_err *e) { return sy_err_set(e, SY_E_NOMEM, "out of memory"); }
+static int nomem(sy_err *e) {
+    return sy_err_set(e, SY_E_NOMEM, "out of memory");
+}
 
-static int eval_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t as_of, int depth, sy_idset **out, sy_err *e);
+static int eval_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t as_of, int depth,
+                     sy_idset **out, sy_err *e);
 
-static int universe(const seg_env *env, sy_idset **out, sy_err *e) { return sy_contacts_select_all(env->contacts, out, e); }
+static int universe(const seg_env *env, sy_idset **out, sy_err *e) {
+    return sy_contacts_select_all(env->contacts, out, e);
+}
 
 static int eval_event(const seg_env *env, seg_node *n, int64_t as_of, sy_idset **out, sy_err *e) {
     int type;
     int rc = sy_events_type_id(env->events, n->name, &type, e);
-    if (rc) return sy_err_field(e, SY_E_INVALID, n->path, "event \"%s\" is not in the event catalog", n->name);
+    if (rc)
+        return sy_err_field(e, SY_E_INVALID, n->path, "event \"%s\" is not in the event catalog",
+                            n->name);
     uint16_t dims[SY_DIM_COUNT] = {0};
     int impossible = 0;
     for (int d = 0; d < SY_DIM_COUNT; d++)
@@ -375,7 +454,8 @@ static int eval_event(const seg_env *env, seg_node *n, int64_t as_of, sy_idset *
      * bound alone includes contacts who never did it). */
     sy_idset *s;
     if (!n->did || (!n->has_count_gte && !n->has_sum_gte && !n->has_count_lte && !n->has_sum_lte)) {
-        s = impossible ? sy_idset_create() : sy_engine_who_counts(env->engine, type, from, to, dims, 1, INT64_MIN);
+        s = impossible ? sy_idset_create()
+                       : sy_engine_who_counts(env->engine, type, from, to, dims, 1, INT64_MIN);
         if (!s) return nomem(e);
         if (!n->did) {
             sy_idset *u;
@@ -388,17 +468,22 @@ static int eval_event(const seg_env *env, seg_node *n, int64_t as_of, sy_idset *
             s = u;
         }
     } else if (n->has_count_gte || n->has_sum_gte) {
-        uint32_t minc = n->has_count_gte ? (uint32_t)(n->count_gte > UINT32_MAX ? UINT32_MAX : n->count_gte) : 1;
+        uint32_t minc = n->has_count_gte
+                            ? (uint32_t)(n->count_gte > UINT32_MAX ? UINT32_MAX : n->count_gte)
+                            : 1;
         s = impossible ? sy_idset_create()
-                       : sy_engine_who_counts(env->engine, type, from, to, dims, minc, n->has_sum_gte ? n->sum_gte : INT64_MIN);
+                       : sy_engine_who_counts(env->engine, type, from, to, dims, minc,
+                                              n->has_sum_gte ? n->sum_gte : INT64_MIN);
         if (!s) return nomem(e);
     } else if ((rc = universe(env, &s, e))) {
         return rc;
     }
     if ((n->has_count_lte || n->has_sum_lte) && !impossible) {
         if (n->has_count_lte) {
-            sy_idset *over = n->count_lte >= UINT32_MAX ? sy_idset_create()
-                                                        : sy_engine_who_counts(env->engine, type, from, to, dims, (uint32_t)n->count_lte + 1, INT64_MIN);
+            sy_idset *over = n->count_lte >= UINT32_MAX
+                                 ? sy_idset_create()
+                                 : sy_engine_who_counts(env->engine, type, from, to, dims,
+                                                        (uint32_t)n->count_lte + 1, INT64_MIN);
             if (!over) {
                 sy_idset_destroy(s);
                 return nomem(e);
@@ -407,7 +492,8 @@ static int eval_event(const seg_env *env, seg_node *n, int64_t as_of, sy_idset *
             sy_idset_destroy(over);
         }
         if (n->has_sum_lte) {
-            sy_idset *over = sy_engine_who_counts(env->engine, type, from, to, dims, 1, n->sum_lte + 1);
+            sy_idset *over =
+                sy_engine_who_counts(env->engine, type, from, to, dims, 1, n->sum_lte + 1);
             if (!over) {
                 sy_idset_destroy(s);
                 return nomem(e);
@@ -429,7 +515,8 @@ static int eval_event(const seg_env *env, seg_node *n, int64_t as_of, sy_idset *
     return 0;
 }
 
-static int eval_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t as_of, int depth, sy_idset **out, sy_err *e) {
+static int eval_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t as_of, int depth,
+                     sy_idset **out, sy_err *e) {
     int rc;
     sy_idset *s = NULL;
     switch (n->kind) {
@@ -441,10 +528,13 @@ static int eval_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t as_of
                 sy_idset_destroy(s);
                 return rc;
             }
-            if (!s) s = k;
+            if (!s)
+                s = k;
             else {
-                if (n->kind == SN_AND) sy_idset_and(s, k);
-                else sy_idset_or(s, k);
+                if (n->kind == SN_AND)
+                    sy_idset_and(s, k);
+                else
+                    sy_idset_or(s, k);
                 sy_idset_destroy(k);
             }
         }
@@ -465,7 +555,9 @@ static int eval_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t as_of
     case SN_TAG: {
         sy_err ie = {0};
         s = env->tag_members ? env->tag_members(env->ctx, n->id, &ie) : NULL;
-        if (!s) return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.tag", n->path), "tag %lld does not exist", (long long)n->id);
+        if (!s)
+            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.tag", n->path),
+                                "tag %lld does not exist", (long long)n->id);
         sy_idset *u;
         if ((rc = universe(env, &u, e))) {
             sy_idset_destroy(s);
@@ -490,10 +582,12 @@ static int eval_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t as_of
         return eval_event(env, n, as_of, out, e);
     case SN_SEGMENT: {
         if (depth >= SEG_MAX_REF_DEPTH)
-            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path), "segment references nest more than %d deep", SEG_MAX_REF_DEPTH);
+            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path),
+                                "segment references nest more than %d deep", SEG_MAX_REF_DEPTH);
         json_t *def = NULL;
         if (!env->segment_def || env->segment_def(env->ctx, n->id, &def, e))
-            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path), "segment %lld does not exist", (long long)n->id);
+            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path),
+                                "segment %lld does not exist", (long long)n->id);
         sy_arena_on_destroy(a, json_free_cb, def);
         seg_node *root;
         if ((rc = sy_seg_parse(a, def, &root, e))) return rc;
@@ -503,7 +597,8 @@ static int eval_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t as_of
     return sy_err_set(e, SY_E_INTERNAL, "unknown node kind %d", n->kind);
 }
 
-int sy_seg_eval(const seg_env *env, sy_arena *a, seg_node *root, int64_t as_of, sy_idset **out, sy_err *e) {
+int sy_seg_eval(const seg_env *env, sy_arena *a, seg_node *root, int64_t as_of, sy_idset **out,
+                sy_err *e) {
     return eval_node(env, a, root, as_of, 0, out, e);
 }
 
@@ -522,17 +617,29 @@ static void env_timezone(void *ctx, char *out, size_t n) {
     sy_staff_timezone(s->staff, out, n);
 }
 
-int sy_segments_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_engine *engine, sy_events *events,
-                       sy_tags *tags, sy_segments **out, sy_err *e) {
+int sy_segments_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_engine *engine,
+                       sy_events *events, sy_tags *tags, sy_segments **out, sy_err *e) {
     sy_segments *s = calloc(1, sizeof *s);
     if (!s) return nomem(e);
-    s->st = st, s->staff = staff, s->contacts = contacts, s->engine = engine, s->events = events, s->tags = tags;
-    s->env = (seg_env){s, contacts, engine, events, tags, staff, sy_segments_def_load, env_tag_members, env_tag_exists, env_timezone};
+    s->st = st, s->staff = staff, s->contacts = contacts, s->engine = engine, s->events = events,
+    s->tags = tags;
+    s->env = (seg_env){s,
+                       contacts,
+                       engine,
+                       events,
+                       tags,
+                       staff,
+                       sy_segments_def_load,
+                       env_tag_members,
+                       env_tag_exists,
+                       env_timezone};
     *out = s;
     return 0;
 }
 
-void sy_segments_destroy(sy_segments *s) { free(s); }
+void sy_segments_destroy(sy_segments *s) {
+    free(s);
+}
 
 int sy_segments_validate(sy_segments *s, json_t *definition, sy_err *e) {
     sy_arena *a = sy_arena_create();

@@ -26,8 +26,8 @@
 
 typedef struct sy_segments sy_segments;
 
-int sy_segments_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_engine *engine, sy_events *events,
-                       sy_tags *tags, sy_segments **out, sy_err *e);
+int sy_segments_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_engine *engine,
+                       sy_events *events, sy_tags *tags, sy_segments **out, sy_err *e);
 void sy_segments_destroy(sy_segments *s); /* NULL ok */
 void sy_segments_register(sy_segments *s, sy_http *h);
 

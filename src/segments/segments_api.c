@@ -17,12 +17,16 @@ int sy_segments_def_load(void *ctx, int64_t id, json_t **def, sy_err *e) {
     int rc = sy_store_read_begin(s->st, &db, e);
     if (rc) return rc;
     sy_stmt *st;
-    if ((rc = sy_db_prepare(db, "SELECT definition FROM segments WHERE id = ? AND deleted_at IS NULL", &st, e)) == 0) {
+    if ((rc = sy_db_prepare(db,
+                            "SELECT definition FROM segments WHERE id = ? AND deleted_at IS NULL",
+                            &st, e)) == 0) {
         sy_stmt_bind_int(st, 1, id);
         rc = sy_stmt_step(st, e);
         if (rc == SY_ROW) {
             *def = json_loads(sy_stmt_col_text(st, 0), 0, NULL);
-            rc = *def ? 0 : sy_err_set(e, SY_E_INTERNAL, "segment %lld has a corrupt definition", (long long)id);
+            rc = *def ? 0
+                      : sy_err_set(e, SY_E_INTERNAL, "segment %lld has a corrupt definition",
+                                   (long long)id);
         } else if (rc == SY_DONE) {
             rc = sy_err_set(e, SY_E_NOT_FOUND, "segment %lld does not exist", (long long)id);
         }
@@ -32,7 +36,9 @@ int sy_segments_def_load(void *ctx, int64_t id, json_t **def, sy_err *e) {
     return rc;
 }
 
-static json_t *jstr(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *jstr(const char *s) {
+    return s ? json_string(s) : json_null();
+}
 
 static json_t *segment_row_json(sy_stmt *st) {
     /* columns: id, name, description, version, definition, created_by, created_at, updated_at */
@@ -43,7 +49,9 @@ static json_t *segment_row_json(sy_stmt *st) {
     json_object_set_new(o, "version", json_integer(sy_stmt_col_int(st, 3)));
     json_t *d = json_loads(sy_stmt_col_text(st, 4), 0, NULL);
     json_object_set_new(o, "definition", d ? d : json_null());
-    json_object_set_new(o, "created_by", sy_stmt_col_type(st, 5) == SY_NULL ? json_null() : json_integer(sy_stmt_col_int(st, 5)));
+    json_object_set_new(o, "created_by",
+                        sy_stmt_col_type(st, 5) == SY_NULL ? json_null()
+                                                           : json_integer(sy_stmt_col_int(st, 5)));
     json_object_set_new(o, "created_at", json_integer(sy_stmt_col_int(st, 6)));
     json_object_set_new(o, "updated_at", json_integer(sy_stmt_col_int(st, 7)));
     return o;
@@ -56,11 +64,15 @@ static int segment_get(sy_segments *s, int64_t id, json_t **out, sy_err *e) {
     int rc = sy_store_read_begin(s->st, &db, e);
     if (rc) return rc;
     sy_stmt *st;
-    if ((rc = sy_db_prepare(db, "SELECT " SEG_COLS " FROM segments WHERE id = ? AND deleted_at IS NULL", &st, e)) == 0) {
+    if ((rc = sy_db_prepare(db,
+                            "SELECT " SEG_COLS " FROM segments WHERE id = ? AND deleted_at IS NULL",
+                            &st, e)) == 0) {
         sy_stmt_bind_int(st, 1, id);
         rc = sy_stmt_step(st, e);
-        if (rc == SY_ROW) *out = segment_row_json(st), rc = 0;
-        else if (rc == SY_DONE) rc = sy_err_set(e, SY_E_NOT_FOUND, "segment %lld does not exist", (long long)id);
+        if (rc == SY_ROW)
+            *out = segment_row_json(st), rc = 0;
+        else if (rc == SY_DONE)
+            rc = sy_err_set(e, SY_E_NOT_FOUND, "segment %lld does not exist", (long long)id);
         sy_stmt_finalize(st);
     }
     sy_store_read_end(s->st, db);
@@ -75,7 +87,9 @@ static int parse_limit(sy_req *r, size_t *limit) {
     if (!l) return 0;
     char *end;
     long v = strtol(l, &end, 10);
-    if (*end || v < 1 || v > 500) return sy_err_field(&r->err, SY_E_INVALID, "limit", "limit \"%s\" must be from 1 to 500", l);
+    if (*end || v < 1 || v > 500)
+        return sy_err_field(&r->err, SY_E_INVALID, "limit", "limit \"%s\" must be from 1 to 500",
+                            l);
     *limit = (size_t)v;
     return 0;
 }
@@ -90,7 +104,9 @@ static int parse_as_of(sy_req *r, json_t *v, int64_t *as_of) {
     } else if (q) {
         char *end;
         long long x = strtoll(q, &end, 10);
-        if (*end || x < 0) return sy_err_field(&r->err, SY_E_INVALID, "as_of", "as_of \"%s\" must be UTC milliseconds", q);
+        if (*end || x < 0)
+            return sy_err_field(&r->err, SY_E_INVALID, "as_of",
+                                "as_of \"%s\" must be UTC milliseconds", q);
         *as_of = x;
     }
     return 0;
@@ -141,8 +157,10 @@ static int reply_page(sy_req *r, sy_idset *set) {
     if (!rc && cur) {
         char *end;
         unsigned long long v = strtoull(cur, &end, 10);
-        if (*end || !*cur || v >= UINT32_MAX) rc = sy_err_field(&r->err, SY_E_INVALID, "cursor", "cursor \"%s\" is not valid", cur);
-        else from = (uint32_t)v + 1;
+        if (*end || !*cur || v >= UINT32_MAX)
+            rc = sy_err_field(&r->err, SY_E_INVALID, "cursor", "cursor \"%s\" is not valid", cur);
+        else
+            from = (uint32_t)v + 1;
     }
     if (rc) {
         sy_idset_destroy(set);
@@ -151,15 +169,19 @@ static int reply_page(sy_req *r, sy_idset *set) {
     uint32_t *ids = sy_alloc(r->arena, (limit + 1) * sizeof *ids);
     size_t n = sy_idset_list(set, from, ids, limit + 1);
     json_t *items = json_array();
-    rc = sy_contacts_select_rows(CTX(r)->contacts, sy_req_actor(r), ids, n > limit ? limit : n, items, &r->err);
+    rc = sy_contacts_select_rows(CTX(r)->contacts, sy_req_actor(r), ids, n > limit ? limit : n,
+                                 items, &r->err);
     uint64_t total = sy_idset_count(set);
     sy_idset_destroy(set);
     if (rc) {
         json_decref(items);
         return rc;
     }
-    json_t *next = n > limit ? json_string(sy_sprintf(r->arena, "%u", ids[limit - 1])) : json_null();
-    return sy_reply_json(r, 200, json_pack("{s:o,s:I,s:o}", "items", items, "total", (json_int_t)total, "next_cursor", next));
+    json_t *next =
+        n > limit ? json_string(sy_sprintf(r->arena, "%u", ids[limit - 1])) : json_null();
+    return sy_reply_json(r, 200,
+                         json_pack("{s:o,s:I,s:o}", "items", items, "total", (json_int_t)total,
+                                   "next_cursor", next));
 }
 
 /* --- preview --- */
@@ -171,7 +193,10 @@ static int h_preview(sy_req *r) {
     static const char *const allowed[] = {"definition", "as_of", NULL};
     if ((rc = sy_json_only(body, allowed, &r->err))) return rc;
     int64_t as_of;
-    if ((rc = parse_as_of(r, json_object_get(body, "as_of") ? json_object_get(body, "as_of") : json_null(), &as_of))) return rc;
+    if ((rc = parse_as_of(
+             r, json_object_get(body, "as_of") ? json_object_get(body, "as_of") : json_null(),
+             &as_of)))
+        return rc;
     json_t *def = json_object_get(body, "definition");
     if (!def) return sy_err_field(&r->err, SY_E_INVALID, "definition", "definition is required");
     sy_idset *m, *scope;
@@ -194,9 +219,13 @@ static int h_preview(sy_req *r) {
     }
     size_t i;
     json_t *o;
-    json_array_foreach(rows, i, o) json_array_append_new(sample, json_pack("{s:O,s:O}", "id", json_object_get(o, "id"), "name", json_object_get(o, "name")));
+    json_array_foreach(rows, i, o)
+        json_array_append_new(sample, json_pack("{s:O,s:O}", "id", json_object_get(o, "id"), "name",
+                                                json_object_get(o, "name")));
     json_decref(rows);
-    return sy_reply_json(r, 200, json_pack("{s:I,s:o,s:I}", "count", (json_int_t)count, "sample", sample, "as_of", (json_int_t)as_of));
+    return sy_reply_json(r, 200,
+                         json_pack("{s:I,s:o,s:I}", "count", (json_int_t)count, "sample", sample,
+                                   "as_of", (json_int_t)as_of));
 }
 
 /* --- create / update / delete (write jobs) --- */
@@ -221,7 +250,10 @@ typedef struct seg_job {
 static int job_create(sy_db *db, void *arg, sy_err *e) {
     seg_job *j = arg;
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "INSERT INTO segments(name, description, version, definition, created_by, created_at, updated_at) VALUES (?,?,1,?,?,?,?)", &st, e);
+    int rc = sy_db_prepare(db,
+                           "INSERT INTO segments(name, description, version, definition, "
+                           "created_by, created_at, updated_at) VALUES (?,?,1,?,?,?,?)",
+                           &st, e);
     if (rc) return rc;
     sy_stmt_bind_text(st, 1, j->name);
     sy_stmt_bind_text(st, 2, j->description);
@@ -234,7 +266,11 @@ static int job_create(sy_db *db, void *arg, sy_err *e) {
     if (rc < 0) return rc;
     j->id = sy_db_last_id(db);
     j->version = 1;
-    if ((rc = sy_db_prepare(db, "INSERT INTO segment_versions SELECT id, version, name, description, definition, created_by, updated_at FROM segments WHERE id = ?", &st, e))) return rc;
+    if ((rc = sy_db_prepare(db,
+                            "INSERT INTO segment_versions SELECT id, version, name, description, "
+                            "definition, created_by, updated_at FROM segments WHERE id = ?",
+                            &st, e)))
+        return rc;
     sy_stmt_bind_int(st, 1, j->id);
     rc = sy_stmt_step(st, e);
     sy_stmt_finalize(st);
@@ -247,12 +283,13 @@ static int job_create(sy_db *db, void *arg, sy_err *e) {
 static int job_update(sy_db *db, void *arg, sy_err *e) {
     seg_job *j = arg;
     sy_stmt *st;
-    int rc = sy_db_prepare(db,
-                           "UPDATE segments SET version = version + 1, updated_at = ?2, "
-                           "name = CASE WHEN ?3 THEN ?4 ELSE name END, "
-                           "description = CASE WHEN ?5 THEN ?6 ELSE description END, "
-                           "definition = COALESCE(?7, definition) WHERE id = ?1 AND deleted_at IS NULL",
-                           &st, e);
+    int rc =
+        sy_db_prepare(db,
+                      "UPDATE segments SET version = version + 1, updated_at = ?2, "
+                      "name = CASE WHEN ?3 THEN ?4 ELSE name END, "
+                      "description = CASE WHEN ?5 THEN ?6 ELSE description END, "
+                      "definition = COALESCE(?7, definition) WHERE id = ?1 AND deleted_at IS NULL",
+                      &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, j->id);
     sy_stmt_bind_int(st, 2, j->now);
@@ -264,9 +301,14 @@ static int job_update(sy_db *db, void *arg, sy_err *e) {
     rc = sy_stmt_step(st, e);
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
-    if (sy_db_changes(db) == 0) return sy_err_set(e, SY_E_NOT_FOUND, "segment %lld does not exist", (long long)j->id);
-    if ((rc = sy_db_prepare(db, "INSERT INTO segment_versions(segment_id, version, name, description, definition, created_by, created_at) "
-                                "SELECT id, version, name, description, definition, ?2, updated_at FROM segments WHERE id = ?1", &st, e)))
+    if (sy_db_changes(db) == 0)
+        return sy_err_set(e, SY_E_NOT_FOUND, "segment %lld does not exist", (long long)j->id);
+    if ((rc = sy_db_prepare(db,
+                            "INSERT INTO segment_versions(segment_id, version, name, description, "
+                            "definition, created_by, created_at) "
+                            "SELECT id, version, name, description, definition, ?2, updated_at "
+                            "FROM segments WHERE id = ?1",
+                            &st, e)))
         return rc;
     sy_stmt_bind_int(st, 1, j->id);
     if (j->actor && j->actor->staff_id) sy_stmt_bind_int(st, 2, j->actor->staff_id);
@@ -282,7 +324,8 @@ static int job_update(sy_db *db, void *arg, sy_err *e) {
 static int referenced_by(sy_db *db, int64_t id, int64_t *by, sy_err *e) {
     sy_stmt *st;
     *by = 0;
-    int rc = sy_db_prepare(db, "SELECT id, definition FROM segments WHERE deleted_at IS NULL AND id != ?", &st, e);
+    int rc = sy_db_prepare(
+        db, "SELECT id, definition FROM segments WHERE deleted_at IS NULL AND id != ?", &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, id);
     sy_arena *a = sy_arena_create();
@@ -298,7 +341,8 @@ static int referenced_by(sy_db *db, int64_t id, int64_t *by, sy_err *e) {
             while (n && !*by) {
                 seg_node *x = stack[--n];
                 if (x->kind == SN_SEGMENT && x->id == id) *by = sy_stmt_col_int(st, 0);
-                for (size_t i = 0; i < x->n_kids && n < SEG_MAX_NODES; i++) stack[n++] = x->kids[i];
+                for (size_t i = 0; i < x->n_kids && n < SEG_MAX_NODES; i++)
+                    stack[n++] = x->kids[i];
             }
         }
         json_decref(d);
@@ -313,15 +357,21 @@ static int job_delete(sy_db *db, void *arg, sy_err *e) {
     int64_t by;
     int rc = referenced_by(db, j->id, &by, e);
     if (rc) return rc;
-    if (by) return sy_err_set(e, SY_E_CONFLICT, "segment %lld is used by segment %lld", (long long)j->id, (long long)by);
+    if (by)
+        return sy_err_set(e, SY_E_CONFLICT, "segment %lld is used by segment %lld",
+                          (long long)j->id, (long long)by);
     sy_stmt *st;
-    if ((rc = sy_db_prepare(db, "UPDATE segments SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL", &st, e))) return rc;
+    if ((rc = sy_db_prepare(
+             db, "UPDATE segments SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL", &st,
+             e)))
+        return rc;
     sy_stmt_bind_int(st, 1, j->id);
     sy_stmt_bind_int(st, 2, j->now);
     rc = sy_stmt_step(st, e);
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
-    if (sy_db_changes(db) == 0) return sy_err_set(e, SY_E_NOT_FOUND, "segment %lld does not exist", (long long)j->id);
+    if (sy_db_changes(db) == 0)
+        return sy_err_set(e, SY_E_NOT_FOUND, "segment %lld does not exist", (long long)j->id);
     char target[40];
     snprintf(target, sizeof target, "segment:%lld", (long long)j->id);
     return sy_audit_record(db, j->actor, "segments.delete", target, NULL, e);
@@ -332,7 +382,8 @@ static int body_fields(sy_req *r, json_t *body, int creating, seg_job *j) {
     int rc, present = 0;
     if ((rc = sy_json_str(body, "name", &j->name, &present, &r->err))) return rc;
     j->has_name = present;
-    if (creating && !present) return sy_err_field(&r->err, SY_E_INVALID, "name", "name is required");
+    if (creating && !present)
+        return sy_err_field(&r->err, SY_E_INVALID, "name", "name is required");
     if (present && (!j->name[0] || strlen(j->name) > 200))
         return sy_err_field(&r->err, SY_E_INVALID, "name", "name must be 1 to 200 bytes");
     json_t *d = json_object_get(body, "description");
@@ -342,7 +393,8 @@ static int body_fields(sy_req *r, json_t *body, int creating, seg_job *j) {
         j->has_description = 1;
         j->description = json_is_string(d) ? json_string_value(d) : NULL;
         if (j->description && strlen(j->description) > 2000)
-            return sy_err_field(&r->err, SY_E_INVALID, "description", "description must be at most 2000 bytes");
+            return sy_err_field(&r->err, SY_E_INVALID, "description",
+                                "description must be at most 2000 bytes");
     }
     return 0;
 }
@@ -431,7 +483,8 @@ static int h_list(sy_req *r) {
     if (cur) {
         char *end;
         long long v = strtoll(cur, &end, 10);
-        if (*end || !*cur || v < 0) return sy_err_field(&r->err, SY_E_INVALID, "cursor", "cursor \"%s\" is not valid", cur);
+        if (*end || !*cur || v < 0)
+            return sy_err_field(&r->err, SY_E_INVALID, "cursor", "cursor \"%s\" is not valid", cur);
         after = v;
     }
     sy_db *db;
@@ -441,8 +494,13 @@ static int h_list(sy_req *r) {
     int64_t total = 0, last = 0;
     size_t n = 0;
     int more = 0;
-    if ((rc = sy_db_query_int(db, "SELECT count(*) FROM segments WHERE deleted_at IS NULL", &total, &r->err)) == 0 &&
-        (rc = sy_db_prepare(db, "SELECT " SEG_COLS " FROM segments WHERE deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?", &st, &r->err)) == 0) {
+    if ((rc = sy_db_query_int(db, "SELECT count(*) FROM segments WHERE deleted_at IS NULL", &total,
+                              &r->err)) == 0 &&
+        (rc =
+             sy_db_prepare(db,
+                           "SELECT " SEG_COLS
+                           " FROM segments WHERE deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?",
+                           &st, &r->err)) == 0) {
         sy_stmt_bind_int(st, 1, after);
         sy_stmt_bind_int(st, 2, (int64_t)limit + 1);
         while ((rc = sy_stmt_step(st, &r->err)) == SY_ROW) {
@@ -462,7 +520,9 @@ static int h_list(sy_req *r) {
         return rc;
     }
     json_t *next = more ? json_string(sy_sprintf(r->arena, "%lld", (long long)last)) : json_null();
-    return sy_reply_json(r, 200, json_pack("{s:o,s:I,s:o}", "items", items, "total", (json_int_t)total, "next_cursor", next));
+    return sy_reply_json(r, 200,
+                         json_pack("{s:o,s:I,s:o}", "items", items, "total", (json_int_t)total,
+                                   "next_cursor", next));
 }
 
 static int h_versions(sy_req *r) {
@@ -476,16 +536,23 @@ static int h_versions(sy_req *r) {
     if ((rc = sy_store_read_begin(CTX(r)->st, &db, &r->err))) return rc;
     sy_stmt *st;
     json_t *items = json_array();
-    if ((rc = sy_db_prepare(db, "SELECT version, name, description, definition, created_by, created_at FROM segment_versions "
-                                "WHERE segment_id = ? ORDER BY version DESC", &st, &r->err)) == 0) {
+    if ((rc = sy_db_prepare(db,
+                            "SELECT version, name, description, definition, created_by, created_at "
+                            "FROM segment_versions "
+                            "WHERE segment_id = ? ORDER BY version DESC",
+                            &st, &r->err)) == 0) {
         sy_stmt_bind_int(st, 1, id);
         while ((rc = sy_stmt_step(st, &r->err)) == SY_ROW) {
             json_t *d = json_loads(sy_stmt_col_text(st, 3), 0, NULL);
-            json_array_append_new(items, json_pack("{s:I,s:o,s:o,s:o,s:o,s:I}", "version", (json_int_t)sy_stmt_col_int(st, 0),
-                                                   "name", jstr(sy_stmt_col_text(st, 1)), "description", jstr(sy_stmt_col_text(st, 2)),
-                                                   "definition", d ? d : json_null(), "created_by",
-                                                   sy_stmt_col_type(st, 4) == SY_NULL ? json_null() : json_integer(sy_stmt_col_int(st, 4)),
-                                                   "created_at", (json_int_t)sy_stmt_col_int(st, 5)));
+            json_array_append_new(
+                items,
+                json_pack("{s:I,s:o,s:o,s:o,s:o,s:I}", "version",
+                          (json_int_t)sy_stmt_col_int(st, 0), "name", jstr(sy_stmt_col_text(st, 1)),
+                          "description", jstr(sy_stmt_col_text(st, 2)), "definition",
+                          d ? d : json_null(), "created_by",
+                          sy_stmt_col_type(st, 4) == SY_NULL ? json_null()
+                                                             : json_integer(sy_stmt_col_int(st, 4)),
+                          "created_at", (json_int_t)sy_stmt_col_int(st, 5)));
         }
         sy_stmt_finalize(st);
     }
@@ -495,7 +562,8 @@ static int h_versions(sy_req *r) {
         return rc;
     }
     size_t n = json_array_size(items);
-    return sy_reply_json(r, 200, json_pack("{s:o,s:I,s:n}", "items", items, "total", (json_int_t)n, "next_cursor"));
+    return sy_reply_json(
+        r, 200, json_pack("{s:o,s:I,s:n}", "items", items, "total", (json_int_t)n, "next_cursor"));
 }
 
 /* --- members --- */
@@ -524,7 +592,8 @@ static int h_members_csv(sy_req *r) {
     if ((rc = scoped_members(r, id, as_of, &m))) return rc;
     sy_buf out = SY_BUF_INIT;
     sy_csv_write_bom(&out);
-    static const char *const head[] = {"id", "姓名", "手机", "城市", "状态", "负责人ID", "门店ID", "创建时间"};
+    static const char *const head[] = {"id",   "姓名",     "手机",   "城市",
+                                       "状态", "负责人ID", "门店ID", "创建时间"};
     sy_csv_write_row(&out, head, 8);
     uint32_t ids[500];
     uint32_t from = 0;
@@ -536,10 +605,12 @@ static int h_members_csv(sy_req *r) {
         json_t *o;
         json_array_foreach(items, i, o) {
             const char *f[8];
-            static const char *const keys[] = {"id", "name", "phone", "city", "status", "owner_id", "store_id", "created_at"};
+            static const char *const keys[] = {"id",     "name",     "phone",    "city",
+                                               "status", "owner_id", "store_id", "created_at"};
             for (int k = 0; k < 8; k++) {
                 json_t *v = json_object_get(o, keys[k]);
-                if (json_is_string(v)) f[k] = json_string_value(v);
+                if (json_is_string(v))
+                    f[k] = json_string_value(v);
                 else if (json_is_integer(v)) {
                     if (k == 7) {
                         char *t = sy_alloc(r->arena, 40);
@@ -548,7 +619,8 @@ static int h_members_csv(sy_req *r) {
                     } else {
                         f[k] = sy_sprintf(r->arena, "%lld", (long long)json_integer_value(v));
                     }
-                } else f[k] = "";
+                } else
+                    f[k] = "";
             }
             sy_csv_write_row(&out, f, 8);
             rows++;
@@ -565,12 +637,15 @@ static int h_members_csv(sy_req *r) {
         j.id = id;
         j.actor = actor;
         j.action = "segments.export";
-        j.detail = json_pack("{s:I,s:b}", "rows", (json_int_t)rows, "phones_unmasked", actor && (actor->perms & SY_PERM_PHONE_UNMASK));
+        j.detail = json_pack("{s:I,s:b}", "rows", (json_int_t)rows, "phones_unmasked",
+                             actor && (actor->perms & SY_PERM_PHONE_UNMASK));
         rc = sy_store_write(CTX(r)->st, job_audit, &j, &r->err);
         json_decref(j.detail);
     }
     if (rc == 0) {
-        sy_reply_header(r, "Content-Disposition", sy_sprintf(r->arena, "attachment; filename=\"segment-%lld.csv\"", (long long)id));
+        sy_reply_header(
+            r, "Content-Disposition",
+            sy_sprintf(r->arena, "attachment; filename=\"segment-%lld.csv\"", (long long)id));
         rc = sy_reply_raw(r, 200, "text/csv; charset=utf-8", out.p ? out.p : "", out.len);
     }
     sy_buf_release(&out);
@@ -582,8 +657,11 @@ static int h_members_csv(sy_req *r) {
 static int job_snap_begin(sy_db *db, void *arg, sy_err *e) {
     seg_job *j = arg;
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "INSERT INTO segment_snapshots(segment_id, version, as_of, count, status, created_by, created_at) "
-                               "SELECT id, version, ?2, ?3, 'building', ?4, ?5 FROM segments WHERE id = ?1 AND deleted_at IS NULL",
+    int rc = sy_db_prepare(db,
+                           "INSERT INTO segment_snapshots(segment_id, version, as_of, count, "
+                           "status, created_by, created_at) "
+                           "SELECT id, version, ?2, ?3, 'building', ?4, ?5 FROM segments WHERE id "
+                           "= ?1 AND deleted_at IS NULL",
                            &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, j->id);
@@ -594,7 +672,8 @@ static int job_snap_begin(sy_db *db, void *arg, sy_err *e) {
     rc = sy_stmt_step(st, e);
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
-    if (sy_db_changes(db) == 0) return sy_err_set(e, SY_E_NOT_FOUND, "segment %lld does not exist", (long long)j->id);
+    if (sy_db_changes(db) == 0)
+        return sy_err_set(e, SY_E_NOT_FOUND, "segment %lld does not exist", (long long)j->id);
     j->snap_id = sy_db_last_id(db);
     return 0;
 }
@@ -602,7 +681,8 @@ static int job_snap_begin(sy_db *db, void *arg, sy_err *e) {
 static int job_snap_rows(sy_db *db, void *arg, sy_err *e) {
     seg_job *j = arg;
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "INSERT INTO segment_snapshot_members(snapshot_id, contact_id) VALUES (?, ?)", &st, e);
+    int rc = sy_db_prepare(
+        db, "INSERT INTO segment_snapshot_members(snapshot_id, contact_id) VALUES (?, ?)", &st, e);
     if (rc) return rc;
     for (size_t i = 0; i < j->n_ids && rc >= 0; i++) {
         sy_stmt_bind_int(st, 1, j->snap_id);
@@ -617,7 +697,8 @@ static int job_snap_rows(sy_db *db, void *arg, sy_err *e) {
 static int job_snap_end(sy_db *db, void *arg, sy_err *e) {
     seg_job *j = arg;
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "UPDATE segment_snapshots SET status = 'ready' WHERE id = ?", &st, e);
+    int rc =
+        sy_db_prepare(db, "UPDATE segment_snapshots SET status = 'ready' WHERE id = ?", &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, j->snap_id);
     rc = sy_stmt_step(st, e);
@@ -625,7 +706,8 @@ static int job_snap_end(sy_db *db, void *arg, sy_err *e) {
     if (rc < 0) return rc;
     char target[40];
     snprintf(target, sizeof target, "segment:%lld", (long long)j->id);
-    json_t *d = json_pack("{s:I,s:I}", "snapshot_id", (json_int_t)j->snap_id, "count", (json_int_t)j->count);
+    json_t *d = json_pack("{s:I,s:I}", "snapshot_id", (json_int_t)j->snap_id, "count",
+                          (json_int_t)j->count);
     rc = sy_audit_record(db, j->actor, "segments.snapshot", target, d, e);
     json_decref(d);
     return rc;
@@ -677,8 +759,10 @@ static int h_snapshot(sy_req *r) {
     free(ids);
     sy_idset_destroy(m);
     if (rc) return rc;
-    return sy_reply_json(r, 201, json_pack("{s:I,s:I,s:I,s:I}", "id", (json_int_t)j.snap_id, "segment_id", (json_int_t)id, "count",
-                                           (json_int_t)j.count, "as_of", (json_int_t)as_of));
+    return sy_reply_json(r, 201,
+                         json_pack("{s:I,s:I,s:I,s:I}", "id", (json_int_t)j.snap_id, "segment_id",
+                                   (json_int_t)id, "count", (json_int_t)j.count, "as_of",
+                                   (json_int_t)as_of));
 }
 
 static int h_snapshot_members(sy_req *r) {
@@ -690,22 +774,32 @@ static int h_snapshot_members(sy_req *r) {
     sy_stmt *st;
     sy_idset *m = sy_idset_create();
     int found = 0;
-    if ((rc = sy_db_prepare(db, "SELECT 1 FROM segment_snapshots WHERE id = ? AND segment_id = ? AND status = 'ready'", &st, &r->err)) == 0) {
+    if ((rc = sy_db_prepare(
+             db,
+             "SELECT 1 FROM segment_snapshots WHERE id = ? AND segment_id = ? AND status = 'ready'",
+             &st, &r->err)) == 0) {
         sy_stmt_bind_int(st, 1, sid);
         sy_stmt_bind_int(st, 2, id);
         rc = sy_stmt_step(st, &r->err);
         found = rc == SY_ROW;
         sy_stmt_finalize(st);
     }
-    if (rc >= 0 && found && (rc = sy_db_prepare(db, "SELECT contact_id FROM segment_snapshot_members WHERE snapshot_id = ?", &st, &r->err)) == 0) {
+    if (rc >= 0 && found &&
+        (rc = sy_db_prepare(db,
+                            "SELECT contact_id FROM segment_snapshot_members WHERE snapshot_id = ?",
+                            &st, &r->err)) == 0) {
         sy_stmt_bind_int(st, 1, sid);
-        while ((rc = sy_stmt_step(st, &r->err)) == SY_ROW) sy_idset_add(m, (uint32_t)sy_stmt_col_int(st, 0));
+        while ((rc = sy_stmt_step(st, &r->err)) == SY_ROW)
+            sy_idset_add(m, (uint32_t)sy_stmt_col_int(st, 0));
         sy_stmt_finalize(st);
     }
     sy_store_read_end(CTX(r)->st, db);
     if (rc < 0 || !found) {
         sy_idset_destroy(m);
-        return rc < 0 ? rc : sy_err_set(&r->err, SY_E_NOT_FOUND, "snapshot %lld of segment %lld does not exist", (long long)sid, (long long)id);
+        return rc < 0 ? rc
+                      : sy_err_set(&r->err, SY_E_NOT_FOUND,
+                                   "snapshot %lld of segment %lld does not exist", (long long)sid,
+                                   (long long)id);
     }
     sy_idset *scope;
     if ((rc = sy_contacts_select_scope(CTX(r)->contacts, sy_req_actor(r), &scope, &r->err))) {
@@ -724,20 +818,28 @@ static int h_snapshot_members(sy_req *r) {
 #define W SY_PERM_CONTACTS_WRITE
 
 static sy_route routes[] = {
-    {"POST", "/api/v1/segments/preview", h_preview, NULL, S, R, 256 * 1024, "count and a sample of 20 contacts of a definition", 0},
+    {"POST", "/api/v1/segments/preview", h_preview, NULL, S, R, 256 * 1024,
+     "count and a sample of 20 contacts of a definition", 0},
     {"GET", "/api/v1/segments", h_list, NULL, S, R, 0, "list saved segments", 0},
     {"POST", "/api/v1/segments", h_create, NULL, S, W, 256 * 1024, "save a segment (version 1)", 0},
     {"GET", "/api/v1/segments/{id}", h_get, NULL, S, R, 0, "get a segment", 0},
-    {"PATCH", "/api/v1/segments/{id}", h_update, NULL, S, W, 256 * 1024, "update a segment (new version)", 0},
+    {"PATCH", "/api/v1/segments/{id}", h_update, NULL, S, W, 256 * 1024,
+     "update a segment (new version)", 0},
     {"DELETE", "/api/v1/segments/{id}", h_delete, NULL, S, W, 0, "delete a segment", 0},
-    {"GET", "/api/v1/segments/{id}/versions", h_versions, NULL, S, R, 0, "versions of a segment", 0},
-    {"GET", "/api/v1/segments/{id}/members", h_members, NULL, S, R, 0, "members in the caller's scope", 0},
-    {"GET", "/api/v1/segments/{id}/members.csv", h_members_csv, NULL, S, R | SY_PERM_CONTACTS_EXPORT, 0, "export members as CSV", 0},
-    {"POST", "/api/v1/segments/{id}/snapshots", h_snapshot, NULL, S, W, 4096, "freeze the current members", 0},
-    {"GET", "/api/v1/segments/{id}/snapshots/{sid}/members", h_snapshot_members, NULL, S, R, 0, "members of a snapshot in the caller's scope", 0},
+    {"GET", "/api/v1/segments/{id}/versions", h_versions, NULL, S, R, 0, "versions of a segment",
+     0},
+    {"GET", "/api/v1/segments/{id}/members", h_members, NULL, S, R, 0,
+     "members in the caller's scope", 0},
+    {"GET", "/api/v1/segments/{id}/members.csv", h_members_csv, NULL, S,
+     R | SY_PERM_CONTACTS_EXPORT, 0, "export members as CSV", 0},
+    {"POST", "/api/v1/segments/{id}/snapshots", h_snapshot, NULL, S, W, 4096,
+     "freeze the current members", 0},
+    {"GET", "/api/v1/segments/{id}/snapshots/{sid}/members", h_snapshot_members, NULL, S, R, 0,
+     "members of a snapshot in the caller's scope", 0},
 };
 
 void sy_segments_register(sy_segments *s, sy_http *h) {
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) routes[i].ctx = s;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        routes[i].ctx = s;
     sy_http_add_routes(h, routes, sizeof routes / sizeof routes[0]);
 }

@@ -44,8 +44,8 @@ typedef struct seg_node {
     int has_count_gte, has_count_lte, has_sum_gte, has_sum_lte;
     int64_t count_gte, count_lte, sum_gte, sum_lte;
     int window;
-    int64_t days;              /* last_days / last_calendar_days */
-    char from[11], to[11];     /* between dates, workspace timezone */
+    int64_t days;          /* last_days / last_calendar_days */
+    char from[11], to[11]; /* between dates, workspace timezone */
 } seg_node;
 
 /* Parses the shape of a definition (no workspace lookups): node kinds,
@@ -78,7 +78,8 @@ typedef struct seg_env {
  * other segments, is a cycle. */
 int sy_seg_check(const seg_env *env, sy_arena *a, seg_node *root, int64_t self, sy_err *e);
 /* Evaluates a checked definition as of as_of into a new set. */
-int sy_seg_eval(const seg_env *env, sy_arena *a, seg_node *root, int64_t as_of, sy_idset **out, sy_err *e);
+int sy_seg_eval(const seg_env *env, sy_arena *a, seg_node *root, int64_t as_of, sy_idset **out,
+                sy_err *e);
 
 /* [from, to) in UTC ms of an event node's window as of as_of, for the
  * given workspace timezone. */

@@ -659,10 +659,12 @@ int sy_staff_store_exists(sy_staff *s, int64_t store_id, sy_err *e) {
 int sy_staff_department_exists(sy_staff *s, int64_t department_id, sy_err *e) {
     int64_t ids[2];
     int n;
-    int rc = lookup_ids(s, "SELECT id FROM departments WHERE id = ?1", NULL, department_id, ids, &n, e);
+    int rc =
+        lookup_ids(s, "SELECT id FROM departments WHERE id = ?1", NULL, department_id, ids, &n, e);
     if (rc) return rc;
     if (n == 0)
-        return sy_err_set(e, SY_E_NOT_FOUND, "department %lld does not exist", (long long)department_id);
+        return sy_err_set(e, SY_E_NOT_FOUND, "department %lld does not exist",
+                          (long long)department_id);
     return 0;
 }
 

@@ -18,17 +18,18 @@
 /* Feature permissions held by a role. A route lists the bits it needs in
  * sy_route.perm; the API names (for roles JSON) are in sy_perm_names. */
 enum {
-    SY_PERM_CONTACTS_READ = 1u << 0,   /* "contacts.read": list, view, timeline */
-    SY_PERM_CONTACTS_WRITE = 1u << 1,  /* "contacts.write": create, edit, follow-ups, claim/return */
-    SY_PERM_CONTACTS_MERGE = 1u << 2,  /* "contacts.merge": merge / unmerge */
+    SY_PERM_CONTACTS_READ = 1u << 0,  /* "contacts.read": list, view, timeline */
+    SY_PERM_CONTACTS_WRITE = 1u << 1, /* "contacts.write": create, edit, follow-ups, claim/return */
+    SY_PERM_CONTACTS_MERGE = 1u << 2, /* "contacts.merge": merge / unmerge */
     SY_PERM_CONTACTS_IMPORT = 1u << 3, /* "contacts.import" */
     SY_PERM_CONTACTS_EXPORT = 1u << 4, /* "contacts.export" */
     SY_PERM_PHONE_UNMASK = 1u << 5,    /* "contacts.phone": see full phone numbers */
-    SY_PERM_POOL_MANAGE = 1u << 6,     /* "pool.manage": recycling rules, assign from pool, handover */
-    SY_PERM_STAFF_MANAGE = 1u << 7,    /* "staff.manage": staff, departments, stores */
-    SY_PERM_ROLES_MANAGE = 1u << 8,    /* "roles.manage" */
-    SY_PERM_SETTINGS_MANAGE = 1u << 9, /* "settings.manage": workspace, channels, attributes, tokens, write keys */
-    SY_PERM_AUDIT_READ = 1u << 10,     /* "audit.read" */
+    SY_PERM_POOL_MANAGE = 1u << 6,  /* "pool.manage": recycling rules, assign from pool, handover */
+    SY_PERM_STAFF_MANAGE = 1u << 7, /* "staff.manage": staff, departments, stores */
+    SY_PERM_ROLES_MANAGE = 1u << 8, /* "roles.manage" */
+    SY_PERM_SETTINGS_MANAGE =
+        1u << 9, /* "settings.manage": workspace, channels, attributes, tokens, write keys */
+    SY_PERM_AUDIT_READ = 1u << 10, /* "audit.read" */
     SY_PERM_ALL = (1u << 11) - 1,
 };
 typedef struct sy_perm_name {
@@ -47,25 +48,27 @@ enum {
 
 /* The authenticated caller. Lives in the request arena. */
 typedef struct sy_actor {
-    int64_t staff_id;       /* 0 for a write key */
-    const char *name;       /* display name */
+    int64_t staff_id; /* 0 for a write key */
+    const char *name; /* display name */
     const char *username;
     int64_t role_id;
-    uint64_t perms;         /* SY_PERM_* bits */
-    int scope;              /* SY_SCOPE_* */
-    int64_t department_id;  /* 0 = none */
-    int64_t store_id;       /* 0 = none */
+    uint64_t perms;        /* SY_PERM_* bits */
+    int scope;             /* SY_SCOPE_* */
+    int64_t department_id; /* 0 = none */
+    int64_t store_id;      /* 0 = none */
     /* For SY_SCOPE_DEPT: ids of every staff member of department_id
      * (including this one); resolved at authentication. */
     const int64_t *dept_staff;
     size_t n_dept_staff;
-    int64_t write_key_id;   /* set when authenticated by a write key */
-    const char *via;        /* "session", "token" or "write_key" */
-    const char *ip;         /* remote address, for the audit log */
+    int64_t write_key_id; /* set when authenticated by a write key */
+    const char *via;      /* "session", "token" or "write_key" */
+    const char *ip;       /* remote address, for the audit log */
 } sy_actor;
 
 /* The actor of an authenticated request (NULL when anonymous). */
-static inline const sy_actor *sy_req_actor(const sy_req *r) { return (const sy_actor *)r->auth.actor; }
+static inline const sy_actor *sy_req_actor(const sy_req *r) {
+    return (const sy_actor *)r->auth.actor;
+}
 
 typedef struct sy_staff sy_staff;
 
@@ -108,7 +111,7 @@ typedef struct sy_staff_demo_member {
     char password[32]; /* demo staff get known passwords so tests can log in */
     char role[32];     /* built-in role key: admin, operations, sales, store_manager, group_owner */
     int64_t department_id;
-    int64_t store_id;  /* 0 = none */
+    int64_t store_id; /* 0 = none */
 } sy_staff_demo_member;
 typedef struct sy_staff_demo {
     char admin_username[64];
@@ -141,8 +144,8 @@ int sy_staff_check_write_key(sy_staff *s, sy_arena *a, const char *key, int64_t 
  * delete's write job, on db), each registered fn counts what still refers
  * to it (kind is "store" or "department"); any count > 0 refuses the delete
  * with 409 naming it (noun, e.g. "contacts"). */
-typedef int (*sy_staff_ref_check)(void *ctx, sy_db *db, const char *kind, int64_t id, int64_t *count,
-                                  const char **noun, sy_err *e);
+typedef int (*sy_staff_ref_check)(void *ctx, sy_db *db, const char *kind, int64_t id,
+                                  int64_t *count, const char **noun, sy_err *e);
 void sy_staff_add_ref_check(sy_staff *s, sy_staff_ref_check fn, void *ctx);
 
 #endif

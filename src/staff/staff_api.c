@@ -1125,10 +1125,12 @@ static int ref_delete_run(sy_db *db, void *arg, sy_err *e) {
                           j->what, (long long)j->id, (long long)n);
     for (int i = 0; i < j->s->n_ref_checks; i++) {
         const char *noun = "records";
-        if ((rc = j->s->ref_checks[i].fn(j->s->ref_checks[i].ctx, db, j->what, j->id, &n, &noun, e))) return rc;
+        if ((rc =
+                 j->s->ref_checks[i].fn(j->s->ref_checks[i].ctx, db, j->what, j->id, &n, &noun, e)))
+            return rc;
         if (n > 0)
-            return sy_err_set(e, SY_E_CONFLICT, "%s %lld still has %lld %s; move them first", j->what,
-                              (long long)j->id, (long long)n, noun);
+            return sy_err_set(e, SY_E_CONFLICT, "%s %lld still has %lld %s; move them first",
+                              j->what, (long long)j->id, (long long)n, noun);
     }
     snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?1", j->table);
     rc = step_done(db, sql, &j->id, 1, NULL, e);

@@ -5,7 +5,8 @@
 
 int sy_staff_check_write_key(sy_staff *s, sy_arena *a, const char *key, int64_t *id, sy_err *e) {
     if (!key || !*key) return sy_err_set(e, SY_E_UNAUTHENTICATED, "a write key is required");
-    sy_auth_input in = {.method = "POST", .authorization = sy_sprintf(a, "Bearer %s", key), .ip = ""};
+    sy_auth_input in = {
+        .method = "POST", .authorization = sy_sprintf(a, "Bearer %s", key), .ip = ""};
     sy_auth out;
     if (!sy_startswith(key, SY_WRITE_KEY_PREFIX))
         return sy_err_set(e, SY_E_UNAUTHENTICATED, "write key is unknown or revoked");

@@ -53,9 +53,9 @@ struct sy_store {
     sy_db writer;
     pthread_t writer_thread;
     int writer_running;
-    pthread_mutex_t lock;   /* guards queue, stopping, pool in_use */
-    pthread_cond_t wake;    /* writer: work arrived or stop */
-    pthread_cond_t done;    /* callers: a job finished */
+    pthread_mutex_t lock; /* guards queue, stopping, pool in_use */
+    pthread_cond_t wake;  /* writer: work arrived or stop */
+    pthread_cond_t done;  /* callers: a job finished */
     pthread_cond_t pool_free;
     write_req *head, *tail;
     int stopping;
@@ -84,14 +84,17 @@ static int open_conn(const char *path, sy_db *db, int readonly, sy_err *e) {
     sqlite3_busy_timeout(db->h, 10000);
     /* 64 MB page cache and 256 MB of memory-mapped reads keep the hot
      * B-trees (identities, contacts) in memory for large workspaces. */
-    const char *pragmas = readonly ? "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456;"
-                                   : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                                     "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-                                     "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;";
+    const char *pragmas =
+        readonly ? "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456;"
+                 : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                   "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                   "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;";
     return sy_db_exec(db, pragmas, e);
 }
 
-static int migration_number(const char *name) { return atoi(name); }
+static int migration_number(const char *name) {
+    return atoi(name);
+}
 
 static int migrate(sy_store *s, sy_err *e) {
     sy_db *db = &s->writer;
@@ -99,7 +102,8 @@ static int migrate(sy_store *s, sy_err *e) {
     int rc = sy_db_query_int(db, "PRAGMA user_version", &v, e);
     if (rc) return rc;
     int latest = 0;
-    for (int i = 0; sy_migrations[i].name; i++) latest = migration_number(sy_migrations[i].name);
+    for (int i = 0; sy_migrations[i].name; i++)
+        latest = migration_number(sy_migrations[i].name);
     if (v > latest)
         return sy_err_set(e, SY_E_PRECONDITION,
                           "database \"%s\" has schema version %lld, written by a newer siyu "
@@ -132,7 +136,8 @@ static void *writer_main(void *arg) {
     sy_store *s = arg;
     pthread_mutex_lock(&s->lock);
     for (;;) {
-        while (!s->head && !s->stopping) pthread_cond_wait(&s->wake, &s->lock);
+        while (!s->head && !s->stopping)
+            pthread_cond_wait(&s->wake, &s->lock);
         if (!s->head && s->stopping) break;
         write_req *w = s->head;
         s->head = w->next;
@@ -146,7 +151,8 @@ static void *writer_main(void *arg) {
             rc = w->job(&s->writer, w->arg, e);
             if (rc == 0) rc = sy_db_exec(&s->writer, "COMMIT", e);
             if (rc == 0) atomic_fetch_add(&s->generation, 1);
-            if (rc != 0 && !sqlite3_get_autocommit(s->writer.h)) sy_db_exec(&s->writer, "ROLLBACK", NULL);
+            if (rc != 0 && !sqlite3_get_autocommit(s->writer.h))
+                sy_db_exec(&s->writer, "ROLLBACK", NULL);
         }
 
         pthread_mutex_lock(&s->lock);
@@ -170,7 +176,8 @@ static void *writer_entry(void *arg) {
 int sy_store_open(const char *dir, sy_store **out, sy_err *e) {
     *out = NULL;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return sy_err_set(e, SY_E_IO, "cannot create data directory \"%s\": %s", dir, strerror(errno));
+        return sy_err_set(e, SY_E_IO, "cannot create data directory \"%s\": %s", dir,
+                          strerror(errno));
     sy_store *s = calloc(1, sizeof *s);
     if (!s) return sy_err_set(e, SY_E_NOMEM, "out of memory");
     snprintf(s->dir, sizeof s->dir, "%s", dir);
@@ -203,7 +210,8 @@ void sy_store_close(sy_store *s) {
         pthread_mutex_unlock(&s->lock);
         pthread_join(s->writer_thread, NULL);
     }
-    for (int i = 0; i < READ_POOL; i++) close_conn(&s->readers[i]);
+    for (int i = 0; i < READ_POOL; i++)
+        close_conn(&s->readers[i]);
     if (s->writer.h) {
         sqlite3_exec(s->writer.h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
         close_conn(&s->writer);
@@ -215,9 +223,15 @@ void sy_store_close(sy_store *s) {
     free(s);
 }
 
-const char *sy_store_path(const sy_store *s) { return s->path; }
-uint64_t sy_store_generation(sy_store *s) { return atomic_load(&s->generation); }
-int sy_store_schema_version(const sy_store *s) { return s->schema_version; }
+const char *sy_store_path(const sy_store *s) {
+    return s->path;
+}
+uint64_t sy_store_generation(sy_store *s) {
+    return atomic_load(&s->generation);
+}
+int sy_store_schema_version(const sy_store *s) {
+    return s->schema_version;
+}
 
 int64_t sy_store_size_bytes(sy_store *s) {
     struct stat st;
@@ -237,11 +251,14 @@ int sy_store_write(sy_store *s, sy_write_job job, void *arg, sy_err *e) {
         pthread_mutex_unlock(&s->lock);
         return sy_err_set(e, SY_E_UNAVAILABLE, "the store is shutting down; retry");
     }
-    if (s->tail) s->tail->next = &w;
-    else s->head = &w;
+    if (s->tail)
+        s->tail->next = &w;
+    else
+        s->head = &w;
     s->tail = &w;
     pthread_cond_signal(&s->wake);
-    while (!w.done) pthread_cond_wait(&s->done, &s->lock);
+    while (!w.done)
+        pthread_cond_wait(&s->done, &s->lock);
     pthread_mutex_unlock(&s->lock);
     return w.rc;
 }
@@ -295,10 +312,12 @@ static int copy_db(sqlite3 *from, const char *to, sy_err *e) {
         int r;
         /* Copy in steps so a busy writer is not starved; SQLite restarts the
          * copy when the source changes, which WAL keeps rare. */
-        while ((r = sqlite3_backup_step(b, 256)) == SQLITE_OK || r == SQLITE_BUSY || r == SQLITE_LOCKED)
+        while ((r = sqlite3_backup_step(b, 256)) == SQLITE_OK || r == SQLITE_BUSY ||
+               r == SQLITE_LOCKED)
             if (r != SQLITE_OK) sqlite3_sleep(5);
         sqlite3_backup_finish(b);
-        if (r != SQLITE_DONE) rc = sy_err_set(e, SY_E_IO, "backup to \"%s\" failed: %s", to, sqlite3_errstr(r));
+        if (r != SQLITE_DONE)
+            rc = sy_err_set(e, SY_E_IO, "backup to \"%s\" failed: %s", to, sqlite3_errstr(r));
     }
     if (rc == 0 && sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL) != SQLITE_OK)
         rc = sy_err_set(e, SY_E_IO, "backup to \"%s\" failed: %s", to, sqlite3_errmsg(dst));
@@ -323,13 +342,16 @@ int sy_store_restore(const char *dir, const char *from, sy_err *e) {
     if (rc == 0 && (v <= 0 || tables == 0))
         rc = sy_err_set(e, SY_E_INVALID, "\"%s\" is not a siyu backup (no schema version)", from);
     int64_t latest = 0;
-    for (int i = 0; sy_migrations[i].name; i++) latest = migration_number(sy_migrations[i].name);
+    for (int i = 0; sy_migrations[i].name; i++)
+        latest = migration_number(sy_migrations[i].name);
     if (rc == 0 && v > latest)
-        rc = sy_err_set(e, SY_E_PRECONDITION, "backup \"%s\" has schema version %lld, newer than this siyu (%lld)",
-                        from, (long long)v, (long long)latest);
+        rc = sy_err_set(e, SY_E_PRECONDITION,
+                        "backup \"%s\" has schema version %lld, newer than this siyu (%lld)", from,
+                        (long long)v, (long long)latest);
     if (rc == 0) {
         if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            rc = sy_err_set(e, SY_E_IO, "cannot create data directory \"%s\": %s", dir, strerror(errno));
+            rc = sy_err_set(e, SY_E_IO, "cannot create data directory \"%s\": %s", dir,
+                            strerror(errno));
     }
     if (rc == 0) {
         char path[600], tmp[640], side[640];
@@ -355,7 +377,8 @@ int sy_store_restore(const char *dir, const char *from, sy_err *e) {
 int sy_db_prepare(sy_db *db, const char *sql, sy_stmt **out, sy_err *e) {
     sqlite3_stmt *st = NULL;
     *out = NULL;
-    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) return db_err(db, e, "prepare failed");
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_err(db, e, "prepare failed");
     sy_stmt *s = malloc(sizeof *s);
     if (!s) {
         sqlite3_finalize(st);
@@ -391,7 +414,8 @@ void sy_stmt_done(sy_stmt *st) {
 }
 
 static void close_conn(sy_db *db) {
-    for (int i = 0; i < db->n_cache; i++) sqlite3_finalize(db->cache[i].st);
+    for (int i = 0; i < db->n_cache; i++)
+        sqlite3_finalize(db->cache[i].st);
     db->n_cache = 0;
     sqlite3_close(db->h);
     db->h = NULL;
@@ -409,14 +433,24 @@ int sy_db_exec(sy_db *db, const char *sql, sy_err *e) {
     return 0;
 }
 
-int64_t sy_db_last_id(sy_db *db) { return sqlite3_last_insert_rowid(db->h); }
-int sy_db_changes(sy_db *db) { return sqlite3_changes(db->h); }
+int64_t sy_db_last_id(sy_db *db) {
+    return sqlite3_last_insert_rowid(db->h);
+}
+int sy_db_changes(sy_db *db) {
+    return sqlite3_changes(db->h);
+}
 
-void sy_stmt_bind_int(sy_stmt *st, int i, int64_t v) { sqlite3_bind_int64(st->st, i, v); }
-void sy_stmt_bind_real(sy_stmt *st, int i, double v) { sqlite3_bind_double(st->st, i, v); }
+void sy_stmt_bind_int(sy_stmt *st, int i, int64_t v) {
+    sqlite3_bind_int64(st->st, i, v);
+}
+void sy_stmt_bind_real(sy_stmt *st, int i, double v) {
+    sqlite3_bind_double(st->st, i, v);
+}
 void sy_stmt_bind_text(sy_stmt *st, int i, const char *s) {
-    if (s) sqlite3_bind_text(st->st, i, s, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(st->st, i);
+    if (s)
+        sqlite3_bind_text(st->st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st->st, i);
 }
 void sy_stmt_bind_textn(sy_stmt *st, int i, const char *s, size_t n) {
     sqlite3_bind_text(st->st, i, s, (int)n, SQLITE_TRANSIENT);
@@ -424,7 +458,9 @@ void sy_stmt_bind_textn(sy_stmt *st, int i, const char *s, size_t n) {
 void sy_stmt_bind_blob(sy_stmt *st, int i, const void *p, size_t n) {
     sqlite3_bind_blob(st->st, i, p, (int)n, SQLITE_TRANSIENT);
 }
-void sy_stmt_bind_null(sy_stmt *st, int i) { sqlite3_bind_null(st->st, i); }
+void sy_stmt_bind_null(sy_stmt *st, int i) {
+    sqlite3_bind_null(st->st, i);
+}
 
 int sy_stmt_step(sy_stmt *st, sy_err *e) {
     int r = sqlite3_step(st->st);
@@ -446,23 +482,38 @@ void sy_stmt_finalize(sy_stmt *st) {
 
 int sy_stmt_col_type(sy_stmt *st, int i) {
     switch (sqlite3_column_type(st->st, i)) {
-    case SQLITE_INTEGER: return SY_INT;
-    case SQLITE_FLOAT: return SY_REAL;
-    case SQLITE_TEXT: return SY_TEXT;
-    case SQLITE_BLOB: return SY_BLOB;
-    default: return SY_NULL;
+    case SQLITE_INTEGER:
+        return SY_INT;
+    case SQLITE_FLOAT:
+        return SY_REAL;
+    case SQLITE_TEXT:
+        return SY_TEXT;
+    case SQLITE_BLOB:
+        return SY_BLOB;
+    default:
+        return SY_NULL;
     }
 }
-int64_t sy_stmt_col_int(sy_stmt *st, int i) { return sqlite3_column_int64(st->st, i); }
-double sy_stmt_col_real(sy_stmt *st, int i) { return sqlite3_column_double(st->st, i); }
-const char *sy_stmt_col_text(sy_stmt *st, int i) { return (const char *)sqlite3_column_text(st->st, i); }
+int64_t sy_stmt_col_int(sy_stmt *st, int i) {
+    return sqlite3_column_int64(st->st, i);
+}
+double sy_stmt_col_real(sy_stmt *st, int i) {
+    return sqlite3_column_double(st->st, i);
+}
+const char *sy_stmt_col_text(sy_stmt *st, int i) {
+    return (const char *)sqlite3_column_text(st->st, i);
+}
 const void *sy_stmt_col_blob(sy_stmt *st, int i, size_t *n) {
     const void *p = sqlite3_column_blob(st->st, i);
     if (n) *n = (size_t)sqlite3_column_bytes(st->st, i);
     return p;
 }
-int sy_stmt_col_count(sy_stmt *st) { return sqlite3_column_count(st->st); }
-const char *sy_stmt_col_name(sy_stmt *st, int i) { return sqlite3_column_name(st->st, i); }
+int sy_stmt_col_count(sy_stmt *st) {
+    return sqlite3_column_count(st->st);
+}
+const char *sy_stmt_col_name(sy_stmt *st, int i) {
+    return sqlite3_column_name(st->st, i);
+}
 
 int sy_db_query_int(sy_db *db, const char *sql, int64_t *out, sy_err *e) {
     sy_stmt *st;

@@ -26,7 +26,7 @@ typedef struct sy_store sy_store; /* a workspace's database, with its threads */
 typedef struct sy_db sy_db;       /* one connection (read or write) */
 typedef struct sy_stmt sy_stmt;   /* one prepared statement */
 
-enum { SY_ROW = 1, SY_DONE = 0 };                          /* sy_stmt_step results */
+enum { SY_ROW = 1, SY_DONE = 0 };                                        /* sy_stmt_step results */
 enum { SY_NULL = 0, SY_INT = 1, SY_REAL = 2, SY_TEXT = 3, SY_BLOB = 4 }; /* column types */
 
 /* Opens (creating if needed) DIR/siyu.db, applies pending migrations and

@@ -16,16 +16,18 @@ int sy_tags_check_text(const char *field, const char *s, size_t max, sy_err *e) 
         if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') blank = 0;
     if (blank) return sy_err_field(e, SY_E_INVALID, field, "%s must not be empty", field);
     if (sy_utf8_len(s) > max)
-        return sy_err_field(e, SY_E_INVALID, field, "%s \"%.40s…\" is longer than %zu characters", field, s,
-                            max);
+        return sy_err_field(e, SY_E_INVALID, field, "%s \"%.40s…\" is longer than %zu characters",
+                            field, s, max);
     return 0;
 }
 
 int sy_tags_check_kind(const char *kind, sy_err *e) {
     if (sy_streq(kind, "manual")) return 0;
     if (sy_streq(kind, "rule") || sy_streq(kind, "form") || sy_streq(kind, "model"))
-        return sy_err_field(e, SY_E_INVALID, "kind", "kind \"%s\" is not supported yet (only \"manual\")", kind);
-    return sy_err_field(e, SY_E_INVALID, "kind", "kind \"%.40s\" is not one of manual, rule, form, model", kind);
+        return sy_err_field(e, SY_E_INVALID, "kind",
+                            "kind \"%s\" is not supported yet (only \"manual\")", kind);
+    return sy_err_field(e, SY_E_INVALID, "kind",
+                        "kind \"%.40s\" is not one of manual, rule, form, model", kind);
 }
 
 size_t sy_tags_chunks(size_t n) {
@@ -128,7 +130,8 @@ uint64_t sy_tags_ram_count(sy_tags *t, int64_t tag_id) {
 static void forget_contact(sy_tags *t, int64_t id) {
     if (!id_fits(id)) return;
     pthread_rwlock_wrlock(&t->lock);
-    for (size_t i = 0; i < t->n_sets; i++) sy_idset_remove(t->sets[i].members, (uint32_t)id);
+    for (size_t i = 0; i < t->n_sets; i++)
+        sy_idset_remove(t->sets[i].members, (uint32_t)id);
     pthread_rwlock_unlock(&t->lock);
 }
 
@@ -169,7 +172,8 @@ static void on_merge(void *ctx, int64_t winner, int64_t loser, int undo) {
     sy_err e;
     sy_err_clear(&e);
     if (reload_contact(t, loser, &e))
-        sy_error("msg=\"reloading tags after unmerge failed\" contact=%lld err=\"%s\"", (long long)loser, e.msg);
+        sy_error("msg=\"reloading tags after unmerge failed\" contact=%lld err=\"%s\"",
+                 (long long)loser, e.msg);
 }
 
 static void on_merge_replay(void *ctx, int64_t winner, int64_t loser, int undo) {
@@ -182,16 +186,20 @@ int sy_tags_rebuild(sy_tags *t, sy_err *e) {
     int rc = sy_store_read_begin(t->st, &db, e);
     if (rc) return rc;
     pthread_rwlock_wrlock(&t->lock);
-    for (size_t i = 0; i < t->n_sets; i++) sy_idset_destroy(t->sets[i].members);
+    for (size_t i = 0; i < t->n_sets; i++)
+        sy_idset_destroy(t->sets[i].members);
     t->n_sets = 0;
     sy_stmt *st = NULL;
     rc = sy_db_prepare(db, "SELECT id FROM tags ORDER BY id", &st, e);
-    while (rc == 0 && (rc = sy_stmt_step(st, e)) == SY_ROW) rc = add_tag_locked(t, sy_stmt_col_int(st, 0));
+    while (rc == 0 && (rc = sy_stmt_step(st, e)) == SY_ROW)
+        rc = add_tag_locked(t, sy_stmt_col_int(st, 0));
     if (rc == SY_DONE) rc = 0;
     sy_stmt_finalize(st);
     st = NULL;
     /* ordered by tag so consecutive rows hit the same set */
-    if (rc == 0) rc = sy_db_prepare(db, "SELECT tag_id, contact_id FROM contact_tags ORDER BY tag_id", &st, e);
+    if (rc == 0)
+        rc = sy_db_prepare(db, "SELECT tag_id, contact_id FROM contact_tags ORDER BY tag_id", &st,
+                           e);
     int64_t cur = 0;
     sy_idset *set = NULL;
     while (rc == 0 && (rc = sy_stmt_step(st, e)) == SY_ROW) {
@@ -238,24 +246,26 @@ static int member_job_run(sy_db *db, void *arg, sy_err *e) {
     if (!exists) return sy_err_set(e, SY_E_NOT_FOUND, "tag %lld not found", (long long)j->tag_id);
     j->changed = 0;
     if (j->add)
-        rc = sy_tags_db_add(db, j->tag_id, j->ids, j->n, sy_now_ms(), j->actor ? j->actor->staff_id : 0,
-                            sy_tags_source_of(j->actor), &j->changed, e);
+        rc = sy_tags_db_add(db, j->tag_id, j->ids, j->n, sy_now_ms(),
+                            j->actor ? j->actor->staff_id : 0, sy_tags_source_of(j->actor),
+                            &j->changed, e);
     else
         rc = sy_tags_db_remove(db, j->tag_id, j->ids, j->n, &j->changed, e);
     if (rc) return rc;
     char target[40];
     snprintf(target, sizeof target, "tag:%lld", (long long)j->tag_id);
-    json_t *detail = json_pack("{s:I,s:I}", "contacts", (json_int_t)j->n, j->add ? "added" : "removed",
-                               (json_int_t)j->changed);
+    json_t *detail = json_pack("{s:I,s:I}", "contacts", (json_int_t)j->n,
+                               j->add ? "added" : "removed", (json_int_t)j->changed);
     if (j->n == 1) json_object_set_new(detail, "contact_id", json_integer(j->ids[0]));
-    rc = sy_audit_record(db, j->actor, j->add ? "tags.members.add" : "tags.members.remove", target, detail, e);
+    rc = sy_audit_record(db, j->actor, j->add ? "tags.members.add" : "tags.members.remove", target,
+                         detail, e);
     json_decref(detail);
     j->t->n_member_jobs++;
     return rc;
 }
 
-int sy_tags_write_members(sy_tags *t, const sy_actor *actor, int64_t tag_id, const int64_t *ids, size_t n,
-                          int add, size_t *changed, sy_err *e) {
+int sy_tags_write_members(sy_tags *t, const sy_actor *actor, int64_t tag_id, const int64_t *ids,
+                          size_t n, int add, size_t *changed, sy_err *e) {
     *changed = 0;
     int rc = 0;
     pthread_mutex_lock(&t->write_lock);
@@ -278,7 +288,8 @@ int sy_tags_write_members(sy_tags *t, const sy_actor *actor, int64_t tag_id, con
                 if (!id_fits(j.ids[k])) continue;
                 int has = sy_idset_contains(t->sets[si].members, (uint32_t)j.ids[k]);
                 int dup = 0;
-                for (size_t q = 0; q < n_moved && !dup; q++) dup = moved[q] == j.ids[k];
+                for (size_t q = 0; q < n_moved && !dup; q++)
+                    dup = moved[q] == j.ids[k];
                 if (has != add && !dup) moved[n_moved++] = j.ids[k];
             }
             pthread_rwlock_unlock(&t->lock);
@@ -290,7 +301,8 @@ int sy_tags_write_members(sy_tags *t, const sy_actor *actor, int64_t tag_id, con
             if (n_moved) {
                 json_t *props = json_pack("{s:I}", "tag_id", (json_int_t)tag_id);
                 sy_err ee;
-                if (sy_events_emit(t->events, moved, n_moved, add ? "tag_added" : "tag_removed", props, &ee))
+                if (sy_events_emit(t->events, moved, n_moved, add ? "tag_added" : "tag_removed",
+                                   props, &ee))
                     sy_warn("msg=\"tag events not recorded\" error=\"%s\"", ee.msg);
                 json_decref(props);
             }
@@ -314,13 +326,16 @@ static int sweep_run(sy_db *db, void *arg, sy_err *e) {
 int sy_tags_sweep(sy_tags *t, int64_t tag_id, sy_err *e) {
     sweep_job j = {.tag_id = tag_id, .more = 1};
     int rc = 0;
-    while (rc == 0 && j.more) rc = sy_store_write(t->st, sweep_run, &j, e);
+    while (rc == 0 && j.more)
+        rc = sy_store_write(t->st, sweep_run, &j, e);
     return rc;
 }
 
 /* --- lifecycle and the public interface --- */
 
-void sy_tags_set_events(sy_tags *t, sy_events *ev) { t->events = ev; }
+void sy_tags_set_events(sy_tags *t, sy_events *ev) {
+    t->events = ev;
+}
 
 int sy_tags_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_tags **out, sy_err *e) {
     *out = NULL;
@@ -336,7 +351,8 @@ int sy_tags_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_tags
         sy_tags_destroy(t);
         return rc;
     }
-    for (size_t i = 0; i < t->n_orphans && rc == 0; i++) rc = sy_tags_sweep(t, t->orphans[i], e);
+    for (size_t i = 0; i < t->n_orphans && rc == 0; i++)
+        rc = sy_tags_sweep(t, t->orphans[i], e);
     if (rc) {
         sy_tags_destroy(t);
         return rc;
@@ -348,7 +364,8 @@ int sy_tags_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_tags
 
 void sy_tags_destroy(sy_tags *t) {
     if (!t) return;
-    for (size_t i = 0; i < t->n_sets; i++) sy_idset_destroy(t->sets[i].members);
+    for (size_t i = 0; i < t->n_sets; i++)
+        sy_idset_destroy(t->sets[i].members);
     free(t->sets);
     pthread_rwlock_destroy(&t->lock);
     pthread_mutex_destroy(&t->write_lock);
@@ -361,8 +378,10 @@ sy_idset *sy_tags_members(sy_tags *t, int64_t tag_id, sy_err *e) {
     size_t i = find_set(t, tag_id, &found);
     sy_idset *copy = found ? sy_idset_copy(t->sets[i].members) : NULL;
     pthread_rwlock_unlock(&t->lock);
-    if (!found) sy_err_set(e, SY_E_NOT_FOUND, "tag %lld not found", (long long)tag_id);
-    else if (!copy) sy_err_set(e, SY_E_NOMEM, "out of memory copying tag %lld", (long long)tag_id);
+    if (!found)
+        sy_err_set(e, SY_E_NOT_FOUND, "tag %lld not found", (long long)tag_id);
+    else if (!copy)
+        sy_err_set(e, SY_E_NOMEM, "out of memory copying tag %lld", (long long)tag_id);
     return copy;
 }
 

@@ -57,7 +57,8 @@ static int page_args(sy_req *r, int64_t *limit, int64_t *after) {
     *after = 0;
     const char *l = sy_req_query(r, "limit"), *c = sy_req_query(r, "cursor");
     if (l && (sy_parse_i64(l, limit) || *limit < 1 || *limit > 500))
-        return sy_err_field(&r->err, SY_E_INVALID, "limit", "limit \"%.20s\" is not between 1 and 500", l);
+        return sy_err_field(&r->err, SY_E_INVALID, "limit",
+                            "limit \"%.20s\" is not between 1 and 500", l);
     if (c && (sy_parse_i64(c, after) || *after < 0))
         return sy_err_field(&r->err, SY_E_INVALID, "cursor", "cursor \"%.40s\" is not valid", c);
     return 0;
@@ -73,29 +74,32 @@ static json_t *jstr(const char *s) {
 #define TAG_COLS "id, category_id, name, description, kind, created_at, updated_at"
 
 static json_t *cat_row(sy_stmt *st) {
-    json_t *o = json_pack("{s:I,s:s,s:s,s:o,s:I,s:I,s:I}", "id", (json_int_t)sy_stmt_col_int(st, 0), "name",
-                          sy_stmt_col_text(st, 1), "scenario", sy_stmt_col_text(st, 2), "parent_id",
-                          sy_stmt_col_type(st, 3) == SY_NULL ? json_null() : json_integer(sy_stmt_col_int(st, 3)),
-                          "sort_order", (json_int_t)sy_stmt_col_int(st, 4), "created_at",
-                          (json_int_t)sy_stmt_col_int(st, 5), "updated_at", (json_int_t)sy_stmt_col_int(st, 6));
+    json_t *o = json_pack(
+        "{s:I,s:s,s:s,s:o,s:I,s:I,s:I}", "id", (json_int_t)sy_stmt_col_int(st, 0), "name",
+        sy_stmt_col_text(st, 1), "scenario", sy_stmt_col_text(st, 2), "parent_id",
+        sy_stmt_col_type(st, 3) == SY_NULL ? json_null() : json_integer(sy_stmt_col_int(st, 3)),
+        "sort_order", (json_int_t)sy_stmt_col_int(st, 4), "created_at",
+        (json_int_t)sy_stmt_col_int(st, 5), "updated_at", (json_int_t)sy_stmt_col_int(st, 6));
     return o;
 }
 
 static json_t *tag_row(sy_tags *t, sy_stmt *st) {
     int64_t id = sy_stmt_col_int(st, 0);
     return json_pack("{s:I,s:I,s:s,s:o,s:s,s:I,s:I,s:I}", "id", (json_int_t)id, "category_id",
-                     (json_int_t)sy_stmt_col_int(st, 1), "name", sy_stmt_col_text(st, 2), "description",
-                     jstr(sy_stmt_col_text(st, 3)), "kind", sy_stmt_col_text(st, 4), "created_at",
-                     (json_int_t)sy_stmt_col_int(st, 5), "updated_at", (json_int_t)sy_stmt_col_int(st, 6),
-                     "member_count", (json_int_t)sy_tags_ram_count(t, id));
+                     (json_int_t)sy_stmt_col_int(st, 1), "name", sy_stmt_col_text(st, 2),
+                     "description", jstr(sy_stmt_col_text(st, 3)), "kind", sy_stmt_col_text(st, 4),
+                     "created_at", (json_int_t)sy_stmt_col_int(st, 5), "updated_at",
+                     (json_int_t)sy_stmt_col_int(st, 6), "member_count",
+                     (json_int_t)sy_tags_ram_count(t, id));
 }
 
 /* Reads one row by id into *out (NULL when absent). */
 static int load_one(sy_tags *t, sy_db *db, int is_tag, int64_t id, json_t **out, sy_err *e) {
     sy_stmt *st;
     *out = NULL;
-    int rc = sy_db_prepare(db, is_tag ? "SELECT " TAG_COLS " FROM tags WHERE id = ?1"
-                                      : "SELECT " CAT_COLS " FROM tag_categories WHERE id = ?1",
+    int rc = sy_db_prepare(db,
+                           is_tag ? "SELECT " TAG_COLS " FROM tags WHERE id = ?1"
+                                  : "SELECT " CAT_COLS " FROM tag_categories WHERE id = ?1",
                            &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, id);
@@ -104,7 +108,8 @@ static int load_one(sy_tags *t, sy_db *db, int is_tag, int64_t id, json_t **out,
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
     if (!*out)
-        return sy_err_set(e, SY_E_NOT_FOUND, "%s %lld not found", is_tag ? "tag" : "tag category", (long long)id);
+        return sy_err_set(e, SY_E_NOT_FOUND, "%s %lld not found", is_tag ? "tag" : "tag category",
+                          (long long)id);
     return 0;
 }
 
@@ -130,16 +135,20 @@ static int cat_check(sy_req *r, json_t *b, int create) {
     int64_t v;
     int rc;
     if ((rc = sy_json_str(b, "name", &s, &present, &r->err))) return rc;
-    if (!present && create) return sy_err_field(&r->err, SY_E_INVALID, "name", "field \"name\" is required");
+    if (!present && create)
+        return sy_err_field(&r->err, SY_E_INVALID, "name", "field \"name\" is required");
     if (present && (rc = sy_tags_check_text("name", s, SY_TAGS_NAME_MAX, &r->err))) return rc;
     if ((rc = sy_json_str(b, "scenario", &s, &present, &r->err))) return rc;
     if (!present && create)
-        return sy_err_field(&r->err, SY_E_INVALID, "scenario",
-                            "field \"scenario\" is required: state the business scenario the category serves");
-    if (present && (rc = sy_tags_check_text("scenario", s, SY_TAGS_SCENARIO_MAX, &r->err))) return rc;
+        return sy_err_field(
+            &r->err, SY_E_INVALID, "scenario",
+            "field \"scenario\" is required: state the business scenario the category serves");
+    if (present && (rc = sy_tags_check_text("scenario", s, SY_TAGS_SCENARIO_MAX, &r->err)))
+        return rc;
     json_t *p = json_object_get(b, "parent_id");
     if (p && !json_is_null(p) && (!json_is_integer(p) || json_integer_value(p) < 1))
-        return sy_err_field(&r->err, SY_E_INVALID, "parent_id", "field \"parent_id\" must be a category id or null");
+        return sy_err_field(&r->err, SY_E_INVALID, "parent_id",
+                            "field \"parent_id\" must be a category id or null");
     if ((rc = sy_json_int(b, "sort_order", &v, &present, &r->err))) return rc;
     return 0;
 }
@@ -151,27 +160,35 @@ static int cat_rules(op *o, sy_db *db, int64_t self, int64_t parent, const char 
     int rc;
     if (parent) {
         if (parent == self)
-            return sy_err_field(e, SY_E_INVALID, "parent_id", "a category cannot be its own parent");
+            return sy_err_field(e, SY_E_INVALID, "parent_id",
+                                "a category cannot be its own parent");
         sy_stmt *st;
-        if ((rc = sy_db_prepare(db, "SELECT parent_id FROM tag_categories WHERE id = ?1", &st, e))) return rc;
+        if ((rc = sy_db_prepare(db, "SELECT parent_id FROM tag_categories WHERE id = ?1", &st, e)))
+            return rc;
         sy_stmt_bind_int(st, 1, parent);
         rc = sy_stmt_step(st, e);
         int found = rc == SY_ROW, nested = found && sy_stmt_col_type(st, 0) != SY_NULL;
         sy_stmt_finalize(st);
         if (rc < 0) return rc;
         if (!found)
-            return sy_err_field(e, SY_E_INVALID, "parent_id", "parent category %lld does not exist", (long long)parent);
+            return sy_err_field(e, SY_E_INVALID, "parent_id", "parent category %lld does not exist",
+                                (long long)parent);
         if (nested)
             return sy_err_field(e, SY_E_INVALID, "parent_id",
-                                "category %lld is a subcategory; categories are two levels deep", (long long)parent);
-        if (self && (rc = count_q(db, "SELECT count(*) FROM tag_categories WHERE parent_id = ?1", self, &n, e)))
+                                "category %lld is a subcategory; categories are two levels deep",
+                                (long long)parent);
+        if (self && (rc = count_q(db, "SELECT count(*) FROM tag_categories WHERE parent_id = ?1",
+                                  self, &n, e)))
             return rc;
         if (self && n)
             return sy_err_field(e, SY_E_INVALID, "parent_id",
-                                "category %lld has subcategories and cannot become one", (long long)self);
+                                "category %lld has subcategories and cannot become one",
+                                (long long)self);
     }
     sy_stmt *st;
-    if ((rc = sy_db_prepare(db, "SELECT id FROM tag_categories WHERE coalesce(parent_id, 0) = ?1 AND name = ?2 AND id != ?3",
+    if ((rc = sy_db_prepare(db,
+                            "SELECT id FROM tag_categories WHERE coalesce(parent_id, 0) = ?1 AND "
+                            "name = ?2 AND id != ?3",
                             &st, e)))
         return rc;
     sy_stmt_bind_int(st, 1, parent);
@@ -181,7 +198,8 @@ static int cat_rules(op *o, sy_db *db, int64_t self, int64_t parent, const char 
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
     if (rc == SY_ROW)
-        return sy_err_field(e, SY_E_CONFLICT, "name", "a category named \"%s\" already exists there", name);
+        return sy_err_field(e, SY_E_CONFLICT, "name",
+                            "a category named \"%s\" already exists there", name);
     (void)o;
     return 0;
 }
@@ -198,7 +216,8 @@ static int job_cat_create(op *o, sy_db *db, sy_err *e) {
     if (rc) return rc;
     sy_stmt *st;
     if ((rc = sy_db_prepare(db,
-                            "INSERT INTO tag_categories (name, scenario, parent_id, sort_order, created_at, updated_at) "
+                            "INSERT INTO tag_categories (name, scenario, parent_id, sort_order, "
+                            "created_at, updated_at) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                             &st, e)))
         return rc;
@@ -225,18 +244,22 @@ static int job_cat_patch(op *o, sy_db *db, sy_err *e) {
     json_t *b = o->body;
     const char *name = json_object_get(b, "name") ? json_string_value(json_object_get(b, "name"))
                                                   : json_string_value(json_object_get(cur, "name"));
-    const char *scenario = json_object_get(b, "scenario") ? json_string_value(json_object_get(b, "scenario"))
-                                                          : json_string_value(json_object_get(cur, "scenario"));
-    json_t *pj = json_object_get(b, "parent_id") ? json_object_get(b, "parent_id") : json_object_get(cur, "parent_id");
+    const char *scenario = json_object_get(b, "scenario")
+                               ? json_string_value(json_object_get(b, "scenario"))
+                               : json_string_value(json_object_get(cur, "scenario"));
+    json_t *pj = json_object_get(b, "parent_id") ? json_object_get(b, "parent_id")
+                                                 : json_object_get(cur, "parent_id");
     int64_t parent = json_is_integer(pj) ? json_integer_value(pj) : 0;
-    int64_t sort = json_integer_value(json_object_get(json_object_get(b, "sort_order") ? b : cur, "sort_order"));
+    int64_t sort = json_integer_value(
+        json_object_get(json_object_get(b, "sort_order") ? b : cur, "sort_order"));
     rc = cat_rules(o, db, o->id, parent, name, e);
     sy_stmt *st = NULL;
     if (rc == 0)
-        rc = sy_db_prepare(db,
-                           "UPDATE tag_categories SET name = ?2, scenario = ?3, parent_id = ?4, sort_order = ?5, "
-                           "updated_at = ?6 WHERE id = ?1",
-                           &st, e);
+        rc = sy_db_prepare(
+            db,
+            "UPDATE tag_categories SET name = ?2, scenario = ?3, parent_id = ?4, sort_order = ?5, "
+            "updated_at = ?6 WHERE id = ?1",
+            &st, e);
     if (rc == 0) {
         sy_stmt_bind_int(st, 1, o->id);
         sy_stmt_bind_text(st, 2, name);
@@ -263,13 +286,17 @@ static int job_cat_delete(op *o, sy_db *db, sy_err *e) {
     if (rc) return rc;
     json_decref(cur);
     int64_t n;
-    if ((rc = count_q(db, "SELECT count(*) FROM tags WHERE category_id = ?1", o->id, &n, e))) return rc;
+    if ((rc = count_q(db, "SELECT count(*) FROM tags WHERE category_id = ?1", o->id, &n, e)))
+        return rc;
     if (n)
-        return sy_err_set(e, SY_E_CONFLICT, "tag category %lld still holds %lld tags", (long long)o->id, (long long)n);
-    if ((rc = count_q(db, "SELECT count(*) FROM tag_categories WHERE parent_id = ?1", o->id, &n, e))) return rc;
+        return sy_err_set(e, SY_E_CONFLICT, "tag category %lld still holds %lld tags",
+                          (long long)o->id, (long long)n);
+    if ((rc =
+             count_q(db, "SELECT count(*) FROM tag_categories WHERE parent_id = ?1", o->id, &n, e)))
+        return rc;
     if (n)
-        return sy_err_set(e, SY_E_CONFLICT, "tag category %lld still has %lld subcategories", (long long)o->id,
-                          (long long)n);
+        return sy_err_set(e, SY_E_CONFLICT, "tag category %lld still has %lld subcategories",
+                          (long long)o->id, (long long)n);
     sy_stmt *st;
     if ((rc = sy_db_prepare(db, "DELETE FROM tag_categories WHERE id = ?1", &st, e))) return rc;
     sy_stmt_bind_int(st, 1, o->id);
@@ -328,7 +355,8 @@ static int read_tag(sy_req *r, sy_db *db, json_t **out) {
 
 /* Builds {"items","total","next_cursor"} from a filtered query. where binds
  * ?1 = after-cursor; the caller's extra binds start at ?2. */
-static int list_page(sy_req *r, sy_db *db, int is_tag, const char *where, int64_t a2, const char *s3, json_t **out) {
+static int list_page(sy_req *r, sy_db *db, int is_tag, const char *where, int64_t a2,
+                     const char *s3, json_t **out) {
     int64_t limit, after;
     int rc = page_args(r, &limit, &after);
     if (rc) return rc;
@@ -344,8 +372,8 @@ static int list_page(sy_req *r, sy_db *db, int is_tag, const char *where, int64_
     int64_t total = rc == SY_ROW ? sy_stmt_col_int(st, 0) : 0;
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
-    snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE %s ORDER BY id LIMIT %lld", is_tag ? TAG_COLS : CAT_COLS,
-             table, where, (long long)limit + 1);
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE %s ORDER BY id LIMIT %lld",
+             is_tag ? TAG_COLS : CAT_COLS, table, where, (long long)limit + 1);
     if ((rc = sy_db_prepare(db, sql, &st, &r->err))) return rc;
     sy_stmt_bind_int(st, 1, after);
     sy_stmt_bind_int(st, 2, a2);
@@ -376,9 +404,11 @@ static int read_cat_list(sy_req *r, sy_db *db, json_t **out) {
     const char *p = sy_req_query(r, "parent_id");
     int64_t parent = 0;
     if (!p) return list_page(r, db, 0, "id > ?1 AND ?2 = 0", 0, NULL, out);
-    if (sy_streq(p, "none")) return list_page(r, db, 0, "id > ?1 AND parent_id IS NULL AND ?2 = 0", 0, NULL, out);
+    if (sy_streq(p, "none"))
+        return list_page(r, db, 0, "id > ?1 AND parent_id IS NULL AND ?2 = 0", 0, NULL, out);
     if (sy_parse_i64(p, &parent) || parent < 1)
-        return sy_err_field(&r->err, SY_E_INVALID, "parent_id", "parent_id \"%.20s\" is not an id or \"none\"", p);
+        return sy_err_field(&r->err, SY_E_INVALID, "parent_id",
+                            "parent_id \"%.20s\" is not an id or \"none\"", p);
     return list_page(r, db, 0, "id > ?1 AND parent_id = ?2", parent, NULL, out);
 }
 
@@ -386,19 +416,23 @@ static int read_tag_list(sy_req *r, sy_db *db, json_t **out) {
     const char *c = sy_req_query(r, "category_id"), *q = sy_req_query(r, "q");
     int64_t cat = 0;
     if (c && (sy_parse_i64(c, &cat) || cat < 1))
-        return sy_err_field(&r->err, SY_E_INVALID, "category_id", "category_id \"%.20s\" is not an id", c);
+        return sy_err_field(&r->err, SY_E_INVALID, "category_id",
+                            "category_id \"%.20s\" is not an id", c);
     if (q && !sy_utf8_valid(q, strlen(q)))
         return sy_err_field(&r->err, SY_E_INVALID, "q", "q is not valid UTF-8");
-    return list_page(r, db, 1,
-                     q ? "id > ?1 AND (?2 = 0 OR category_id = ?2) AND instr(lower(name), lower(?3)) > 0"
-                       : "id > ?1 AND (?2 = 0 OR category_id = ?2)",
-                     cat, q, out);
+    return list_page(
+        r, db, 1,
+        q ? "id > ?1 AND (?2 = 0 OR category_id = ?2) AND instr(lower(name), lower(?3)) > 0"
+          : "id > ?1 AND (?2 = 0 OR category_id = ?2)",
+        cat, q, out);
 }
 
 /* Categories → subcategories → tags with member counts, in sort order. */
 static int read_tree(sy_req *r, sy_db *db, json_t **out) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "SELECT " CAT_COLS " FROM tag_categories ORDER BY parent_id IS NOT NULL, sort_order, id",
+    int rc = sy_db_prepare(db,
+                           "SELECT " CAT_COLS
+                           " FROM tag_categories ORDER BY parent_id IS NOT NULL, sort_order, id",
                            &st, &r->err);
     if (rc) return rc;
     json_t *byid = json_object(), *items = json_array();
@@ -418,7 +452,8 @@ static int read_tree(sy_req *r, sy_db *db, json_t **out) {
         json_array_append_new(parent ? json_object_get(parent, "children") : items, c);
     }
     sy_stmt_finalize(st);
-    if (rc == SY_DONE) rc = sy_db_prepare(db, "SELECT " TAG_COLS " FROM tags ORDER BY id", &st, &r->err);
+    if (rc == SY_DONE)
+        rc = sy_db_prepare(db, "SELECT " TAG_COLS " FROM tags ORDER BY id", &st, &r->err);
     if (rc == 0) {
         while ((rc = sy_stmt_step(st, &r->err)) == SY_ROW) {
             snprintf(key, sizeof key, "%lld", (long long)sy_stmt_col_int(st, 1));
@@ -442,11 +477,21 @@ static int reply_read(sy_req *r, int (*fn)(sy_req *, sy_db *, json_t **)) {
     return rc ? rc : sy_reply_json(r, 200, out);
 }
 
-static int h_cat_list(sy_req *r) { return reply_read(r, read_cat_list); }
-static int h_cat_get(sy_req *r) { return reply_read(r, read_cat); }
-static int h_tag_list(sy_req *r) { return reply_read(r, read_tag_list); }
-static int h_tag_get(sy_req *r) { return reply_read(r, read_tag); }
-static int h_tree(sy_req *r) { return reply_read(r, read_tree); }
+static int h_cat_list(sy_req *r) {
+    return reply_read(r, read_cat_list);
+}
+static int h_cat_get(sy_req *r) {
+    return reply_read(r, read_cat);
+}
+static int h_tag_list(sy_req *r) {
+    return reply_read(r, read_tag_list);
+}
+static int h_tag_get(sy_req *r) {
+    return reply_read(r, read_tag);
+}
+static int h_tree(sy_req *r) {
+    return reply_read(r, read_tree);
+}
 
 /* --- tags --- */
 
@@ -458,16 +503,19 @@ static int tag_check(sy_req *r, json_t *b, int create) {
     int64_t v;
     if ((rc = sy_json_int(b, "category_id", &v, &present, &r->err))) return rc;
     if (!present && create)
-        return sy_err_field(&r->err, SY_E_INVALID, "category_id", "field \"category_id\" is required");
+        return sy_err_field(&r->err, SY_E_INVALID, "category_id",
+                            "field \"category_id\" is required");
     if ((rc = sy_json_str(b, "name", &s, &present, &r->err))) return rc;
-    if (!present && create) return sy_err_field(&r->err, SY_E_INVALID, "name", "field \"name\" is required");
+    if (!present && create)
+        return sy_err_field(&r->err, SY_E_INVALID, "name", "field \"name\" is required");
     if (present && (rc = sy_tags_check_text("name", s, SY_TAGS_NAME_MAX, &r->err))) return rc;
     json_t *d = json_object_get(b, "description");
     if (d && !json_is_null(d) && !json_is_string(d))
-        return sy_err_field(&r->err, SY_E_INVALID, "description", "field \"description\" must be a string");
+        return sy_err_field(&r->err, SY_E_INVALID, "description",
+                            "field \"description\" must be a string");
     if (d && json_is_string(d) && sy_utf8_len(json_string_value(d)) > SY_TAGS_DESC_MAX)
-        return sy_err_field(&r->err, SY_E_INVALID, "description", "description is longer than %d characters",
-                            SY_TAGS_DESC_MAX);
+        return sy_err_field(&r->err, SY_E_INVALID, "description",
+                            "description is longer than %d characters", SY_TAGS_DESC_MAX);
     if ((rc = sy_json_str(b, "kind", &s, &present, &r->err))) return rc;
     if (present && !create)
         return sy_err_field(&r->err, SY_E_INVALID, "kind", "the kind of a tag cannot be changed");
@@ -480,9 +528,12 @@ static int tag_rules(sy_db *db, int64_t self, int64_t cat, const char *name, sy_
     int64_t n;
     int rc = count_q(db, "SELECT count(*) FROM tag_categories WHERE id = ?1", cat, &n, e);
     if (rc) return rc;
-    if (!n) return sy_err_field(e, SY_E_INVALID, "category_id", "tag category %lld does not exist", (long long)cat);
+    if (!n)
+        return sy_err_field(e, SY_E_INVALID, "category_id", "tag category %lld does not exist",
+                            (long long)cat);
     sy_stmt *st;
-    if ((rc = sy_db_prepare(db, "SELECT 1 FROM tags WHERE category_id = ?1 AND name = ?2 AND id != ?3", &st, e)))
+    if ((rc = sy_db_prepare(
+             db, "SELECT 1 FROM tags WHERE category_id = ?1 AND name = ?2 AND id != ?3", &st, e)))
         return rc;
     sy_stmt_bind_int(st, 1, cat);
     sy_stmt_bind_text(st, 2, name);
@@ -491,7 +542,8 @@ static int tag_rules(sy_db *db, int64_t self, int64_t cat, const char *name, sy_
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
     if (rc == SY_ROW)
-        return sy_err_field(e, SY_E_CONFLICT, "name", "a tag named \"%s\" already exists in category %lld", name,
+        return sy_err_field(e, SY_E_CONFLICT, "name",
+                            "a tag named \"%s\" already exists in category %lld", name,
                             (long long)cat);
     return 0;
 }
@@ -502,10 +554,11 @@ static int job_tag_create(op *o, sy_db *db, sy_err *e) {
     int rc = tag_rules(db, 0, cat, name, e);
     if (rc) return rc;
     sy_stmt *st;
-    if ((rc = sy_db_prepare(db,
-                            "INSERT INTO tags (category_id, name, description, kind, created_at, updated_at) "
-                            "VALUES (?1, ?2, ?3, 'manual', ?4, ?4)",
-                            &st, e)))
+    if ((rc = sy_db_prepare(
+             db,
+             "INSERT INTO tags (category_id, name, description, kind, created_at, updated_at) "
+             "VALUES (?1, ?2, ?3, 'manual', ?4, ?4)",
+             &st, e)))
         return rc;
     sy_stmt_bind_int(st, 1, cat);
     sy_stmt_bind_text(st, 2, name);
@@ -524,13 +577,18 @@ static int job_tag_patch(op *o, sy_db *db, sy_err *e) {
     int rc = load_one(o->t, db, 1, o->id, &cur, e);
     if (rc) return rc;
     json_t *b = o->body;
-    const char *name = json_string_value(json_object_get(json_object_get(b, "name") ? b : cur, "name"));
-    int64_t cat = json_integer_value(json_object_get(json_object_get(b, "category_id") ? b : cur, "category_id"));
-    const char *desc = json_string_value(json_object_get(json_object_get(b, "description") ? b : cur, "description"));
+    const char *name =
+        json_string_value(json_object_get(json_object_get(b, "name") ? b : cur, "name"));
+    int64_t cat = json_integer_value(
+        json_object_get(json_object_get(b, "category_id") ? b : cur, "category_id"));
+    const char *desc = json_string_value(
+        json_object_get(json_object_get(b, "description") ? b : cur, "description"));
     rc = tag_rules(db, o->id, cat, name, e);
     sy_stmt *st = NULL;
     if (rc == 0)
-        rc = sy_db_prepare(db, "UPDATE tags SET category_id = ?2, name = ?3, description = ?4, updated_at = ?5 WHERE id = ?1",
+        rc = sy_db_prepare(db,
+                           "UPDATE tags SET category_id = ?2, name = ?3, description = ?4, "
+                           "updated_at = ?5 WHERE id = ?1",
                            &st, e);
     if (rc == 0) {
         sy_stmt_bind_int(st, 1, o->id);
@@ -572,7 +630,8 @@ static int h_tag_create(sy_req *r) {
     /* held so no membership write can slip between the commit and the new set */
     pthread_mutex_lock(&CTX(r)->write_lock);
     rc = run_op(r, &o, job_tag_create);
-    if (rc == 0 && sy_tags_ram_add_tag(CTX(r), o.id)) rc = sy_err_set(&r->err, SY_E_NOMEM, "out of memory");
+    if (rc == 0 && sy_tags_ram_add_tag(CTX(r), o.id))
+        rc = sy_err_set(&r->err, SY_E_NOMEM, "out of memory");
     pthread_mutex_unlock(&CTX(r)->write_lock);
     if (rc == 0) json_object_set_new(o.result, "member_count", json_integer(0));
     return rc ? rc : sy_reply_json(r, 201, o.result);
@@ -600,7 +659,8 @@ static int h_tag_delete(sy_req *r) {
     sy_err e;
     sy_err_clear(&e);
     if (sy_tags_sweep(CTX(r), o.id, &e))
-        sy_warn("msg=\"sweeping a deleted tag's members failed; retried at next start\" tag=%lld err=\"%s\"",
+        sy_warn("msg=\"sweeping a deleted tag's members failed; retried at next start\" tag=%lld "
+                "err=\"%s\"",
                 (long long)o.id, e.msg);
     return sy_reply_json(r, 200, o.result);
 }
@@ -620,20 +680,24 @@ static int contact_tags_json(sy_tags *t, int64_t contact, json_t **out, sy_err *
     int rc = sy_store_read_begin(t->st, &db, e);
     if (rc) return rc;
     sy_stmt *st;
-    rc = sy_db_prepare(db,
-                       "SELECT t.id, t.name, t.category_id, ct.at, ct.by_staff, ct.source FROM contact_tags ct "
-                       "JOIN tags t ON t.id = ct.tag_id WHERE ct.contact_id = ?1 ORDER BY t.id",
-                       &st, e);
+    rc = sy_db_prepare(
+        db,
+        "SELECT t.id, t.name, t.category_id, ct.at, ct.by_staff, ct.source FROM contact_tags ct "
+        "JOIN tags t ON t.id = ct.tag_id WHERE ct.contact_id = ?1 ORDER BY t.id",
+        &st, e);
     json_t *items = json_array();
     if (rc == 0) {
         sy_stmt_bind_int(st, 1, contact);
         while ((rc = sy_stmt_step(st, e)) == SY_ROW)
-            json_array_append_new(
-                items, json_pack("{s:I,s:s,s:I,s:I,s:o,s:s}", "tag_id", (json_int_t)sy_stmt_col_int(st, 0), "name",
-                                 sy_stmt_col_text(st, 1), "category_id", (json_int_t)sy_stmt_col_int(st, 2), "at",
-                                 (json_int_t)sy_stmt_col_int(st, 3), "by_staff",
-                                 sy_stmt_col_type(st, 4) == SY_NULL ? json_null() : json_integer(sy_stmt_col_int(st, 4)),
-                                 "source", sy_stmt_col_text(st, 5)));
+            json_array_append_new(items, json_pack("{s:I,s:s,s:I,s:I,s:o,s:s}", "tag_id",
+                                                   (json_int_t)sy_stmt_col_int(st, 0), "name",
+                                                   sy_stmt_col_text(st, 1), "category_id",
+                                                   (json_int_t)sy_stmt_col_int(st, 2), "at",
+                                                   (json_int_t)sy_stmt_col_int(st, 3), "by_staff",
+                                                   sy_stmt_col_type(st, 4) == SY_NULL
+                                                       ? json_null()
+                                                       : json_integer(sy_stmt_col_int(st, 4)),
+                                                   "source", sy_stmt_col_text(st, 5)));
         if (rc == SY_DONE) rc = 0;
         sy_stmt_finalize(st);
     }
@@ -642,8 +706,8 @@ static int contact_tags_json(sy_tags *t, int64_t contact, json_t **out, sy_err *
         json_decref(items);
         return rc;
     }
-    *out = json_pack("{s:I,s:o,s:I,s:n}", "contact_id", (json_int_t)contact, "items", items, "total",
-                     (json_int_t)json_array_size(items), "next_cursor");
+    *out = json_pack("{s:I,s:o,s:I,s:n}", "contact_id", (json_int_t)contact, "items", items,
+                     "total", (json_int_t)json_array_size(items), "next_cursor");
     return 0;
 }
 
@@ -658,17 +722,23 @@ static int h_ct_list(sy_req *r) {
 /* Reads a non-empty array of positive ids at key (at most max). */
 static int id_array(sy_req *r, json_t *b, const char *key, size_t max, int64_t **ids, size_t *n) {
     json_t *a = json_object_get(b, key);
-    if (!json_is_array(a)) return sy_err_field(&r->err, SY_E_INVALID, key, "field \"%s\" must be an array of ids", key);
+    if (!json_is_array(a))
+        return sy_err_field(&r->err, SY_E_INVALID, key, "field \"%s\" must be an array of ids",
+                            key);
     *n = json_array_size(a);
-    if (*n == 0) return sy_err_field(&r->err, SY_E_INVALID, key, "field \"%s\" must not be empty", key);
-    if (*n > max) return sy_err_field(&r->err, SY_E_INVALID, key, "field \"%s\" has more than %zu entries", key, max);
+    if (*n == 0)
+        return sy_err_field(&r->err, SY_E_INVALID, key, "field \"%s\" must not be empty", key);
+    if (*n > max)
+        return sy_err_field(&r->err, SY_E_INVALID, key, "field \"%s\" has more than %zu entries",
+                            key, max);
     *ids = sy_alloc(r->arena, *n * sizeof **ids);
     for (size_t i = 0; i < *n; i++) {
         json_t *v = json_array_get(a, i);
         if (!json_is_integer(v) || json_integer_value(v) < 1) {
             char field[64];
             snprintf(field, sizeof field, "%s[%zu]", key, i);
-            return sy_err_field(&r->err, SY_E_INVALID, field, "%s must be a positive integer id", field);
+            return sy_err_field(&r->err, SY_E_INVALID, field, "%s must be a positive integer id",
+                                field);
         }
         (*ids)[i] = json_integer_value(v);
     }
@@ -689,7 +759,8 @@ static int h_ct_add(sy_req *r) {
         if (sy_tags_exists(t, tags[i], NULL)) {
             char field[32];
             snprintf(field, sizeof field, "tag_ids[%zu]", i);
-            rc = sy_err_field(&r->err, SY_E_NOT_FOUND, field, "tag %lld not found", (long long)tags[i]);
+            rc = sy_err_field(&r->err, SY_E_NOT_FOUND, field, "tag %lld not found",
+                              (long long)tags[i]);
         }
     size_t changed, added = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -710,10 +781,12 @@ static int h_ct_del(sy_req *r) {
     if (rc == 0) rc = sy_req_param_id(r, "tag_id", &tag);
     if (rc == 0) rc = sy_tags_exists(t, tag, &r->err);
     size_t changed = 0;
-    if (rc == 0) rc = sy_tags_write_members(t, sy_req_actor(r), tag, &live, 1, 0, &changed, &r->err);
+    if (rc == 0)
+        rc = sy_tags_write_members(t, sy_req_actor(r), tag, &live, 1, 0, &changed, &r->err);
     if (rc) return rc;
-    return sy_reply_json(r, 200, json_pack("{s:I,s:I,s:b}", "contact_id", (json_int_t)live, "tag_id",
-                                           (json_int_t)tag, "removed", changed > 0));
+    return sy_reply_json(r, 200,
+                         json_pack("{s:I,s:I,s:b}", "contact_id", (json_int_t)live, "tag_id",
+                                   (json_int_t)tag, "removed", changed > 0));
 }
 
 /* --- bulk membership --- */
@@ -726,7 +799,8 @@ static int cmp_i64(const void *a, const void *b) {
 /* Resolves the body's contact_ids or phones to live, in-scope contact ids
  * (sorted, unique). Entries that match nothing visible go to not_found as
  * given; *found counts the entries that matched. */
-static int resolve_targets(sy_req *r, json_t *b, int64_t **live, size_t *n_live, size_t *found, json_t *not_found) {
+static int resolve_targets(sy_req *r, json_t *b, int64_t **live, size_t *n_live, size_t *found,
+                           json_t *not_found) {
     sy_tags *t = CTX(r);
     json_t *cj = json_object_get(b, "contact_ids"), *pj = json_object_get(b, "phones");
     if ((cj != NULL) == (pj != NULL))
@@ -739,12 +813,15 @@ static int resolve_targets(sy_req *r, json_t *b, int64_t **live, size_t *n_live,
         if ((rc = id_array(r, b, "contact_ids", SY_TAGS_BULK_MAX, &ids, &n))) return rc;
     } else {
         if (!json_is_array(pj))
-            return sy_err_field(&r->err, SY_E_INVALID, "phones", "field \"phones\" must be an array of strings");
+            return sy_err_field(&r->err, SY_E_INVALID, "phones",
+                                "field \"phones\" must be an array of strings");
         n = json_array_size(pj);
-        if (n == 0) return sy_err_field(&r->err, SY_E_INVALID, "phones", "field \"phones\" must not be empty");
+        if (n == 0)
+            return sy_err_field(&r->err, SY_E_INVALID, "phones",
+                                "field \"phones\" must not be empty");
         if (n > SY_TAGS_BULK_MAX)
-            return sy_err_field(&r->err, SY_E_INVALID, "phones", "field \"phones\" has more than %d entries",
-                                SY_TAGS_BULK_MAX);
+            return sy_err_field(&r->err, SY_E_INVALID, "phones",
+                                "field \"phones\" has more than %d entries", SY_TAGS_BULK_MAX);
         ids = sy_alloc(r->arena, n * sizeof *ids);
         char field[32], norm[32];
         /* validate every phone before looking anything up */
@@ -752,7 +829,8 @@ static int resolve_targets(sy_req *r, json_t *b, int64_t **live, size_t *n_live,
         for (size_t i = 0; i < n; i++) {
             json_t *v = json_array_get(pj, i);
             snprintf(field, sizeof field, "phones[%zu]", i);
-            if (!json_is_string(v)) return sy_err_field(&r->err, SY_E_INVALID, field, "%s must be a string", field);
+            if (!json_is_string(v))
+                return sy_err_field(&r->err, SY_E_INVALID, field, "%s must be a string", field);
             if (sy_phone_normalize(json_string_value(v), norm, sizeof norm, &r->err)) {
                 snprintf(r->err.field, sizeof r->err.field, "%s", field);
                 return SY_E_INVALID;
@@ -761,7 +839,8 @@ static int resolve_targets(sy_req *r, json_t *b, int64_t **live, size_t *n_live,
         }
         sy_db *db;
         if ((rc = sy_store_read_begin(t->st, &db, &r->err))) return rc;
-        for (size_t i = 0; i < n && rc == 0; i++) rc = sy_contacts_ident_find(db, "phone", norms[i], &ids[i], &r->err);
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = sy_contacts_ident_find(db, "phone", norms[i], &ids[i], &r->err);
         sy_store_read_end(t->st, db);
         if (rc) return rc;
     }
@@ -772,7 +851,8 @@ static int resolve_targets(sy_req *r, json_t *b, int64_t **live, size_t *n_live,
         int64_t id = 0;
         sy_err e;
         sy_err_clear(&e);
-        rc = ids[i] ? sy_contacts_visible(t->contacts, r->arena, sy_req_actor(r), ids[i], &id, &e) : SY_E_NOT_FOUND;
+        rc = ids[i] ? sy_contacts_visible(t->contacts, r->arena, sy_req_actor(r), ids[i], &id, &e)
+                    : SY_E_NOT_FOUND;
         if (rc == SY_E_NOT_FOUND) {
             json_array_append(not_found, json_array_get(cj ? cj : pj, i));
             continue;
@@ -803,18 +883,25 @@ static int bulk(sy_req *r, int add) {
     if (rc == 0) rc = body_only(r, fields, &b);
     json_t *not_found = json_array();
     if (rc == 0) rc = resolve_targets(r, b, &live, &n_live, &found, not_found);
-    if (rc == 0) rc = sy_tags_write_members(t, sy_req_actor(r), tag, live, n_live, add, &changed, &r->err);
+    if (rc == 0)
+        rc = sy_tags_write_members(t, sy_req_actor(r), tag, live, n_live, add, &changed, &r->err);
     if (rc) {
         json_decref(not_found);
         return rc;
     }
-    return sy_reply_json(r, 200, json_pack("{s:I,s:I,s:o,s:I}", add ? "added" : "removed", (json_int_t)changed,
-                                           "skipped", (json_int_t)(found - changed), "not_found", not_found,
-                                           "member_count", (json_int_t)sy_tags_ram_count(t, tag)));
+    return sy_reply_json(r, 200,
+                         json_pack("{s:I,s:I,s:o,s:I}", add ? "added" : "removed",
+                                   (json_int_t)changed, "skipped", (json_int_t)(found - changed),
+                                   "not_found", not_found, "member_count",
+                                   (json_int_t)sy_tags_ram_count(t, tag)));
 }
 
-static int h_members_add(sy_req *r) { return bulk(r, 1); }
-static int h_members_remove(sy_req *r) { return bulk(r, 0); }
+static int h_members_add(sy_req *r) {
+    return bulk(r, 1);
+}
+static int h_members_remove(sy_req *r) {
+    return bulk(r, 0);
+}
 
 /* --- /metrics --- */
 
@@ -824,12 +911,16 @@ void sy_tags_metrics(void *ctx, sy_buf *out) {
     size_t n;
     pthread_rwlock_rdlock(&t->lock);
     n = t->n_sets;
-    for (size_t i = 0; i < t->n_sets; i++) members += sy_idset_count(t->sets[i].members);
+    for (size_t i = 0; i < t->n_sets; i++)
+        members += sy_idset_count(t->sets[i].members);
     pthread_rwlock_unlock(&t->lock);
-    sy_buf_addf(out, "# HELP siyu_tags_total Tags in the taxonomy.\n# TYPE siyu_tags_total gauge\nsiyu_tags_total %zu\n",
+    sy_buf_addf(out,
+                "# HELP siyu_tags_total Tags in the taxonomy.\n# TYPE siyu_tags_total "
+                "gauge\nsiyu_tags_total %zu\n",
                 n);
     sy_buf_addf(out,
-                "# HELP siyu_contact_tags_total Tag memberships of live contacts.\n# TYPE siyu_contact_tags_total "
+                "# HELP siyu_contact_tags_total Tag memberships of live contacts.\n# TYPE "
+                "siyu_contact_tags_total "
                 "gauge\nsiyu_contact_tags_total %llu\n",
                 (unsigned long long)members);
 }
@@ -846,28 +937,33 @@ void sy_tags_metrics(void *ctx, sy_buf *out) {
  * "tree" as an id. */
 static sy_route routes[] = {
     {"GET", "/api/v1/tag-categories", h_cat_list, NULL, S, R, 0, "list tag categories"},
-    {"POST", "/api/v1/tag-categories", h_cat_create, NULL, S, M, 0, "create a tag category or subcategory"},
+    {"POST", "/api/v1/tag-categories", h_cat_create, NULL, S, M, 0,
+     "create a tag category or subcategory"},
     {"GET", "/api/v1/tag-categories/{id}", h_cat_get, NULL, S, R, 0, "read a tag category"},
     {"PATCH", "/api/v1/tag-categories/{id}", h_cat_patch, NULL, S, M, 0, "change a tag category"},
-    {"DELETE", "/api/v1/tag-categories/{id}", h_cat_delete, NULL, S, M, 0, "delete an empty tag category"},
+    {"DELETE", "/api/v1/tag-categories/{id}", h_cat_delete, NULL, S, M, 0,
+     "delete an empty tag category"},
     {"GET", "/api/v1/tags/tree", h_tree, NULL, S, R, 0, "the tag taxonomy tree with member counts"},
     {"GET", "/api/v1/tags", h_tag_list, NULL, S, R, 0, "list and search tags"},
     {"POST", "/api/v1/tags", h_tag_create, NULL, S, M, 0, "create a tag"},
     {"GET", "/api/v1/tags/{id}", h_tag_get, NULL, S, R, 0, "read a tag"},
     {"PATCH", "/api/v1/tags/{id}", h_tag_patch, NULL, S, M, 0, "change a tag"},
-    {"DELETE", "/api/v1/tags/{id}", h_tag_delete, NULL, S, M, 0, "delete a tag and its memberships"},
+    {"DELETE", "/api/v1/tags/{id}", h_tag_delete, NULL, S, M, 0,
+     "delete a tag and its memberships"},
     {"POST", "/api/v1/tags/{id}/members", h_members_add, NULL, S, R | W, BULK_LIMIT,
      "tag many contacts (ids or phones)"},
     {"POST", "/api/v1/tags/{id}/members/remove", h_members_remove, NULL, S, R | W, BULK_LIMIT,
      "untag many contacts (ids or phones)"},
     {"GET", "/api/v1/contacts/{id}/tags", h_ct_list, NULL, S, R, 0, "a contact's tags"},
     {"POST", "/api/v1/contacts/{id}/tags", h_ct_add, NULL, S, R | W, 0, "add tags to a contact"},
-    {"DELETE", "/api/v1/contacts/{id}/tags/{tag_id}", h_ct_del, NULL, S, R | W, 0, "remove a tag from a contact"},
+    {"DELETE", "/api/v1/contacts/{id}/tags/{tag_id}", h_ct_del, NULL, S, R | W, 0,
+     "remove a tag from a contact"},
 };
 
 void sy_tags_register(sy_tags *t, sy_http *h) {
     /* the table is static; one tags module per process */
-    for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++) routes[i].ctx = t;
+    for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++)
+        routes[i].ctx = t;
     sy_http_add_routes(h, routes, SY_ARRAY_LEN(routes));
     sy_http_add_metrics(h, sy_tags_metrics, t);
 }

@@ -76,16 +76,17 @@ const char *sy_tags_source_of(const sy_actor *actor);
  * one audited write job; RAM follows each commit. *changed counts rows
  * actually inserted or deleted. Errors: SY_E_NOT_FOUND when the tag does not
  * exist (nothing changed), SY_E_IO. */
-int sy_tags_write_members(sy_tags *t, const sy_actor *actor, int64_t tag_id, const int64_t *ids, size_t n,
-                          int add, size_t *changed, sy_err *e);
+int sy_tags_write_members(sy_tags *t, const sy_actor *actor, int64_t tag_id, const int64_t *ids,
+                          size_t n, int add, size_t *changed, sy_err *e);
 
 /* --- store (tags_store.c), on any connection --- */
 /* *exists = 1 when tag_id is a tag. */
 int sy_tags_db_tag_exists(sy_db *db, int64_t tag_id, int *exists, sy_err *e);
 /* Inserts / deletes contact_tags rows for ids; *changed += rows affected. */
-int sy_tags_db_add(sy_db *db, int64_t tag_id, const int64_t *ids, size_t n, int64_t now, int64_t by_staff,
-                   const char *source, size_t *changed, sy_err *e);
-int sy_tags_db_remove(sy_db *db, int64_t tag_id, const int64_t *ids, size_t n, size_t *changed, sy_err *e);
+int sy_tags_db_add(sy_db *db, int64_t tag_id, const int64_t *ids, size_t n, int64_t now,
+                   int64_t by_staff, const char *source, size_t *changed, sy_err *e);
+int sy_tags_db_remove(sy_db *db, int64_t tag_id, const int64_t *ids, size_t n, size_t *changed,
+                      sy_err *e);
 /* Deletes up to SY_TAGS_CHUNK membership rows of a deleted tag; *more = 1
  * when it hit the limit. */
 int sy_tags_db_sweep(sy_db *db, int64_t tag_id, int *more, sy_err *e);

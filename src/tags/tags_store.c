@@ -13,13 +13,14 @@ int sy_tags_db_tag_exists(sy_db *db, int64_t tag_id, int *exists, sy_err *e) {
     return rc < 0 ? rc : 0;
 }
 
-int sy_tags_db_add(sy_db *db, int64_t tag_id, const int64_t *ids, size_t n, int64_t now, int64_t by_staff,
-                   const char *source, size_t *changed, sy_err *e) {
+int sy_tags_db_add(sy_db *db, int64_t tag_id, const int64_t *ids, size_t n, int64_t now,
+                   int64_t by_staff, const char *source, size_t *changed, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare_cached(db,
-                                  "INSERT OR IGNORE INTO contact_tags (contact_id, tag_id, at, by_staff, source) "
-                                  "VALUES (?1, ?2, ?3, ?4, ?5)",
-                                  &st, e);
+    int rc = sy_db_prepare_cached(
+        db,
+        "INSERT OR IGNORE INTO contact_tags (contact_id, tag_id, at, by_staff, source) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)",
+        &st, e);
     if (rc) return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
         sy_stmt_bind_int(st, 1, ids[i]);
@@ -41,9 +42,11 @@ int sy_tags_db_add(sy_db *db, int64_t tag_id, const int64_t *ids, size_t n, int6
     return rc;
 }
 
-int sy_tags_db_remove(sy_db *db, int64_t tag_id, const int64_t *ids, size_t n, size_t *changed, sy_err *e) {
+int sy_tags_db_remove(sy_db *db, int64_t tag_id, const int64_t *ids, size_t n, size_t *changed,
+                      sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare_cached(db, "DELETE FROM contact_tags WHERE contact_id = ?1 AND tag_id = ?2", &st, e);
+    int rc = sy_db_prepare_cached(
+        db, "DELETE FROM contact_tags WHERE contact_id = ?1 AND tag_id = ?2", &st, e);
     if (rc) return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
         sy_stmt_bind_int(st, 1, ids[i]);
@@ -61,10 +64,11 @@ int sy_tags_db_remove(sy_db *db, int64_t tag_id, const int64_t *ids, size_t n, s
 
 int sy_tags_db_sweep(sy_db *db, int64_t tag_id, int *more, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db,
-                           "DELETE FROM contact_tags WHERE rowid IN (SELECT rowid FROM contact_tags "
-                           "WHERE tag_id = ?1 LIMIT 2000)",
-                           &st, e);
+    int rc =
+        sy_db_prepare(db,
+                      "DELETE FROM contact_tags WHERE rowid IN (SELECT rowid FROM contact_tags "
+                      "WHERE tag_id = ?1 LIMIT 2000)",
+                      &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, tag_id);
     rc = sy_stmt_step(st, e);

@@ -47,14 +47,14 @@ step('a tag category needs its scenario; a category and a tag are created', asyn
   await page.waitForURL(/\/tags$/);
   await waitIdle(page);
   await page.getByTestId('tag-cat-new').click();
-  await page.getByTestId('tag-cat-name').locator('input').fill(CAT);
+  await page.getByTestId('tag-cat-name').fill(CAT);
   await page.getByTestId('tag-cat-save').click();
   // The API refuses a category without its scenario, at the scenario field.
   const dialog = page.getByTestId('tag-cat-dialog');
   await dialog.locator('.el-form-item__error').first().waitFor();
   assert.match(await dialog.locator('.el-form-item__error').first().innerText(), /scenario/);
   assert.equal((await admin.get('/api/v1/tag-categories')).body.total, 0, 'nothing saved');
-  await page.getByTestId('tag-cat-scenario').locator('textarea').fill('私信转化：按意向分层跟进');
+  await page.getByTestId('tag-cat-scenario').fill('私信转化：按意向分层跟进');
   await page.getByTestId('tag-cat-save').click();
   await dialog.waitFor({ state: 'hidden' });
   const cats = (await admin.get('/api/v1/tag-categories')).body.items;
@@ -63,7 +63,7 @@ step('a tag category needs its scenario; a category and a tag are created', asyn
   await page.getByTestId(`tag-cat-title-${cats[0].id}`).waitFor();
 
   await page.getByTestId(`tag-new-${cats[0].id}`).click();
-  await page.getByTestId('tag-name').locator('input').fill(TAG);
+  await page.getByTestId('tag-name').fill(TAG);
   await page.getByTestId('tag-save').click();
   await page.getByTestId('tag-dialog').waitFor({ state: 'hidden' });
   const tags = (await admin.get(`/api/v1/tags?q=${encodeURIComponent(TAG)}`)).body.items;
@@ -81,7 +81,7 @@ step('bulk tagging two contacts by id shows added / skipped / not found', async 
   tagged = buyers.sample.slice(0, 2).map((s) => s.id);
   await pickOption(page, 'tag-bulk-tag', TAG);
   await page.getByTestId('tag-bulk-by').getByText('按客户 ID').click();
-  await page.getByTestId('tag-bulk-text').locator('textarea').fill(`${tagged[0]}\n${tagged[1]}\n${tagged[0]}\n99999999`);
+  await page.getByTestId('tag-bulk-text').fill(`${tagged[0]}\n${tagged[1]}\n${tagged[0]}\n99999999`);
   await page.getByTestId('tag-bulk-add').click();
   const result = page.getByTestId('tag-bulk-result');
   await result.waitFor();
@@ -131,7 +131,7 @@ step('a segment from two conditions: node errors, live count equal to the API, s
   assert.equal(await live.innerText(), String(want.count));
   for (const s of want.sample) await page.getByTestId(`seg-sample-${s.id}`).waitFor();
 
-  await page.getByTestId('seg-name').locator('input').fill('高意向买家');
+  await page.getByTestId('seg-name').fill('高意向买家');
   await page.getByTestId('seg-save').click();
   await page.waitForURL(/\/segments$/);
   const list = (await admin.get('/api/v1/segments')).body.items;

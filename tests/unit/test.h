@@ -15,7 +15,7 @@
 #define assert_ok(expr, errp)                                                                      \
     do {                                                                                           \
         int rc_ = (expr);                                                                          \
-        if (rc_ != 0) fail_msg("%s → %s: %s", #expr, sy_err_name(rc_), (errp)->msg);              \
+        if (rc_ != 0) fail_msg("%s → %s: %s", #expr, sy_err_name(rc_), (errp)->msg);               \
     } while (0)
 
 /* A fresh temporary directory (caller frees the string; removed by test_rmdir). */

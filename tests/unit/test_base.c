@@ -16,7 +16,9 @@ static void test_arena(void **state) {
 }
 
 static int cleaned;
-static void bump(void *p) { cleaned += *(int *)p; }
+static void bump(void *p) {
+    cleaned += *(int *)p;
+}
 
 static void test_arena_cleanup_order(void **state) {
     (void)state;
@@ -32,7 +34,8 @@ static void test_arena_cleanup_order(void **state) {
 static void test_buf(void **state) {
     (void)state;
     sy_buf b = SY_BUF_INIT;
-    for (int i = 0; i < 1000; i++) sy_buf_addf(&b, "%d,", i);
+    for (int i = 0; i < 1000; i++)
+        sy_buf_addf(&b, "%d,", i);
     assert_int_equal(b.p[b.len], 0);
     assert_true(strncmp(b.p, "0,1,2,", 6) == 0);
     size_t n;
@@ -116,10 +119,10 @@ static void test_json_strict(void **state) {
 static void test_utf8(void **state) {
     (void)state;
     assert_true(sy_utf8_valid("私域 𠮷", strlen("私域 𠮷")));
-    assert_false(sy_utf8_valid("\xc0\xaf", 2));          /* overlong */
-    assert_false(sy_utf8_valid("\xed\xa0\x80", 3));      /* surrogate */
-    assert_false(sy_utf8_valid("\xe7\xa7", 2));          /* truncated */
-    assert_false(sy_utf8_valid("\xd5\xc5\xc8\xfd", 4));  /* GBK 张三 */
+    assert_false(sy_utf8_valid("\xc0\xaf", 2));         /* overlong */
+    assert_false(sy_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    assert_false(sy_utf8_valid("\xe7\xa7", 2));         /* truncated */
+    assert_false(sy_utf8_valid("\xd5\xc5\xc8\xfd", 4)); /* GBK 张三 */
     assert_int_equal(sy_utf8_len("私域ab"), 4);
     int64_t v;
     assert_int_equal(sy_parse_i64("42", &v), 0);
@@ -131,9 +134,9 @@ static void test_utf8(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_arena),       cmocka_unit_test(test_arena_cleanup_order),
-        cmocka_unit_test(test_buf),         cmocka_unit_test(test_time_roundtrip),
-        cmocka_unit_test(test_timezones),   cmocka_unit_test(test_json_strict),
+        cmocka_unit_test(test_arena),     cmocka_unit_test(test_arena_cleanup_order),
+        cmocka_unit_test(test_buf),       cmocka_unit_test(test_time_roundtrip),
+        cmocka_unit_test(test_timezones), cmocka_unit_test(test_json_strict),
         cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

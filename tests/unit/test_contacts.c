@@ -443,8 +443,10 @@ static int age_job(sy_db *db, void *arg, sy_err *e) {
     int64_t id = *(int64_t *)arg;
     char sql[256];
     snprintf(sql, sizeof sql,
-             "UPDATE contacts SET created_at = created_at - 40*86400000, owned_at = owned_at - 40*86400000 "
-             "WHERE id = %lld; UPDATE contact_settings SET value = '1' WHERE key = 'pool.recycle_enabled'",
+             "UPDATE contacts SET created_at = created_at - 40*86400000, owned_at = owned_at - "
+             "40*86400000 "
+             "WHERE id = %lld; UPDATE contact_settings SET value = '1' WHERE key = "
+             "'pool.recycle_enabled'",
              (long long)id);
     return sy_db_exec(db, sql, e);
 }
@@ -470,7 +472,8 @@ static void test_recycle_timer(void **state) {
     sy_contacts_destroy(fast);
     json_t *c = get(f, &all, idle);
     assert_true(json_is_null(json_object_get(c, "owner_id")));
-    assert_string_equal(json_string_value(json_object_get(c, "return_reason")), "recycled: no follow-up");
+    assert_string_equal(json_string_value(json_object_get(c, "return_reason")),
+                        "recycled: no follow-up");
     json_decref(c);
     c = get(f, &all, fresh);
     assert_int_equal(json_integer_value(json_object_get(c, "owner_id")), 7);

@@ -21,7 +21,8 @@ static void fill(sy_engine *e) {
         memset(v, 0, sizeof *v);
         v->contact = 1 + (uint32_t)(next() % N_CONTACTS);
         v->type = (uint16_t)(next() % 7);
-        v->ts = 1700000000000LL + (int64_t)(next() % (90LL * 86400000)); /* out of order on purpose */
+        v->ts =
+            1700000000000LL + (int64_t)(next() % (90LL * 86400000)); /* out of order on purpose */
         if (v->type == 3) {
             v->flags = SY_EV_ORDER;
             v->revenue_fen = 100 + (int64_t)(next() % 50000);
@@ -70,7 +71,8 @@ static void check_contact(sy_engine *e, uint32_t c, const uint32_t *canon) {
     size_t want_n = 0;
     int64_t prev = INT64_MAX;
     for (int i = 0; i < N_EV; i++)
-        if (canon[evs[i].contact] == c && evs[i].type == 2 && evs[i].ts >= from && evs[i].ts < to) want_n++;
+        if (canon[evs[i].contact] == c && evs[i].type == 2 && evs[i].ts >= from && evs[i].ts < to)
+            want_n++;
     uint32_t pos[4096];
     size_t total = sy_engine_contact_events(e, c, from, to, 2, 0, pos, 4096);
     assert_int_equal(total, want_n);
@@ -97,8 +99,10 @@ static void test_differential(void **state) {
     fill(e);
     assert_int_equal(sy_engine_size(e), N_EV);
     uint32_t canon[N_CONTACTS + 1];
-    for (uint32_t i = 0; i <= N_CONTACTS; i++) canon[i] = i;
-    for (uint32_t c = 1; c <= N_CONTACTS; c += 7) check_contact(e, c, canon);
+    for (uint32_t i = 0; i <= N_CONTACTS; i++)
+        canon[i] = i;
+    for (uint32_t c = 1; c <= N_CONTACTS; c += 7)
+        check_contact(e, c, canon);
 
     /* merge 5 into 9 and 17 into 9; then unmerge 5 */
     sy_engine_merge(e, 5, 9);
@@ -121,7 +125,8 @@ static void test_differential(void **state) {
         if (canon[c] != c) continue;
         int did = 0;
         for (int i = 0; i < N_EV && !did; i++)
-            did = canon[evs[i].contact] == c && evs[i].type == 3 && evs[i].ts >= from && evs[i].ts < to;
+            did = canon[evs[i].contact] == c && evs[i].type == 3 && evs[i].ts >= from &&
+                  evs[i].ts < to;
         want += did;
         assert_int_equal(sy_idset_contains(s, c), did);
     }
@@ -141,9 +146,11 @@ static void test_differential(void **state) {
 static void test_idset(void **state) {
     (void)state;
     sy_idset *a = sy_idset_create(), *b = sy_idset_create();
-    for (uint32_t i = 0; i < 1000; i += 2) sy_idset_add(a, i);
-    for (uint32_t i = 0; i < 1000; i += 3) sy_idset_add(b, i);
-    sy_idset *and = sy_idset_copy(a), *or = sy_idset_copy(a), *not = sy_idset_copy(a);
+    for (uint32_t i = 0; i < 1000; i += 2)
+        sy_idset_add(a, i);
+    for (uint32_t i = 0; i < 1000; i += 3)
+        sy_idset_add(b, i);
+    sy_idset *and = sy_idset_copy(a), * or = sy_idset_copy(a), *not = sy_idset_copy(a);
     sy_idset_and(and, b);
     sy_idset_or(or, b);
     sy_idset_andnot(not, b);
@@ -155,7 +162,7 @@ static void test_idset(void **state) {
     }
     assert_int_equal(sy_idset_count(and), n_and);
     assert_int_equal(sy_idset_count(or), n_or);
-    assert_int_equal(sy_idset_count(not), n_not);
+    assert_int_equal(sy_idset_count(not ), n_not);
     uint32_t out[4];
     assert_int_equal(sy_idset_list(and, 7, out, 4), 4);
     assert_int_equal(out[0], 12);
@@ -166,7 +173,7 @@ static void test_idset(void **state) {
     sy_idset_destroy(b);
     sy_idset_destroy(and);
     sy_idset_destroy(or);
-    sy_idset_destroy(not);
+    sy_idset_destroy(not );
     sy_idset_destroy(NULL);
 }
 

@@ -17,7 +17,8 @@ static void test_counts(void **state) {
     sy_engine *e = sy_engine_create();
     static sy_engine_event ev[N];
     uint32_t canon[NCON + 1];
-    for (uint32_t c = 0; c <= NCON; c++) canon[c] = c;
+    for (uint32_t c = 0; c <= NCON; c++)
+        canon[c] = c;
     for (int i = 0; i < N; i++) {
         ev[i] = (sy_engine_event){0};
         ev[i].contact = 1 + rnd(NCON);
@@ -55,7 +56,8 @@ static void test_counts(void **state) {
         for (int i = 0; i < N; i++) {
             if (ev[i].type != type || ev[i].ts < from || ev[i].ts >= to) continue;
             if (ev[i].flags & (SY_EV_SYSTEM | SY_EV_META)) continue;
-            if (dims[SY_DIM_CATEGORY] && ev[i].dims[SY_DIM_CATEGORY] != dims[SY_DIM_CATEGORY]) continue;
+            if (dims[SY_DIM_CATEGORY] && ev[i].dims[SY_DIM_CATEGORY] != dims[SY_DIM_CATEGORY])
+                continue;
             if (dims[SY_DIM_STORE] && ev[i].dims[SY_DIM_STORE] != dims[SY_DIM_STORE]) continue;
             uint32_t c = canon[ev[i].contact];
             cnt[c]++;
@@ -65,7 +67,8 @@ static void test_counts(void **state) {
         for (uint32_t c = 1; c <= NCON; c++) {
             int want = cnt[c] >= minc && (mins == INT64_MIN || sum[c] >= mins);
             want_n += want;
-            if (want != sy_idset_contains(got, c)) fail_msg("round %d contact %u: want %d", round, c, want);
+            if (want != sy_idset_contains(got, c))
+                fail_msg("round %d contact %u: want %d", round, c, want);
         }
         assert_int_equal(sy_idset_count(got), want_n);
         sy_idset_destroy(got);

@@ -5,7 +5,8 @@
 
 static const int64_t NOW = 1795000000000LL;
 
-static int parse(sy_arena *a, const char *kind, const char *body, sy_parsed *p, json_t **details, sy_err *e) {
+static int parse(sy_arena *a, const char *kind, const char *body, sy_parsed *p, json_t **details,
+                 sy_err *e) {
     return sy_segment_parse(a, kind, body, strlen(body), NOW, p, details, e);
 }
 
@@ -15,12 +16,16 @@ static void test_batch_ok(void **state) {
     sy_parsed p;
     sy_err e = {0};
     const char *body =
-        "{\"batch\":[{\"type\":\"track\",\"userId\":\"u1\",\"event\":\"order_paid\",\"messageId\":\"m1\","
-        "\"properties\":{\"amount\":19.9},\"timestamp\":\"2026-11-01T08:00:00.000Z\",\"_metadata\":{\"x\":1}},"
-        "{\"type\":\"identify\",\"anonymousId\":\"a1\",\"context\":{\"traits\":{\"phone\":\"13812345678\"}}},"
+        "{\"batch\":[{\"type\":\"track\",\"userId\":\"u1\",\"event\":\"order_paid\",\"messageId\":"
+        "\"m1\","
+        "\"properties\":{\"amount\":19.9},\"timestamp\":\"2026-11-01T08:00:00.000Z\",\"_metadata\":"
+        "{\"x\":1}},"
+        "{\"type\":\"identify\",\"anonymousId\":\"a1\",\"context\":{\"traits\":{\"phone\":"
+        "\"13812345678\"}}},"
         "{\"type\":\"page\",\"userId\":1001,\"originalTimestamp\":\"2026-11-22T00:00:00.000Z\"},"
         "{\"type\":\"alias\",\"previousId\":\"a1\",\"userId\":\"u1\"}],"
-        "\"sentAt\":\"2026-11-22T00:00:10.000Z\",\"context\":{\"ip\":\"1.2.3.4\"},\"writeKey\":\"swk_x\"}";
+        "\"sentAt\":\"2026-11-22T00:00:10.000Z\",\"context\":{\"ip\":\"1.2.3.4\"},\"writeKey\":"
+        "\"swk_x\"}";
     assert_ok(parse(a, "batch", body, &p, NULL, &e), &e);
     assert_int_equal(p.n, 4);
     assert_string_equal(p.write_key, "swk_x");
@@ -31,8 +36,9 @@ static void test_batch_ok(void **state) {
     assert_non_null(json_object_get(p.msgs[0].context, "ip")); /* batch context merged */
     assert_string_equal(p.msgs[1].event, "$identify");
     assert_non_null(json_object_get(p.msgs[1].traits, "phone")); /* context.traits used */
-    assert_string_equal(p.msgs[2].user_id, "1001");            /* numeric id kept as text */
-    /* originalTimestamp corrected for a client clock 10 s behind the send: receivedAt - (sentAt - orig) */
+    assert_string_equal(p.msgs[2].user_id, "1001");              /* numeric id kept as text */
+    /* originalTimestamp corrected for a client clock 10 s behind the send: receivedAt - (sentAt -
+     * orig) */
     assert_int_equal(p.msgs[2].ts, NOW - 10000);
     assert_int_equal(p.msgs[3].type, SY_MSG_ALIAS);
     assert_string_equal(p.msgs[3].previous_id, "a1");
@@ -46,12 +52,13 @@ static void test_batch_errors_listed(void **state) {
     sy_parsed p;
     sy_err e = {0};
     json_t *details = NULL;
-    const char *body = "{\"batch\":[{\"type\":\"track\",\"userId\":\"u\"},"
-                       "{\"type\":\"identify\"},"
-                       "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"x\",\"timestamp\":\"yesterday\"},"
-                       "{\"type\":\"warp\",\"userId\":\"u\"},"
-                       "{\"type\":\"track\",\"userId\":{\"a\":1},\"event\":\"x\"},"
-                       "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"x\",\"properties\":[1]}]}";
+    const char *body =
+        "{\"batch\":[{\"type\":\"track\",\"userId\":\"u\"},"
+        "{\"type\":\"identify\"},"
+        "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"x\",\"timestamp\":\"yesterday\"},"
+        "{\"type\":\"warp\",\"userId\":\"u\"},"
+        "{\"type\":\"track\",\"userId\":{\"a\":1},\"event\":\"x\"},"
+        "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"x\",\"properties\":[1]}]}";
     assert_int_equal(parse(a, "batch", body, &p, &details, &e), SY_E_INVALID);
     assert_null(p.root);
     json_t *errs = json_object_get(details, "errors");
@@ -76,7 +83,8 @@ static void test_limits(void **state) {
     /* a message over 32 KB */
     sy_buf b = SY_BUF_INIT;
     sy_buf_adds(&b, "{\"userId\":\"u\",\"event\":\"big\",\"properties\":{\"blob\":\"");
-    for (int i = 0; i < 33 * 1024; i++) sy_buf_addc(&b, 'x');
+    for (int i = 0; i < 33 * 1024; i++)
+        sy_buf_addc(&b, 'x');
     sy_buf_adds(&b, "\"}}");
     assert_int_equal(sy_segment_parse(a, "track", b.p, b.len, NOW, &p, &details, &e), SY_E_INVALID);
     assert_non_null(strstr(e.msg, "32 KB"));
@@ -84,7 +92,8 @@ static void test_limits(void **state) {
     sy_buf_reset(&b);
     /* more than 2500 messages */
     sy_buf_adds(&b, "{\"batch\":[");
-    for (int i = 0; i < 2501; i++) sy_buf_addf(&b, "%s{\"type\":\"track\",\"userId\":\"u\",\"event\":\"e\"}", i ? "," : "");
+    for (int i = 0; i < 2501; i++)
+        sy_buf_addf(&b, "%s{\"type\":\"track\",\"userId\":\"u\",\"event\":\"e\"}", i ? "," : "");
     sy_buf_adds(&b, "]}");
     assert_int_equal(sy_segment_parse(a, "batch", b.p, b.len, NOW, &p, NULL, &e), SY_E_INVALID);
     assert_non_null(strstr(e.msg, "2500"));
@@ -93,7 +102,8 @@ static void test_limits(void **state) {
     assert_non_null(strstr(e.msg, "malformed JSON"));
     assert_int_equal(parse(a, "batch", "[]", &p, NULL, &e), SY_E_INVALID);
     assert_int_equal(parse(a, "batch", "{\"nobatch\":1}", &p, NULL, &e), SY_E_INVALID);
-    assert_int_equal(parse(a, "track", "{\"userId\":\"u\",\"event\":\"$page\"}", &p, NULL, &e), SY_E_INVALID);
+    assert_int_equal(parse(a, "track", "{\"userId\":\"u\",\"event\":\"$page\"}", &p, NULL, &e),
+                     SY_E_INVALID);
     sy_arena_destroy(a);
 }
 
@@ -103,9 +113,10 @@ static void test_money(void **state) {
         const char *json;
         int ok;
         int64_t fen;
-    } cases[] = {{"19.9", 1, 1990},   {"\"19.90\"", 1, 1990}, {"199", 1, 19900}, {"\"0.01\"", 1, 1},
-                 {"0.1", 1, 10},      {"\"-5.5\"", 1, -550},  {"\"1.234\"", 0, 0}, {"\"abc\"", 0, 0},
-                 {"\"1.\"", 0, 0},    {"true", 0, 0},         {"\"12.30\"", 1, 1230}, {"1e2", 1, 10000}};
+    } cases[] = {{"19.9", 1, 1990},   {"\"19.90\"", 1, 1990}, {"199", 1, 19900},
+                 {"\"0.01\"", 1, 1},  {"0.1", 1, 10},         {"\"-5.5\"", 1, -550},
+                 {"\"1.234\"", 0, 0}, {"\"abc\"", 0, 0},      {"\"1.\"", 0, 0},
+                 {"true", 0, 0},      {"\"12.30\"", 1, 1230}, {"1e2", 1, 10000}};
     for (size_t i = 0; i < SY_ARRAY_LEN(cases); i++) {
         json_t *v = json_loads(cases[i].json, JSON_DECODE_ANY, NULL);
         assert_non_null(v);
@@ -159,8 +170,10 @@ static void test_log_roundtrip(void **state) {
         assert_int_equal(out[i].ev.dims[SY_DIM_CATEGORY], rows[i].ev.dims[SY_DIM_CATEGORY]);
         assert_int_equal(out[i].order_key, rows[i].order_key);
         assert_int_equal(out[i].write_key_id, 3);
-        if (rows[i].message_id) assert_string_equal(out[i].message_id, "msg-id");
-        else assert_null(out[i].message_id);
+        if (rows[i].message_id)
+            assert_string_equal(out[i].message_id, "msg-id");
+        else
+            assert_null(out[i].message_id);
         assert_string_equal(out[i].payload, rows[i].payload);
     }
     /* a damaged checksum or damaged bytes are refused, never decoded */
@@ -175,8 +188,8 @@ static void test_log_roundtrip(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_batch_ok),  cmocka_unit_test(test_batch_errors_listed),
-        cmocka_unit_test(test_limits),    cmocka_unit_test(test_money),
+        cmocka_unit_test(test_batch_ok),      cmocka_unit_test(test_batch_errors_listed),
+        cmocka_unit_test(test_limits),        cmocka_unit_test(test_money),
         cmocka_unit_test(test_log_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

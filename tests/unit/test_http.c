@@ -43,9 +43,13 @@ static int h_defer(sy_req *r) {
     return SY_DEFERRED;
 }
 
-static int h_size(sy_req *r) { return sy_reply_json(r, 200, json_pack("{s:I}", "len", (json_int_t)r->body_len)); }
+static int h_size(sy_req *r) {
+    return sy_reply_json(r, 200, json_pack("{s:I}", "len", (json_int_t)r->body_len));
+}
 
-static int h_secret(sy_req *r) { return sy_reply_json(r, 200, json_pack("{s:b}", "ok", 1)); }
+static int h_secret(sy_req *r) {
+    return sy_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+}
 
 /* Test authenticator: "Bearer good" is staff with perm bit 1; "Bearer weak" has none. */
 static int authn(void *ctx, sy_req *r, int required, sy_auth *out, sy_err *e) {
@@ -54,9 +58,12 @@ static int authn(void *ctx, sy_req *r, int required, sy_auth *out, sy_err *e) {
     const char *h = sy_req_header(r, "Authorization");
     memset(out, 0, sizeof *out);
     if (!h) return 0;
-    if (strcmp(h, "Bearer good") == 0) *out = (sy_auth){SY_AUTH_STAFF, 1, NULL};
-    else if (strcmp(h, "Bearer weak") == 0) *out = (sy_auth){SY_AUTH_STAFF, 0, NULL};
-    else return sy_err_set(e, SY_E_UNAUTHENTICATED, "unknown token");
+    if (strcmp(h, "Bearer good") == 0)
+        *out = (sy_auth){SY_AUTH_STAFF, 1, NULL};
+    else if (strcmp(h, "Bearer weak") == 0)
+        *out = (sy_auth){SY_AUTH_STAFF, 0, NULL};
+    else
+        return sy_err_set(e, SY_E_UNAUTHENTICATED, "unknown token");
     return 0;
 }
 
@@ -89,7 +96,8 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud) {
 
 static int port;
 
-static void call(const char *method, const char *path, const char *body, const char *auth, reply *out) {
+static void call(const char *method, const char *path, const char *body, const char *auth,
+                 reply *out) {
     CURL *c = curl_easy_init();
     char url[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
@@ -165,13 +173,17 @@ static void test_bodies(void **state) {
     call("POST", "/api/v1/things", "{\"name\":", NULL, &r);
     assert_int_equal(r.status, 400);
     json_t *v = body_json(&r);
-    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(v, "error"), "message")), "malformed JSON"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(v, "error"), "message")),
+               "malformed JSON"));
     json_decref(v);
     sy_buf_release(&r.body);
     call("POST", "/api/v1/things", "{\"name\":\"x\",\"color\":1}", NULL, &r);
     assert_int_equal(r.status, 400);
     v = body_json(&r);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(v, "error"), "details"), "field")), "color");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(v, "error"), "details"), "field")),
+                        "color");
     json_decref(v);
     sy_buf_release(&r.body);
     char big[300];
@@ -215,7 +227,8 @@ static void test_builtin(void **state) {
     sy_buf_release(&r.body);
     call("GET", "/metrics", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.body.p, "siyu_http_requests_total{method=\"GET\",route=\"/api/v1/things/{id}\"}"));
+    assert_non_null(
+        strstr(r.body.p, "siyu_http_requests_total{method=\"GET\",route=\"/api/v1/things/{id}\"}"));
     assert_non_null(strstr(r.body.p, "siyu_http_request_duration_seconds_bucket"));
     sy_buf_release(&r.body);
     call("GET", "/api/openapi.json", NULL, NULL, &r);
@@ -243,7 +256,8 @@ static void post_raw(const char *path, const unsigned char *data, size_t n, repl
     char url[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
     memset(out, 0, sizeof *out);
-    struct curl_slist *hs = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
+    struct curl_slist *hs =
+        curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
@@ -321,12 +335,9 @@ static int teardown(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_routes),
-        cmocka_unit_test(test_bodies),
-        cmocka_unit_test(test_auth),
-        cmocka_unit_test(test_builtin),
-        cmocka_unit_test(test_deferred),
-        cmocka_unit_test(test_gzip),
+        cmocka_unit_test(test_routes),   cmocka_unit_test(test_bodies),
+        cmocka_unit_test(test_auth),     cmocka_unit_test(test_builtin),
+        cmocka_unit_test(test_deferred), cmocka_unit_test(test_gzip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

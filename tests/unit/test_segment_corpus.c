@@ -7,7 +7,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void test_replay(void **state) {
     (void)state;
-    assert_true(test_replay_corpus(TEST_DATA_DIR "/../fuzz/corpus/segment", LLVMFuzzerTestOneInput) >= 10);
+    assert_true(
+        test_replay_corpus(TEST_DATA_DIR "/../fuzz/corpus/segment", LLVMFuzzerTestOneInput) >= 10);
 }
 
 int main(void) {

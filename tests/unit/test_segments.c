@@ -81,7 +81,9 @@ static void map_id(void *ctx, int64_t id, const char *value) {
         if (strcmp(f->mc[i].uid, value) == 0) f->mc[i].id = id;
 }
 
-static void iso(int64_t ms, char *out) { sy_time_format(ms, out, 40); }
+static void iso(int64_t ms, char *out) {
+    sy_time_format(ms, out, 40);
+}
 
 static int setup_seed(void **state, uint64_t seed) {
     fixture *f = calloc(1, sizeof *f);
@@ -90,7 +92,8 @@ static int setup_seed(void **state, uint64_t seed) {
     f->dir = test_tmpdir();
     f->eng = sy_engine_create();
     if (sy_store_open(f->dir, &f->st, &e) || sy_staff_create(f->st, &f->staff, &e) ||
-        sy_contacts_create(f->st, f->staff, 0, &f->c, &e) || sy_events_create(f->st, f->staff, f->c, f->eng, &f->ev, &e)) {
+        sy_contacts_create(f->st, f->staff, 0, &f->c, &e) ||
+        sy_events_create(f->st, f->staff, f->c, f->eng, &f->ev, &e)) {
         fprintf(stderr, "setup: %s\n", e.msg);
         return -1;
     }
@@ -106,7 +109,9 @@ static int setup_seed(void **state, uint64_t seed) {
         m->city = cities[rnd(f, 4)];
         m->gender = genders[rnd(f, 3)];
         m->company = companies[rnd(f, 3)];
-        if (rnd(f, 4)) snprintf(m->birthday, sizeof m->birthday, "19%02u-%02u-%02u", 70 + rnd(f, 30), 1 + rnd(f, 12), 1 + rnd(f, 28));
+        if (rnd(f, 4))
+            snprintf(m->birthday, sizeof m->birthday, "19%02u-%02u-%02u", 70 + rnd(f, 30),
+                     1 + rnd(f, 12), 1 + rnd(f, 28));
         m->has_phone = rnd(f, 2);
         json_t *traits = json_object();
         if (m->name) json_object_set_new(traits, "name", json_string(m->name));
@@ -121,8 +126,9 @@ static int setup_seed(void **state, uint64_t seed) {
         }
         char mid[32];
         snprintf(mid, sizeof mid, "id-%d", i);
-        json_array_append_new(batch, json_pack("{s:s,s:s,s:s,s:o,s:s}", "type", "identify", "userId", m->uid, "messageId", mid, "traits",
-                                               traits, "timestamp", ts));
+        json_array_append_new(batch, json_pack("{s:s,s:s,s:s,s:o,s:s}", "type", "identify",
+                                               "userId", m->uid, "messageId", mid, "traits", traits,
+                                               "timestamp", ts));
     }
     json_t *body = json_pack("{s:o}", "batch", batch);
     char *s = sy_json_dump(body);
@@ -141,10 +147,15 @@ static int setup_seed(void **state, uint64_t seed) {
         mevent *x = &f->me[i];
         x->c = (int)rnd(f, NC);
         x->type = (int)rnd(f, 3);
-        x->ts = AS_OF - (int64_t)rnd(f, 60 * 24) * 3600000LL + (int64_t)rnd(f, 3600000) + (rnd(f, 20) == 0 ? 5 * DAY : 0);
+        x->ts = AS_OF - (int64_t)rnd(f, 60 * 24) * 3600000LL + (int64_t)rnd(f, 3600000) +
+                (rnd(f, 20) == 0 ? 5 * DAY : 0);
         x->cat = (int)rnd(f, 4);
         json_t *props = json_object();
-        if (x->cat) json_object_set_new(props, "category", json_string(x->cat == 1 ? "生鲜" : x->cat == 2 ? "母婴" : "美妆"));
+        if (x->cat)
+            json_object_set_new(props, "category",
+                                json_string(x->cat == 1   ? "生鲜"
+                                            : x->cat == 2 ? "母婴"
+                                                          : "美妆"));
         if (x->type == 0) {
             x->fen = 100 + rnd(f, 20000);
             json_object_set_new(props, "amount", json_real((double)x->fen / 100.0));
@@ -152,8 +163,10 @@ static int setup_seed(void **state, uint64_t seed) {
         char mid[32];
         snprintf(mid, sizeof mid, "ev-%d", i);
         iso(x->ts, ts);
-        json_array_append_new(batch, json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "type", "track", "userId", f->mc[x->c].uid, "messageId", mid,
-                                               "event", type_names[x->type], "properties", props, "timestamp", ts));
+        json_array_append_new(batch,
+                              json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "type", "track", "userId",
+                                        f->mc[x->c].uid, "messageId", mid, "event",
+                                        type_names[x->type], "properties", props, "timestamp", ts));
     }
     body = json_pack("{s:o}", "batch", batch);
     s = sy_json_dump(body);
@@ -167,17 +180,29 @@ static int setup_seed(void **state, uint64_t seed) {
     for (int t = 0; t < 3; t++) {
         f->tags[t] = sy_idset_create();
         for (int i = 0; i < NC; i++)
-            if ((f->mc[i].tags[t] = rnd(f, 3) == 0)) sy_idset_add(f->tags[t], (uint32_t)f->mc[i].id);
+            if ((f->mc[i].tags[t] = rnd(f, 3) == 0))
+                sy_idset_add(f->tags[t], (uint32_t)f->mc[i].id);
     }
-    f->saved = json_pack("{s:[{s:s,s:s,s:s},{s:i}]}", "or", "attribute", "city", "op", "=", "value", "上海", "tag", 2);
-    f->env = (seg_env){f, f->c, f->eng, f->ev, NULL, f->staff, fake_segment_def, fake_tag_members, fake_tag_exists, fake_tz};
+    f->saved = json_pack("{s:[{s:s,s:s,s:s},{s:i}]}", "or", "attribute", "city", "op", "=", "value",
+                         "上海", "tag", 2);
+    f->env = (seg_env){f,
+                       f->c,
+                       f->eng,
+                       f->ev,
+                       NULL,
+                       f->staff,
+                       fake_segment_def,
+                       fake_tag_members,
+                       fake_tag_exists,
+                       fake_tz};
     *state = f;
     return 0;
 }
 
 static int teardown(void **state) {
     fixture *f = *state;
-    for (int t = 0; t < 3; t++) sy_idset_destroy(f->tags[t]);
+    for (int t = 0; t < 3; t++)
+        sy_idset_destroy(f->tags[t]);
     json_decref(f->saved);
     sy_events_destroy(f->ev);
     sy_contacts_destroy(f->c);
@@ -218,13 +243,18 @@ static int model_event(fixture *f, json_t *n, int ci) {
         to = date_ms_sh(json_string_value(json_array_get(v, 1)));
         if (to > AS_OF) to = AS_OF;
     }
-    const char *cat = (v = json_object_get(n, "where")) ? json_string_value(json_object_get(v, "category")) : NULL;
+    const char *cat = (v = json_object_get(n, "where"))
+                          ? json_string_value(json_object_get(v, "category"))
+                          : NULL;
     int64_t count = 0, sum = 0;
     for (int i = 0; i < NEV; i++) {
         mevent *x = &f->me[i];
         if (x->c != ci || x->type != type || x->ts < from || x->ts >= to) continue;
         if (cat) {
-            const char *xc = x->cat == 1 ? "生鲜" : x->cat == 2 ? "母婴" : x->cat == 3 ? "美妆" : "";
+            const char *xc = x->cat == 1   ? "生鲜"
+                             : x->cat == 2 ? "母婴"
+                             : x->cat == 3 ? "美妆"
+                                           : "";
             if (strcmp(xc, cat) != 0) continue;
         }
         count++;
@@ -305,17 +335,24 @@ static json_t *rand_cond(fixture *f) {
         const char *op = ops[rnd(f, 6)];
         const char *key = rnd(f, 2) ? "city" : "company";
         json_t *o = json_pack("{s:s,s:s}", "attribute", key, "op", op);
-        const char *val = strcmp(key, "city") == 0 ? (rnd(f, 2) ? "上海" : "杭州") : (rnd(f, 2) ? "腾讯科技" : "腾讯");
-        if (strcmp(op, "in") == 0) json_object_set_new(o, "value", json_pack("[s,s]", val, "北京"));
-        else if (strcmp(op, "contains") == 0) json_object_set_new(o, "value", json_string(rnd(f, 2) ? "海" : "腾讯"));
-        else if (strcmp(op, "is_set") && strcmp(op, "not_set")) json_object_set_new(o, "value", json_string(val));
+        const char *val = strcmp(key, "city") == 0 ? (rnd(f, 2) ? "上海" : "杭州")
+                                                   : (rnd(f, 2) ? "腾讯科技" : "腾讯");
+        if (strcmp(op, "in") == 0)
+            json_object_set_new(o, "value", json_pack("[s,s]", val, "北京"));
+        else if (strcmp(op, "contains") == 0)
+            json_object_set_new(o, "value", json_string(rnd(f, 2) ? "海" : "腾讯"));
+        else if (strcmp(op, "is_set") && strcmp(op, "not_set"))
+            json_object_set_new(o, "value", json_string(val));
         return o;
     }
     case 2: {
         static const char *const ops[] = {"<", ">", "=", "!=", "is_set"};
         const char *op = ops[rnd(f, 5)];
-        if (rnd(f, 2)) return json_pack("{s:s,s:s,s:s}", "attribute", "gender", "op", rnd(f, 2) ? "=" : "!=", "value", genders[rnd(f, 3)]);
-        if (strcmp(op, "is_set") == 0) return json_pack("{s:s,s:s}", "attribute", "birthday", "op", op);
+        if (rnd(f, 2))
+            return json_pack("{s:s,s:s,s:s}", "attribute", "gender", "op",
+                             rnd(f, 2) ? "=" : "!=", "value", genders[rnd(f, 3)]);
+        if (strcmp(op, "is_set") == 0)
+            return json_pack("{s:s,s:s}", "attribute", "birthday", "op", op);
         return json_pack("{s:s,s:s,s:s}", "attribute", "birthday", "op", op, "value", "1985-06-15");
     }
     case 3:
@@ -325,19 +362,43 @@ static json_t *rand_cond(fixture *f) {
     default: {
         json_t *o = json_pack("{s:s}", "event", type_names[rnd(f, 3)]);
         switch (rnd(f, 4)) {
-        case 0: json_object_set_new(o, "last_days", json_integer(1 + rnd(f, 40))); break;
-        case 1: json_object_set_new(o, "last_calendar_days", json_integer(1 + rnd(f, 20))); break;
-        case 2: json_object_set_new(o, "between", json_pack("[s,s]", "2026-10-01", rnd(f, 2) ? "2026-11-01" : "2026-12-31")); break;
-        default: break;
+        case 0:
+            json_object_set_new(o, "last_days", json_integer(1 + rnd(f, 40)));
+            break;
+        case 1:
+            json_object_set_new(o, "last_calendar_days", json_integer(1 + rnd(f, 20)));
+            break;
+        case 2:
+            json_object_set_new(
+                o, "between",
+                json_pack("[s,s]", "2026-10-01", rnd(f, 2) ? "2026-11-01" : "2026-12-31"));
+            break;
+        default:
+            break;
         }
-        if (rnd(f, 3) == 0) json_object_set_new(o, "where", json_pack("{s:s}", "category", rnd(f, 4) ? "生鲜" : "不存在"));
+        if (rnd(f, 3) == 0)
+            json_object_set_new(o, "where",
+                                json_pack("{s:s}", "category", rnd(f, 4) ? "生鲜" : "不存在"));
         switch (rnd(f, 6)) {
-        case 0: json_object_set_new(o, "did", json_false()); break;
-        case 1: json_object_set_new(o, "count", json_pack("{s:i}", "gte", 1 + rnd(f, 4))); break;
-        case 2: json_object_set_new(o, "count", json_pack("{s:i}", "lte", rnd(f, 3))); break;
-        case 3: json_object_set_new(o, "count", json_pack("{s:i,s:i}", "gte", 1 + rnd(f, 2), "lte", 2 + rnd(f, 3))); break;
-        case 4: json_object_set_new(o, "sum_amount_fen", json_pack("{s:i}", rnd(f, 2) ? "gte" : "lte", 1 + rnd(f, 30000))); break;
-        default: break;
+        case 0:
+            json_object_set_new(o, "did", json_false());
+            break;
+        case 1:
+            json_object_set_new(o, "count", json_pack("{s:i}", "gte", 1 + rnd(f, 4)));
+            break;
+        case 2:
+            json_object_set_new(o, "count", json_pack("{s:i}", "lte", rnd(f, 3)));
+            break;
+        case 3:
+            json_object_set_new(o, "count",
+                                json_pack("{s:i,s:i}", "gte", 1 + rnd(f, 2), "lte", 2 + rnd(f, 3)));
+            break;
+        case 4:
+            json_object_set_new(o, "sum_amount_fen",
+                                json_pack("{s:i}", rnd(f, 2) ? "gte" : "lte", 1 + rnd(f, 30000)));
+            break;
+        default:
+            break;
         }
         return o;
     }
@@ -349,7 +410,8 @@ static json_t *rand_node(fixture *f, int depth) {
     if (k == 0 || k == 1) {
         json_t *arr = json_array();
         uint32_t n = 1 + rnd(f, 3);
-        for (uint32_t i = 0; i < n; i++) json_array_append_new(arr, rand_node(f, depth + 1));
+        for (uint32_t i = 0; i < n; i++)
+            json_array_append_new(arr, rand_node(f, depth + 1));
         return json_pack("{s:o}", k == 0 ? "and" : "or", arr);
     }
     if (k == 2) return json_pack("{s:o}", "not", rand_node(f, depth + 1));
@@ -370,7 +432,9 @@ static int check_def(fixture *f, json_t *def) {
     for (int i = 0; i < NC; i++) {
         int want = model(f, def, i);
         int have = sy_idset_contains(got, (uint32_t)f->mc[i].id);
-        if (want != have) fail_msg("%s: contact %d (%lld) model %d compiler %d", txt, i, (long long)f->mc[i].id, want, have);
+        if (want != have)
+            fail_msg("%s: contact %d (%lld) model %d compiler %d", txt, i, (long long)f->mc[i].id,
+                     want, have);
     }
     uint64_t n = sy_idset_count(got);
     assert_true(n <= NC);
@@ -382,7 +446,8 @@ static int check_def(fixture *f, json_t *def) {
 
 static void test_differential(void **state) {
     fixture *f = *state;
-    for (int i = 0; i < NC; i++) assert_true(f->mc[i].id > 0);
+    for (int i = 0; i < NC; i++)
+        assert_true(f->mc[i].id > 0);
     /* every condition kind alone, then random trees */
     int telling = 0;
     for (int i = 0; i < 300; i++) {
@@ -427,7 +492,8 @@ static void test_errors(void **state) {
         int rc = sy_seg_parse(a, d, &root, &e);
         if (!rc) rc = sy_seg_check(&f->env, a, root, 0, &e);
         if (rc != SY_E_INVALID) fail_msg("%s: rc %d", cases[i].def, rc);
-        if (strcmp(e.field, cases[i].field) != 0) fail_msg("%s: field %s, want %s (%s)", cases[i].def, e.field, cases[i].field, e.msg);
+        if (strcmp(e.field, cases[i].field) != 0)
+            fail_msg("%s: field %s, want %s (%s)", cases[i].def, e.field, cases[i].field, e.msg);
         assert_true(e.msg[0] != 0);
         sy_arena_destroy(a);
         json_decref(d);
@@ -446,8 +512,12 @@ static void test_errors(void **state) {
     json_decref(d);
 }
 
-static int setup1(void **state) { return setup_seed(state, 1); }
-static int setup2(void **state) { return setup_seed(state, 77); }
+static int setup1(void **state) {
+    return setup_seed(state, 1);
+}
+static int setup2(void **state) {
+    return setup_seed(state, 77);
+}
 
 int main(void) {
     const struct CMUnitTest tests[] = {

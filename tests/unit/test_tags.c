@@ -17,7 +17,8 @@ static void test_rules(void **state) {
     assert_int_equal(sy_tags_check_text("name", "\xff\xfe", 64, &e), SY_E_INVALID);
     assert_int_equal(sy_tags_check_text("scenario", "一二三四五", 4, &e), SY_E_INVALID);
     assert_string_equal(e.field, "scenario");
-    assert_int_equal(sy_tags_check_text("scenario", "一二三四", 4, &e), 0); /* characters, not bytes */
+    assert_int_equal(sy_tags_check_text("scenario", "一二三四", 4, &e),
+                     0); /* characters, not bytes */
     assert_int_equal(sy_tags_check_kind("manual", &e), 0);
     assert_int_equal(sy_tags_check_kind("rule", &e), SY_E_INVALID);
     assert_non_null(strstr(e.msg, "not supported yet"));
@@ -45,7 +46,8 @@ static int setup(void **state) {
     sy_err e;
     f->dir = test_tmpdir();
     if (sy_store_open(f->dir, &f->st, &e) || sy_staff_create(f->st, &f->staff, &e) ||
-        sy_contacts_create(f->st, f->staff, 0, &f->c, &e) || sy_tags_create(f->st, f->staff, f->c, &f->t, &e)) {
+        sy_contacts_create(f->st, f->staff, 0, &f->c, &e) ||
+        sy_tags_create(f->st, f->staff, f->c, &f->t, &e)) {
         fprintf(stderr, "setup: %s\n", e.msg);
         return -1;
     }
@@ -75,12 +77,15 @@ typedef struct seed_job {
 static int seed_run(sy_db *db, void *arg, sy_err *e) {
     seed_job *j = arg;
     int rc = sy_db_exec(db,
-                        "INSERT INTO tag_categories (name, scenario, created_at, updated_at) VALUES ('意向', '私信转化', 1, 1);"
-                        "INSERT INTO tags (category_id, name, created_at, updated_at) VALUES (last_insert_rowid(), '高意向', 1, 1);",
+                        "INSERT INTO tag_categories (name, scenario, created_at, updated_at) "
+                        "VALUES ('意向', '私信转化', 1, 1);"
+                        "INSERT INTO tags (category_id, name, created_at, updated_at) VALUES "
+                        "(last_insert_rowid(), '高意向', 1, 1);",
                         e);
     if (rc) return rc;
     j->tag_id = sy_db_last_id(db);
-    for (int i = 0; i < N_CONTACTS && rc == 0; i++) rc = sy_contacts_ident_create(db, 1000 + i, &j->ids[i], e);
+    for (int i = 0; i < N_CONTACTS && rc == 0; i++)
+        rc = sy_contacts_ident_create(db, 1000 + i, &j->ids[i], e);
     return rc;
 }
 
@@ -104,7 +109,8 @@ static int64_t table_count(fixture *f, int64_t tag) {
     sy_err e;
     int64_t n = -1;
     char sql[120];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM contact_tags WHERE tag_id = %lld", (long long)tag);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM contact_tags WHERE tag_id = %lld",
+             (long long)tag);
     assert_ok(sy_store_read_begin(f->st, &db, &e), &e);
     assert_ok(sy_db_query_int(db, sql, &n, &e), &e);
     sy_store_read_end(f->st, db);
@@ -117,12 +123,17 @@ static void test_bulk_and_rebuild(void **state) {
     seed_job *s = calloc(1, sizeof *s);
     assert_ok(sy_store_write(f->st, seed_run, s, &e), &e);
     assert_ok(sy_tags_ram_add_tag(f->t, s->tag_id), &e);
-    sy_actor sys = {.scope = SY_SCOPE_ALL, .perms = SY_PERM_ALL, .name = "test", .username = "test", .via = "token"};
+    sy_actor sys = {.scope = SY_SCOPE_ALL,
+                    .perms = SY_PERM_ALL,
+                    .name = "test",
+                    .username = "test",
+                    .via = "token"};
 
     /* 4500 rows → three write jobs of at most 2000 */
     size_t changed = 0;
     uint64_t jobs0 = f->t->n_member_jobs;
-    assert_ok(sy_tags_write_members(f->t, &sys, s->tag_id, s->ids, N_CONTACTS, 1, &changed, &e), &e);
+    assert_ok(sy_tags_write_members(f->t, &sys, s->tag_id, s->ids, N_CONTACTS, 1, &changed, &e),
+              &e);
     assert_int_equal(changed, N_CONTACTS);
     assert_int_equal(f->t->n_member_jobs - jobs0, 3);
     /* adding again changes nothing */
@@ -135,7 +146,8 @@ static void test_bulk_and_rebuild(void **state) {
     assert_int_equal(table_count(f, s->tag_id), N_CONTACTS - 100);
 
     /* an unknown tag changes nothing */
-    assert_int_equal(sy_tags_write_members(f->t, &sys, s->tag_id + 99, s->ids, 5, 1, &changed, &e), SY_E_NOT_FOUND);
+    assert_int_equal(sy_tags_write_members(f->t, &sys, s->tag_id + 99, s->ids, 5, 1, &changed, &e),
+                     SY_E_NOT_FOUND);
     assert_int_equal(table_count(f, s->tag_id + 99), 0);
     assert_null(sy_tags_members(f->t, s->tag_id + 99, &e));
     assert_int_equal(e.code, SY_E_NOT_FOUND);
