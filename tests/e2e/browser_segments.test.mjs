@@ -140,3 +140,20 @@ step('a segment from two conditions: node errors, live count equal to the API, s
   await page.getByTestId(`seg-link-${list[0].id}`).waitFor();
   await page.getByTestId(`seg-count-${list[0].id}`).getByText(String(want.count), { exact: true }).waitFor();
 });
+
+step('a saved segment: members, an edit saved as version 2', async (page) => {
+  const seg = (await admin.get('/api/v1/segments')).body.items[0];
+  await page.getByTestId(`seg-link-${seg.id}`).click();
+  await page.waitForURL(new RegExp(`/segments/${seg.id}$`));
+  await page.getByTestId('seg-members-total').getByText('共 2 条').waitFor();
+  for (const id of tagged) await page.getByTestId('seg-members').getByText(String(id), { exact: true }).waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-test="seg-live-count"]')?.textContent.trim() === '2');
+  await page.getByTestId('seg-name').fill('高意向买家（复购）');
+  await page.getByTestId('seg-save').click();
+  await page.getByText('已保存为 v2').waitFor();
+  const after = (await admin.get(`/api/v1/segments/${seg.id}`)).body;
+  assert.equal(after.version, 2);
+  assert.equal(after.name, '高意向买家（复购）');
+  assert.deepEqual(after.definition, DEF(tagId));
+  assert.equal((await admin.get(`/api/v1/segments/${seg.id}/versions`)).body.items.length, 2);
+});
