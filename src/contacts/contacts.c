@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include "contacts_int.h"
+#include "engine/engine.h"
 #include "csv/csv.h"
 
 const sy_contact_status sy_contact_statuses[] = {
@@ -796,6 +797,7 @@ int sy_contacts_create(sy_store *st, sy_staff *staff, int64_t recycle_check_ms, 
     c->recycle_check_ms = recycle_check_ms > 0 ? recycle_check_ms : 60000;
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->import_lock, NULL);
+    pthread_mutex_init(&c->live_lock, NULL);
     pthread_cond_init(&c->cond, NULL);
     if (pthread_create(&c->timer, NULL, timer_main, c) != 0) {
         sy_contacts_destroy(c);
@@ -817,6 +819,8 @@ void sy_contacts_destroy(sy_contacts *c) {
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->import_lock);
     pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->live_lock);
+    sy_idset_destroy(c->live);
     free(c);
 }
 

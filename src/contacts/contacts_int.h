@@ -52,6 +52,13 @@ struct sy_contacts {
         void *ctx;
     } timeline_sources[4];
     int n_timeline_sources;
+    /* The set of all live contacts, kept between segment evaluations
+     * (contacts_select.c) and reused while its fingerprint — highest
+     * contact id, merges and undos, published imports — is unchanged:
+     * contacts are never deleted, so nothing else changes who is live. */
+    pthread_mutex_t live_lock;
+    struct sy_idset *live;
+    int64_t live_fp[4];
 };
 
 /* Tells the merge listeners (the event index) about a committed merge or

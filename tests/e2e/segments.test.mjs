@@ -190,3 +190,27 @@ test('a sales user sees only their scope; permissions', async () => {
   assert.ok(r.status === 403 || r.status === 200);
   if (r.status === 200) assert.equal(r.text.trim().split('\r\n').length, mine.body.total + 1);
 });
+
+test('the set of live contacts follows new contacts, merges and undos (no stale cache)', async () => {
+  const everyone = { or: [{ attribute: 'name', op: 'is_set' }, { not: { attribute: 'name', op: 'is_set' } }] };
+  const count = async () => {
+    const r = await admin.post('/api/v1/segments/preview', { definition: everyone });
+    assert.equal(r.status, 200, r.text);
+    return r.body.count;
+  };
+  const total = async () => (await admin.get('/api/v1/contacts?limit=1')).body.total;
+  const n0 = await count();
+  assert.equal(n0, await total());
+  const a = await admin.post('/api/v1/contacts', { name: '缓存甲', phone: '13600002222' });
+  const b = await admin.post('/api/v1/contacts', { name: '缓存乙', phone: '13600003333' });
+  assert.equal(a.status, 201, a.text);
+  assert.equal(b.status, 201, b.text);
+  assert.equal(await count(), n0 + 2);
+  const m = await admin.post('/api/v1/contacts/merge', { winner_id: a.body.id, loser_id: b.body.id });
+  assert.equal(m.status, 200, m.text);
+  assert.equal(await count(), n0 + 1);
+  const undo = await admin.post(`/api/v1/contacts/merges/${m.body.merge_id}/undo`);
+  assert.equal(undo.status, 200, undo.text);
+  assert.equal(await count(), n0 + 2);
+  assert.equal(await count(), await total());
+});
