@@ -37,6 +37,11 @@ typedef struct contact_slot {
     sy_engine_profile p;
 } contact_slot;
 
+typedef struct type_list {
+    uint32_t *pos;
+    size_t n, cap;
+} type_list;
+
 struct sy_engine {
     pthread_rwlock_t lock;
     chunk **chunks;
@@ -46,6 +51,10 @@ struct sy_engine {
     size_t n_rev, cap_rev;
     contact_slot *contacts;
     size_t n_contacts; /* slots allocated: ids < n_contacts */
+    /* positions of each event type, ascending: a behaviour condition on one
+     * type reads only that type's events instead of scanning every column */
+    type_list *by_type;
+    size_t n_types; /* lists allocated: types < n_types */
 };
 
 sy_engine *sy_engine_create(void) {
@@ -66,6 +75,9 @@ void sy_engine_destroy(sy_engine *e) {
         free(e->contacts[i].children);
     }
     free(e->contacts);
+    for (size_t i = 0; i < e->n_types; i++)
+        free(e->by_type[i].pos);
+    free(e->by_type);
     pthread_rwlock_destroy(&e->lock);
     free(e);
 }
@@ -164,6 +176,22 @@ int sy_engine_append(sy_engine *e, const sy_engine_event *ev, size_t n) {
             e->rev[e->n_rev++] = (revenue){(uint32_t)pos, ev[i].revenue_fen};
         }
         if ((rc = ensure_contact(e, ev[i].contact))) break;
+        if (ev[i].type >= e->n_types) {
+            size_t nt = e->n_types ? e->n_types : 64;
+            while (nt <= ev[i].type)
+                nt *= 2;
+            type_list *tl = realloc(e->by_type, nt * sizeof *tl);
+            if (!tl) {
+                rc = SY_E_NOMEM;
+                break;
+            }
+            memset(tl + e->n_types, 0, (nt - e->n_types) * sizeof *tl);
+            e->by_type = tl;
+            e->n_types = nt;
+        }
+        type_list *tl = &e->by_type[ev[i].type];
+        if ((rc = grow((void **)&tl->pos, &tl->cap, tl->n + 1, sizeof *tl->pos))) break;
+        tl->pos[tl->n++] = (uint32_t)pos;
         e->size++;
         contact_slot *cs = &e->contacts[ev[i].contact];
         if ((rc = add_position(e, cs, (uint32_t)pos))) break;
@@ -476,34 +504,41 @@ sy_idset *sy_engine_who_counts(sy_engine *e, int type, int64_t from, int64_t to,
         return NULL;
     }
     size_t rev_i = 0; /* revenue entries are in position order: walk them alongside */
-    for (size_t ci = 0; ci < e->n_chunks; ci++) {
-        const chunk *c = e->chunks[ci];
-        size_t lim = ci + 1 < e->n_chunks ? CHUNK : e->size - ci * CHUNK;
-        for (size_t k = 0; k < lim; k++) {
-            if (c->type[k] != type) continue;
-            if (c->ts[k] < from || c->ts[k] >= to) continue;
-            if (c->flags[k] & (SY_EV_SYSTEM | SY_EV_META)) continue;
-            int ok = 1;
-            for (int d = 0; d < SY_DIM_COUNT && ok; d++)
-                if (dims && dims[d] && c->dims[d][k] != dims[d]) ok = 0;
-            if (!ok) continue;
-            uint32_t id = c->contact[k];
-            while (id < n && e->contacts[id].merged_into)
-                id = e->contacts[id].merged_into;
-            if (id >= n) continue;
-            if (cnt[id] < UINT32_MAX) cnt[id]++;
-            if (sum) {
-                uint32_t pos = (uint32_t)(ci * CHUNK + k);
-                while (rev_i < e->n_rev && e->rev[rev_i].pos < pos)
-                    rev_i++;
-                if (rev_i < e->n_rev && e->rev[rev_i].pos == pos) sum[id] += e->rev[rev_i].fen;
-            }
+    const type_list *tl = type >= 0 && (size_t)type < e->n_types ? &e->by_type[type] : NULL;
+    size_t total = type < 0 ? e->size : tl ? tl->n : 0; /* any type: every position */
+    for (size_t t = 0; t < total; t++) {
+        uint32_t pos = type < 0 ? (uint32_t)t : tl->pos[t];
+        const chunk *c = e->chunks[pos >> CHUNK_BITS];
+        size_t k = pos & (CHUNK - 1);
+        if (c->ts[k] < from || c->ts[k] >= to) continue;
+        if (c->flags[k] & (SY_EV_SYSTEM | SY_EV_META)) continue;
+        int ok = 1;
+        for (int d = 0; d < SY_DIM_COUNT && ok; d++)
+            if (dims && dims[d] && c->dims[d][k] != dims[d]) ok = 0;
+        if (!ok) continue;
+        uint32_t id = c->contact[k];
+        while (id < n && e->contacts[id].merged_into)
+            id = e->contacts[id].merged_into;
+        if (id >= n) continue;
+        if (cnt[id] < UINT32_MAX) cnt[id]++;
+        if (sum) {
+            while (rev_i < e->n_rev && e->rev[rev_i].pos < pos)
+                rev_i++;
+            if (rev_i < e->n_rev && e->rev[rev_i].pos == pos) sum[id] += e->rev[rev_i].fen;
         }
     }
     pthread_rwlock_unlock(&e->lock);
-    for (size_t id = 0; id < n; id++)
-        if (cnt[id] >= min_count && (!sum || sum[id] >= min_sum_fen))
-            roaring_bitmap_add(s->r, (uint32_t)id);
+    /* ids come out ascending: add them in runs rather than one by one */
+    uint32_t run[4096];
+    size_t nr = 0;
+    for (size_t id = 0; id < n; id++) {
+        if (cnt[id] >= min_count && (!sum || sum[id] >= min_sum_fen)) run[nr++] = (uint32_t)id;
+        if (nr == sizeof run / sizeof run[0]) {
+            roaring_bitmap_add_many(s->r, nr, run);
+            nr = 0;
+        }
+    }
+    if (nr) roaring_bitmap_add_many(s->r, nr, run);
     free(cnt);
     free(sum);
     return s;
