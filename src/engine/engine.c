@@ -389,6 +389,8 @@ void sy_engine_memory(sy_engine *e, size_t *total, size_t *base_columns) {
                e->n_contacts * sizeof(contact_slot);
     for (size_t i = 0; i < e->n_contacts; i++)
         t += e->contacts[i].cap * sizeof(uint32_t);
+    for (size_t i = 0; i < e->n_types; i++)
+        t += e->by_type[i].cap * sizeof(uint32_t);
     pthread_rwlock_unlock(&e->lock);
     if (total) *total = t;
     if (base_columns) *base_columns = base;
