@@ -638,6 +638,8 @@ int sy_segments_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_
 }
 
 void sy_segments_destroy(sy_segments *s) {
+    if (!s) return;
+    sy_segments_live_stop(s);
     free(s);
 }
 

@@ -842,4 +842,6 @@ void sy_segments_register(sy_segments *s, sy_http *h) {
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         routes[i].ctx = s;
     sy_http_add_routes(h, routes, sizeof routes / sizeof routes[0]);
+    sy_err e;
+    if (sy_segments_live_start(s, &e)) sy_error("msg=\"segment membership tracking not started\" error=\"%s\"", e.msg);
 }

@@ -94,7 +94,13 @@ struct sy_segments {
     sy_events *events;
     sy_tags *tags;
     seg_env env;
+    /* real-time membership (segments_live.c) */
+    struct seg_live *live;
 };
+/* Starts / stops the thread that keeps saved segments' members current and
+ * records segment_entered / segment_exited. */
+int sy_segments_live_start(sy_segments *s, sy_err *e);
+void sy_segments_live_stop(sy_segments *s);
 int sy_segments_def_load(void *ctx, int64_t id, json_t **def, sy_err *e);
 
 #endif
