@@ -18,6 +18,8 @@
 #include "events/events.h"
 #include "tags/tags.h"
 #include "segments/segments.h"
+#include "lifecycle/lifecycle.h"
+#include "models/models.h"
 
 /* --- argument parsing: --flag VALUE pairs and boolean --flags --- */
 
@@ -88,8 +90,10 @@ typedef struct app {
     sy_contacts *contacts;
     sy_engine *engine;
     sy_events *events;
+    sy_models *models;
     sy_tags *tags;
     sy_segments *segments;
+    sy_lifecycle *lifecycle;
     sy_http *http;
 } app;
 
@@ -101,11 +105,16 @@ static int app_open(app *a, const char *dir, sy_err *e) {
     if (rc == 0 && !(a->engine = sy_engine_create()))
         rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
     if (rc == 0) rc = sy_events_create(a->store, a->staff, a->contacts, a->engine, &a->events, e);
+    if (rc == 0) rc = sy_models_create(a->store, a->staff, a->contacts, a->engine, a->events, &a->models, e);
     if (rc == 0) rc = sy_tags_create(a->store, a->staff, a->contacts, &a->tags, e);
     if (rc == 0) sy_tags_set_events(a->tags, a->events);
     if (rc == 0)
         rc = sy_segments_create(a->store, a->staff, a->contacts, a->engine, a->events, a->tags,
                                 &a->segments, e);
+    if (rc == 0)
+        rc = sy_lifecycle_create(a->store, a->staff, a->contacts, a->engine, a->events,
+                                 &a->lifecycle, e);
+    if (rc == 0) sy_segments_set_lifecycle(a->segments, a->lifecycle);
     return rc;
 }
 
@@ -126,8 +135,10 @@ static int app_http(app *a) {
     sy_staff_register(a->staff, a->http);
     sy_contacts_register(a->contacts, a->http);
     sy_events_register(a->events, a->http);
+    sy_models_register(a->models, a->http);
     sy_tags_register(a->tags, a->http);
     sy_segments_register(a->segments, a->http);
+    sy_lifecycle_register(a->lifecycle, a->http);
     return 0;
 }
 
@@ -137,8 +148,10 @@ static void app_close(app *a) {
     sy_http_quiesce(a->http);
     sy_events_stop(a->events);
     sy_http_destroy(a->http);
-    sy_segments_destroy(a->segments);
+    sy_segments_destroy(a->segments); /* its thread reads stages: first */
+    sy_lifecycle_destroy(a->lifecycle);
     sy_tags_destroy(a->tags);
+    sy_models_destroy(a->models);
     sy_events_destroy(a->events);
     sy_engine_destroy(a->engine);
     sy_contacts_destroy(a->contacts);

@@ -545,3 +545,25 @@ sy_idset *sy_engine_who_counts(sy_engine *e, int type, int64_t from, int64_t to,
     free(sum);
     return s;
 }
+
+size_t sy_engine_scan(sy_engine *e, sy_engine_scan_fn fn, void *ctx) {
+    pthread_rwlock_rdlock(&e->lock);
+    size_t n = e->size;
+    for (size_t pos = 0; pos < n; pos++) {
+        sy_engine_event ev;
+        const chunk *c = e->chunks[pos >> CHUNK_BITS];
+        size_t k = pos & (CHUNK - 1);
+        ev.ts = c->ts[k];
+        ev.contact = c->contact[k];
+        while (ev.contact < e->n_contacts && e->contacts[ev.contact].merged_into)
+            ev.contact = e->contacts[ev.contact].merged_into;
+        ev.type = c->type[k];
+        ev.flags = c->flags[k];
+        for (int d = 0; d < SY_DIM_COUNT; d++)
+            ev.dims[d] = c->dims[d][k];
+        ev.revenue_fen = (ev.flags & (SY_EV_ORDER | SY_EV_REFUND)) ? revenue_at(e, (uint32_t)pos) : 0;
+        fn(ctx, &ev);
+    }
+    pthread_rwlock_unlock(&e->lock);
+    return n;
+}

@@ -88,6 +88,13 @@ void sy_engine_event_at(sy_engine *e, uint32_t pos, sy_engine_event *out);
 /* Per-type event counts of a contact: fills counts[type] for type < n. */
 void sy_engine_contact_type_counts(sy_engine *e, uint32_t contact, uint32_t *counts, size_t n);
 
+/* Calls fn for every event in position order (stored order, not time
+ * order) with its contact read through merges (canonical id). Holds the
+ * engine's read lock throughout: fn must not call back into the engine.
+ * Returns the number of events visited. */
+typedef void (*sy_engine_scan_fn)(void *ctx, const sy_engine_event *ev);
+size_t sy_engine_scan(sy_engine *e, sy_engine_scan_fn fn, void *ctx);
+
 /* Memory held: total bytes and bytes of the base event columns. */
 void sy_engine_memory(sy_engine *e, size_t *total, size_t *base_columns);
 

@@ -1,4 +1,5 @@
 /* catalog_lookup.c — read-only catalog lookups for other modules (segments). */
+#include <stdio.h>
 #include "events_int.h"
 
 int sy_events_type_id(sy_events *ev, const char *name, int *id, sy_err *e) {
@@ -17,4 +18,17 @@ void sy_events_dim_id(sy_events *ev, int dim, const char *value, uint16_t *id) {
     uint32_t v = strdict_get(&ev->dims[dim], value);
     pthread_mutex_unlock(&ev->catalog_lock);
     *id = v > UINT16_MAX ? 0 : (uint16_t)v;
+}
+
+void sy_events_dim_name(sy_events *ev, int dim, uint16_t id, char *out, size_t n) {
+    if (n) out[0] = 0;
+    if (dim < 0 || dim >= SY_DIM_COUNT || !id) return;
+    pthread_mutex_lock(&ev->catalog_lock);
+    const strdict *d = &ev->dims[dim];
+    for (size_t i = 0; i < d->cap; i++)
+        if (d->keys[i] && d->vals[i] == id) {
+            snprintf(out, n, "%s", d->keys[i]);
+            break;
+        }
+    pthread_mutex_unlock(&ev->catalog_lock);
 }
