@@ -41,3 +41,6 @@ done
 
 # 3. Event ingestion: HTTP /v1/batch under wrk, and the writer alone.
 BUILD="$BUILD" "$ROOT/bench/ingest/run.sh"
+
+# 4. Segments vs ClickHouse and DuckDB on the same exported events (issue 5 §7).
+BUILD="$BUILD" "$ROOT/bench/peers/run.sh"
