@@ -137,8 +137,9 @@ static int app_http(app *a) {
     sy_events_register(a->events, a->http);
     sy_models_register(a->models, a->http);
     sy_tags_register(a->tags, a->http);
-    sy_segments_register(a->segments, a->http);
+    /* stages first: saved segments' first members may use them */
     sy_lifecycle_register(a->lifecycle, a->http);
+    sy_segments_register(a->segments, a->http);
     return 0;
 }
 

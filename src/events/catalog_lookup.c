@@ -32,3 +32,18 @@ void sy_events_dim_name(sy_events *ev, int dim, uint16_t id, char *out, size_t n
         }
     pthread_mutex_unlock(&ev->catalog_lock);
 }
+
+int sy_events_properties_at(sy_events *ev, uint32_t pos, json_t **props, sy_err *e) {
+    sy_arena *a = sy_arena_create();
+    if (!a) return sy_err_set(e, SY_E_NOMEM, "out of memory");
+    sy_logrow row;
+    int rc = sy_events_payload(ev, a, pos, &row, e);
+    if (rc == 0) {
+        json_t *payload = row.payload ? json_loadb(row.payload, row.payload_len, 0, NULL) : NULL;
+        json_t *p = payload ? json_object_get(payload, "properties") : NULL;
+        *props = json_is_object(p) ? json_incref(p) : json_object();
+        json_decref(payload);
+    }
+    sy_arena_destroy(a);
+    return rc;
+}

@@ -85,6 +85,11 @@ int sy_events_demo_seed(sy_events *ev, int64_t write_key_id, uint64_t seed, int 
  * never been seen (no event can match it yet). */
 int sy_events_type_id(sy_events *ev, const char *name, int *id, sy_err *e);
 void sy_events_dim_id(sy_events *ev, int dim, const char *value, uint16_t *id);
+/* The properties of the stored event at engine position pos, as a new
+ * object (caller decrefs; an event without properties gives {}). Any
+ * thread. Errors: SY_E_NOT_FOUND (no such position), SY_E_INTERNAL (a
+ * damaged block), SY_E_IO. */
+int sy_events_properties_at(sy_events *ev, uint32_t pos, json_t **props, sy_err *e);
 /* The value of dictionary id in dimension dim, copied into out ("" when
  * unknown). */
 void sy_events_dim_name(sy_events *ev, int dim, uint16_t id, char *out, size_t n);

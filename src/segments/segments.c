@@ -216,6 +216,24 @@ static int parse_node(parser *p, json_t *o, const char *path, int depth, seg_nod
             n->kind = refs[i].kind;
             return pos_id(p, v, sy_sprintf(p->a, "%s.%s", path, refs[i].key), refs[i].what, &n->id);
         }
+    if ((v = json_object_get(o, "stage"))) {
+        static const char *const keys[] = {"stage", NULL};
+        if ((rc = only_keys(p, o, path, keys))) return rc;
+        const char *sp = sy_sprintf(p->a, "%s.stage", path);
+        if (!json_is_string(v))
+            return bad(p, sp,
+                       "stage must be a stage key (added, in_group, retained, active, converted, "
+                       "repurchased, silent, churned)%s",
+                       NULL);
+        n->kind = SN_STAGE;
+        n->id = sy_stage_parse(json_string_value(v));
+        if (!n->id)
+            return bad(p, sp,
+                       "\"%s\" is not a life-cycle stage (added, in_group, retained, active, "
+                       "converted, repurchased, silent, churned)",
+                       json_string_value(v));
+        return 0;
+    }
     if ((v = json_object_get(o, "attribute"))) {
         static const char *const keys[] = {"attribute", "op", "value", NULL};
         if ((rc = only_keys(p, o, path, keys))) return rc;
@@ -253,7 +271,7 @@ static int parse_node(parser *p, json_t *o, const char *path, int depth, seg_nod
     const char *k = json_object_iter_key(json_object_iter(o));
     return sy_err_field(p->e, SY_E_INVALID, sy_sprintf(p->a, "%s.%s", path, k),
                         "unknown condition \"%s\" (expected and, or, not, tag, attribute, "
-                        "identity, owner, store, department, event or segment)",
+                        "identity, owner, store, department, event, segment or stage)",
                         k);
 }
 
@@ -363,6 +381,8 @@ static int check_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t self
     }
     case SN_SEGMENT:
         return check_segment_ref(env, a, n, self, stack, depth, e);
+    case SN_STAGE:
+        return 0; /* the key was checked by the parser */
     }
     return sy_err_set(e, SY_E_INTERNAL, "unknown node kind %d", n->kind);
 }
@@ -593,6 +613,22 @@ static int eval_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t as_of
         if ((rc = sy_seg_parse(a, def, &root, e))) return rc;
         return eval_node(env, a, root, as_of, depth + 1, out, e);
     }
+    case SN_STAGE: {
+        /* the current stage: as_of does not apply (stages are kept for now) */
+        if (!env->stage_members)
+            return sy_err_field(e, SY_E_UNAVAILABLE, sy_sprintf(a, "%s.stage", n->path),
+                                "life-cycle stages are not available here%s", "");
+        if ((rc = env->stage_members(env->ctx, (int)n->id, &s, e))) return rc;
+        sy_idset *u;
+        if ((rc = universe(env, &u, e))) {
+            sy_idset_destroy(s);
+            return rc;
+        }
+        sy_idset_and(s, u);
+        sy_idset_destroy(u);
+        *out = s;
+        return 0;
+    }
     }
     return sy_err_set(e, SY_E_INTERNAL, "unknown node kind %d", n->kind);
 }
@@ -616,6 +652,16 @@ static void env_timezone(void *ctx, char *out, size_t n) {
     sy_segments *s = ctx;
     sy_staff_timezone(s->staff, out, n);
 }
+static int env_stage_members(void *ctx, int stage, sy_idset **out, sy_err *e) {
+    sy_segments *s = ctx;
+    if (!s->lifecycle)
+        return sy_err_set(e, SY_E_UNAVAILABLE, "life-cycle stages are not available here");
+    return sy_lifecycle_members(s->lifecycle, stage, out, e);
+}
+
+void sy_segments_set_lifecycle(sy_segments *s, sy_lifecycle *lc) {
+    s->lifecycle = lc;
+}
 
 int sy_segments_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_engine *engine,
                        sy_events *events, sy_tags *tags, sy_segments **out, sy_err *e) {
@@ -632,7 +678,8 @@ int sy_segments_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_
                        sy_segments_def_load,
                        env_tag_members,
                        env_tag_exists,
-                       env_timezone};
+                       env_timezone,
+                       env_stage_members};
     *out = s;
     return 0;
 }

@@ -23,6 +23,7 @@
 #include "engine/engine.h"
 #include "events/events.h"
 #include "tags/tags.h"
+#include "lifecycle/lifecycle.h"
 
 typedef struct sy_segments sy_segments;
 
@@ -30,6 +31,9 @@ int sy_segments_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_
                        sy_events *events, sy_tags *tags, sy_segments **out, sy_err *e);
 void sy_segments_destroy(sy_segments *s); /* NULL ok */
 void sy_segments_register(sy_segments *s, sy_http *h);
+/* Gives segments the life-cycle module for {"stage": …} conditions
+ * (borrowed; must outlive the segments module's thread). */
+void sy_segments_set_lifecycle(sy_segments *s, sy_lifecycle *lc);
 
 /* Validates a definition (JSON) without evaluating it. Errors: SY_E_INVALID
  * with e->field the JSON path of the bad node. */

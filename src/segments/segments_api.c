@@ -838,9 +838,29 @@ static sy_route routes[] = {
      "members of a snapshot in the caller's scope", 0},
 };
 
+/* --- callbacks for the tags module (rule tags, tagging a whole segment) ---
+ * segments.h includes tags.h, so tags cannot call segments; it is handed
+ * these instead. */
+static int tags_validate(void *ctx, json_t *def, sy_err *e) {
+    return sy_segments_validate(ctx, def, e);
+}
+
+static int tags_segment_members(void *ctx, int64_t id, sy_idset **out, sy_err *e) {
+    json_t *def;
+    int rc = sy_segments_def_load(ctx, id, &def, e);
+    if (rc) return rc;
+    rc = sy_segments_eval(ctx, def, sy_now_ms(), out, e);
+    json_decref(def);
+    return rc;
+}
+
 void sy_segments_register(sy_segments *s, sy_http *h) {
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         routes[i].ctx = s;
+    if (s->tags) {
+        sy_tags_hooks hooks = {s, tags_validate, tags_segment_members};
+        sy_tags_set_hooks(s->tags, &hooks);
+    }
     sy_http_add_routes(h, routes, sizeof routes / sizeof routes[0]);
     sy_err e;
     if (sy_segments_live_start(s, &e)) sy_error("msg=\"segment membership tracking not started\" error=\"%s\"", e.msg);

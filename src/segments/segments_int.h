@@ -22,6 +22,7 @@ enum {
     SN_DEPT,
     SN_EVENT,
     SN_SEGMENT,
+    SN_STAGE, /* life-cycle stage: id is the SY_STAGE_* value */
 };
 
 /* Time windows of an event condition. */
@@ -70,6 +71,9 @@ typedef struct seg_env {
     int (*tag_exists)(void *ctx, int64_t id, sy_err *e);
     /* Workspace timezone (IANA). */
     void (*timezone)(void *ctx, char *out, size_t n);
+    /* Contacts currently in a life-cycle stage (SY_STAGE_*); NULL when
+     * stages are not available (tests), which evaluation reports. */
+    int (*stage_members)(void *ctx, int stage, sy_idset **out, sy_err *e);
 } seg_env;
 
 /* Checks a parsed definition against the workspace (tags, attributes,
@@ -93,6 +97,7 @@ struct sy_segments {
     sy_engine *engine;
     sy_events *events;
     sy_tags *tags;
+    sy_lifecycle *lifecycle; /* may be NULL (CLI): stage conditions then fail */
     seg_env env;
     /* real-time membership (segments_live.c) */
     struct seg_live *live;

@@ -9,7 +9,13 @@
  * first evaluation of a segment (at start, or when it is created) records
  * nothing: it is not a change. Sets are rebuilt by evaluation at start.
  *
- * Cost: one evaluation per saved segment per pass; on a busy large
+ * Rule tags ride on the same passes: after the segments, every rule tag's
+ * definition is evaluated and its membership set through
+ * sy_tags_set_rule_members, which diffs against the stored set, writes the
+ * changes and records tag_added / tag_removed. Unlike segments, a rule tag's
+ * members are stored, so its first evaluation does record events.
+ *
+ * Cost: one evaluation per saved segment and rule tag per pass; on a busy large
  * workspace passes back off to four times their own duration. */
 #include <pthread.h>
 #include <stdlib.h>
@@ -35,6 +41,7 @@ struct seg_live {
     uint64_t gen;     /* store generation of the last pass */
     int64_t last_full;
     int64_t last_pass_ms;
+    size_t form_pos; /* next engine position to look at for form_submitted */
 };
 
 static live_seg *find(struct seg_live *l, int64_t id) {
@@ -61,6 +68,65 @@ static void emit_all(sy_segments *s, const sy_idset *set, const char *name, int6
         from = ids[n - 1] + 1;
     }
     json_decref(props);
+}
+
+/* Re-evaluates every rule tag (see the file comment). */
+static void rule_pass(sy_segments *s) {
+    if (!s->tags) return;
+    sy_err e;
+    json_t *rules = sy_tags_rule_defs(s->tags, &e);
+    if (!rules) return;
+    int64_t now = sy_now_ms();
+    size_t i;
+    json_t *r;
+    json_array_foreach(rules, i, r) {
+        int64_t id = json_integer_value(json_object_get(r, "id"));
+        sy_idset *set = NULL;
+        if (sy_segments_eval(s, json_object_get(r, "definition"), now, &set, &e)) {
+            sy_warn("msg=\"rule tag not evaluated; members kept\" tag=%lld error=\"%s\"",
+                    (long long)id, e.msg);
+            continue;
+        }
+        if (sy_tags_set_rule_members(s->tags, id, set, NULL, NULL, &e) && e.code != SY_E_NOT_FOUND)
+            sy_warn("msg=\"rule tag members not written\" tag=%lld error=\"%s\"", (long long)id,
+                    e.msg);
+        sy_idset_destroy(set);
+    }
+    json_decref(rules);
+}
+
+/* Applies the tags of forms answered through ingested form_submitted events
+ * ({"form_id", "answers"}) that arrived since the last pass. Submissions
+ * ingested before this server started were applied by the previous run (a
+ * stop between ingestion and the next pass, under a second, can miss one). */
+static void form_pass(sy_segments *s, struct seg_live *l) {
+    int type;
+    sy_err e;
+    size_t end = sy_engine_size(s->engine);
+    if (sy_events_type_id(s->events, "form_submitted", &type, &e)) {
+        l->form_pos = end;
+        return;
+    }
+    for (size_t pos = l->form_pos; pos < end; pos++) {
+        sy_engine_event ev;
+        sy_engine_event_at(s->engine, (uint32_t)pos, &ev);
+        if (ev.type != type || (ev.flags & SY_EV_SYSTEM)) continue;
+        json_t *props;
+        if (sy_events_properties_at(s->events, (uint32_t)pos, &props, &e)) continue;
+        json_t *fid = json_object_get(props, "form_id"), *answers = json_object_get(props, "answers");
+        int64_t form_id = json_is_integer(fid) ? json_integer_value(fid) : 0;
+        if (json_is_string(fid)) sy_parse_i64(json_string_value(fid), &form_id);
+        if (form_id > 0 && json_is_object(answers)) {
+            json_t *res = NULL;
+            if (sy_tags_form_submit(s->tags, NULL, form_id, sy_engine_canonical(s->engine, ev.contact), answers,
+                                    "event", &res, &e))
+                sy_warn("msg=\"form_submitted event not applied\" form=%lld contact=%u error=\"%s\"",
+                        (long long)form_id, ev.contact, e.msg);
+            json_decref(res);
+        }
+        json_decref(props);
+    }
+    l->form_pos = end;
 }
 
 /* One pass: list saved segments, evaluate each, diff, record changes. */
@@ -152,6 +218,8 @@ static void pass(sy_segments *s, struct seg_live *l) {
     free(ids);
     free(versions);
     free(defs);
+    rule_pass(s);
+    form_pass(s, l);
 }
 
 static void *live_main(void *arg) {
@@ -189,6 +257,7 @@ int sy_segments_live_start(sy_segments *s, sy_err *e) {
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->wake, NULL);
     s->live = l;
+    l->form_pos = sy_engine_size(s->engine); /* earlier submissions were applied by the previous run */
     pass(s, l); /* the first sets: not changes, nothing recorded */
     l->gen = sy_store_generation(s->st);
     l->last_full = sy_mono_ms();

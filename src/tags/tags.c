@@ -22,10 +22,10 @@ int sy_tags_check_text(const char *field, const char *s, size_t max, sy_err *e) 
 }
 
 int sy_tags_check_kind(const char *kind, sy_err *e) {
-    if (sy_streq(kind, "manual")) return 0;
-    if (sy_streq(kind, "rule") || sy_streq(kind, "form") || sy_streq(kind, "model"))
+    if (sy_streq(kind, "manual") || sy_streq(kind, "rule") || sy_streq(kind, "form")) return 0;
+    if (sy_streq(kind, "model"))
         return sy_err_field(e, SY_E_INVALID, "kind",
-                            "kind \"%s\" is not supported yet (only \"manual\")", kind);
+                            "kind \"%s\" is not supported yet (manual, rule or form)", kind);
     return sy_err_field(e, SY_E_INVALID, "kind",
                         "kind \"%.40s\" is not one of manual, rule, form, model", kind);
 }
@@ -56,7 +56,7 @@ static size_t find_set(const sy_tags *t, int64_t tag_id, int *found) {
 }
 
 /* Caller holds the write lock. */
-static int add_tag_locked(sy_tags *t, int64_t tag_id) {
+static int add_tag_locked(sy_tags *t, int64_t tag_id, int rule) {
     int found;
     size_t i = find_set(t, tag_id, &found);
     if (found) return 0;
@@ -72,15 +72,25 @@ static int add_tag_locked(sy_tags *t, int64_t tag_id) {
     memmove(&t->sets[i + 1], &t->sets[i], (t->n_sets - i) * sizeof *t->sets);
     t->sets[i].id = tag_id;
     t->sets[i].members = s;
+    t->sets[i].rule = rule;
     t->n_sets++;
     return 0;
 }
 
-int sy_tags_ram_add_tag(sy_tags *t, int64_t tag_id) {
+int sy_tags_ram_add_tag(sy_tags *t, int64_t tag_id, int rule) {
     pthread_rwlock_wrlock(&t->lock);
-    int rc = add_tag_locked(t, tag_id);
+    int rc = add_tag_locked(t, tag_id, rule);
     pthread_rwlock_unlock(&t->lock);
     return rc;
+}
+
+int sy_tags_ram_is_rule(sy_tags *t, int64_t tag_id) {
+    pthread_rwlock_rdlock(&t->lock);
+    int found;
+    size_t i = find_set(t, tag_id, &found);
+    int r = found ? t->sets[i].rule : -1;
+    pthread_rwlock_unlock(&t->lock);
+    return r;
 }
 
 void sy_tags_ram_drop_tag(sy_tags *t, int64_t tag_id) {
@@ -190,9 +200,9 @@ int sy_tags_rebuild(sy_tags *t, sy_err *e) {
         sy_idset_destroy(t->sets[i].members);
     t->n_sets = 0;
     sy_stmt *st = NULL;
-    rc = sy_db_prepare(db, "SELECT id FROM tags ORDER BY id", &st, e);
+    rc = sy_db_prepare(db, "SELECT id, kind = 'rule' FROM tags ORDER BY id", &st, e);
     while (rc == 0 && (rc = sy_stmt_step(st, e)) == SY_ROW)
-        rc = add_tag_locked(t, sy_stmt_col_int(st, 0));
+        rc = add_tag_locked(t, sy_stmt_col_int(st, 0), (int)sy_stmt_col_int(st, 1));
     if (rc == SY_DONE) rc = 0;
     sy_stmt_finalize(st);
     st = NULL;
@@ -235,6 +245,7 @@ typedef struct member_job {
     const int64_t *ids;
     size_t n;
     int add;
+    const char *source;
     size_t changed; /* rows changed by this chunk */
 } member_job;
 
@@ -247,11 +258,12 @@ static int member_job_run(sy_db *db, void *arg, sy_err *e) {
     j->changed = 0;
     if (j->add)
         rc = sy_tags_db_add(db, j->tag_id, j->ids, j->n, sy_now_ms(),
-                            j->actor ? j->actor->staff_id : 0, sy_tags_source_of(j->actor),
-                            &j->changed, e);
+                            j->actor ? j->actor->staff_id : 0, j->source, &j->changed, e);
     else
         rc = sy_tags_db_remove(db, j->tag_id, j->ids, j->n, &j->changed, e);
     if (rc) return rc;
+    j->t->n_member_jobs++;
+    if (sy_streq(j->source, "rule")) return 0; /* the system's own: the events record it */
     char target[40];
     snprintf(target, sizeof target, "tag:%lld", (long long)j->tag_id);
     json_t *detail = json_pack("{s:I,s:I}", "contacts", (json_int_t)j->n,
@@ -260,19 +272,24 @@ static int member_job_run(sy_db *db, void *arg, sy_err *e) {
     rc = sy_audit_record(db, j->actor, j->add ? "tags.members.add" : "tags.members.remove", target,
                          detail, e);
     json_decref(detail);
-    j->t->n_member_jobs++;
     return rc;
 }
 
 int sy_tags_write_members(sy_tags *t, const sy_actor *actor, int64_t tag_id, const int64_t *ids,
                           size_t n, int add, size_t *changed, sy_err *e) {
+    return sy_tags_write_members_src(t, actor, tag_id, ids, n, add, sy_tags_source_of(actor),
+                                     changed, e);
+}
+
+int sy_tags_write_members_src(sy_tags *t, const sy_actor *actor, int64_t tag_id, const int64_t *ids,
+                              size_t n, int add, const char *source, size_t *changed, sy_err *e) {
     *changed = 0;
     int rc = 0;
     pthread_mutex_lock(&t->write_lock);
     /* an empty request still checks that the tag exists */
     size_t chunks = n ? sy_tags_chunks(n) : 1;
     for (size_t c = 0; c < chunks && rc == 0; c++) {
-        member_job j = {.t = t, .actor = actor, .tag_id = tag_id, .add = add};
+        member_job j = {.t = t, .actor = actor, .tag_id = tag_id, .add = add, .source = source};
         j.ids = ids + c * SY_TAGS_CHUNK;
         j.n = n - c * SY_TAGS_CHUNK < SY_TAGS_CHUNK ? n - c * SY_TAGS_CHUNK : SY_TAGS_CHUNK;
         if (n == 0) j.n = 0, j.ids = ids;
@@ -329,6 +346,105 @@ int sy_tags_sweep(sy_tags *t, int64_t tag_id, sy_err *e) {
     while (rc == 0 && j.more)
         rc = sy_store_write(t->st, sweep_run, &j, e);
     return rc;
+}
+
+/* --- rule tags --- */
+
+/* Lists a set's ids as int64 (ascending); NULL when empty or out of memory. */
+static int64_t *set_ids(const sy_idset *s, size_t *n) {
+    *n = 0;
+    uint64_t c = sy_idset_count(s);
+    if (!c) return NULL;
+    int64_t *out = malloc(c * sizeof *out);
+    uint32_t buf[4096];
+    uint32_t from = 0;
+    while (out) {
+        size_t k = sy_idset_list(s, from, buf, SY_ARRAY_LEN(buf));
+        for (size_t i = 0; i < k; i++)
+            out[(*n)++] = buf[i];
+        if (k < SY_ARRAY_LEN(buf) || buf[k - 1] == UINT32_MAX) break;
+        from = buf[k - 1] + 1;
+    }
+    return out;
+}
+
+int sy_tags_diff(const sy_idset *cur, const sy_idset *want, int64_t **add, size_t *n_add,
+                 int64_t **del, size_t *n_del) {
+    sy_idset *a = sy_idset_copy(want), *d = sy_idset_copy(cur);
+    int rc = 0;
+    *add = *del = NULL;
+    *n_add = *n_del = 0;
+    if (!a || !d) {
+        rc = SY_E_NOMEM;
+    } else {
+        sy_idset_andnot(a, cur);
+        sy_idset_andnot(d, want);
+        *add = set_ids(a, n_add);
+        *del = set_ids(d, n_del);
+        if ((sy_idset_count(a) && !*add) || (sy_idset_count(d) && !*del)) rc = SY_E_NOMEM;
+    }
+    sy_idset_destroy(a);
+    sy_idset_destroy(d);
+    return rc;
+}
+
+int sy_tags_set_rule_members(sy_tags *t, int64_t tag_id, const sy_idset *want, size_t *added,
+                             size_t *removed, sy_err *e) {
+    size_t a_n = 0, d_n = 0, ch;
+    if (added) *added = 0;
+    if (removed) *removed = 0;
+    int kind = sy_tags_ram_is_rule(t, tag_id);
+    if (kind < 0) return sy_err_set(e, SY_E_NOT_FOUND, "tag %lld not found", (long long)tag_id);
+    if (!kind)
+        return sy_err_set(e, SY_E_PRECONDITION, "tag %lld is not a rule tag", (long long)tag_id);
+    sy_idset *cur = sy_tags_members(t, tag_id, e);
+    if (!cur) return e->code;
+    int64_t *add = NULL, *del = NULL;
+    int rc = sy_tags_diff(cur, want, &add, &a_n, &del, &d_n);
+    sy_idset_destroy(cur);
+    if (rc) sy_err_set(e, rc, "out of memory diffing tag %lld", (long long)tag_id);
+    if (rc == 0 && a_n) {
+        rc = sy_tags_write_members_src(t, NULL, tag_id, add, a_n, 1, "rule", &ch, e);
+        if (added) *added = ch;
+    }
+    if (rc == 0 && d_n) {
+        rc = sy_tags_write_members_src(t, NULL, tag_id, del, d_n, 0, "rule", &ch, e);
+        if (removed) *removed = ch;
+    }
+    free(add);
+    free(del);
+    return rc;
+}
+
+json_t *sy_tags_rule_defs(sy_tags *t, sy_err *e) {
+    sy_db *db;
+    if (sy_store_read_begin(t->st, &db, e)) return NULL;
+    sy_stmt *st;
+    json_t *out = NULL;
+    if (sy_db_prepare(db, "SELECT id, definition FROM tags WHERE kind = 'rule' ORDER BY id", &st,
+                      e) == 0) {
+        out = json_array();
+        int rc;
+        while ((rc = sy_stmt_step(st, e)) == SY_ROW) {
+            const char *d = sy_stmt_col_text(st, 1);
+            json_t *def = d ? json_loads(d, 0, NULL) : NULL;
+            if (def)
+                json_array_append_new(out, json_pack("{s:I,s:o}", "id",
+                                                     (json_int_t)sy_stmt_col_int(st, 0),
+                                                     "definition", def));
+        }
+        sy_stmt_finalize(st);
+        if (rc < 0) {
+            json_decref(out);
+            out = NULL;
+        }
+    }
+    sy_store_read_end(t->st, db);
+    return out;
+}
+
+void sy_tags_set_hooks(sy_tags *t, const sy_tags_hooks *h) {
+    t->hooks = *h;
 }
 
 /* --- lifecycle and the public interface --- */

@@ -71,7 +71,7 @@ static json_t *jstr(const char *s) {
 /* --- rows --- */
 
 #define CAT_COLS "id, name, scenario, parent_id, sort_order, created_at, updated_at"
-#define TAG_COLS "id, category_id, name, description, kind, created_at, updated_at"
+#define TAG_COLS "id, category_id, name, description, kind, created_at, updated_at, definition"
 
 static json_t *cat_row(sy_stmt *st) {
     json_t *o = json_pack(
@@ -85,12 +85,14 @@ static json_t *cat_row(sy_stmt *st) {
 
 static json_t *tag_row(sy_tags *t, sy_stmt *st) {
     int64_t id = sy_stmt_col_int(st, 0);
-    return json_pack("{s:I,s:I,s:s,s:o,s:s,s:I,s:I,s:I}", "id", (json_int_t)id, "category_id",
+    const char *d = sy_stmt_col_text(st, 7);
+    json_t *def = d ? json_loads(d, 0, NULL) : NULL;
+    return json_pack("{s:I,s:I,s:s,s:o,s:s,s:I,s:I,s:I,s:o}", "id", (json_int_t)id, "category_id",
                      (json_int_t)sy_stmt_col_int(st, 1), "name", sy_stmt_col_text(st, 2),
                      "description", jstr(sy_stmt_col_text(st, 3)), "kind", sy_stmt_col_text(st, 4),
                      "created_at", (json_int_t)sy_stmt_col_int(st, 5), "updated_at",
                      (json_int_t)sy_stmt_col_int(st, 6), "member_count",
-                     (json_int_t)sy_tags_ram_count(t, id));
+                     (json_int_t)sy_tags_ram_count(t, id), "definition", def ? def : json_null());
 }
 
 /* Reads one row by id into *out (NULL when absent). */
@@ -495,7 +497,51 @@ static int h_tree(sy_req *r) {
 
 /* --- tags --- */
 
-static const char *const tag_fields[] = {"category_id", "name", "description", "kind", NULL};
+static const char *const tag_fields[] = {"category_id", "name",       "description",
+                                         "kind",        "definition", NULL};
+
+/* 1 when the definition names tag self anywhere ({"tag": self}). */
+static int refers_to(json_t *v, int64_t self) {
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, x) {
+            if (sy_streq(k, "tag") && json_is_integer(x) && json_integer_value(x) == self) return 1;
+            if (refers_to(x, self)) return 1;
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x) {
+            if (refers_to(x, self)) return 1;
+        }
+    }
+    return 0;
+}
+
+/* Validates a rule definition through the segments module; the error's
+ * field is the JSON path under "definition" ("definition.and[0].event"). */
+static int rule_check(sy_req *r, json_t *def, int64_t self) {
+    sy_tags *t = CTX(r);
+    if (!json_is_object(def))
+        return sy_err_field(&r->err, SY_E_INVALID, "definition",
+                            "field \"definition\" must be a segment definition object");
+    if (!t->hooks.validate)
+        return sy_err_set(&r->err, SY_E_UNAVAILABLE, "rule tags are not available yet");
+    sy_err e;
+    sy_err_clear(&e);
+    int rc = t->hooks.validate(t->hooks.ctx, def, &e);
+    if (rc) {
+        r->err = e;
+        const char *p = e.field[0] == '$' ? e.field + 1 : e.field;
+        snprintf(r->err.field, sizeof r->err.field, "definition%s%.100s",
+                 *p && *p != '.' && *p != '[' ? "." : "", p);
+        return rc;
+    }
+    if (self && refers_to(def, self))
+        return sy_err_field(&r->err, SY_E_INVALID, "definition",
+                            "a rule tag cannot refer to itself (tag %lld)", (long long)self);
+    return 0;
+}
 
 static int tag_check(sy_req *r, json_t *b, int create) {
     const char *s;
@@ -520,6 +566,17 @@ static int tag_check(sy_req *r, json_t *b, int create) {
     if (present && !create)
         return sy_err_field(&r->err, SY_E_INVALID, "kind", "the kind of a tag cannot be changed");
     if (present && (rc = sy_tags_check_kind(s, &r->err))) return rc;
+    if (create) {
+        json_t *def = json_object_get(b, "definition");
+        int rule = present && sy_streq(s, "rule");
+        if (rule && !def)
+            return sy_err_field(&r->err, SY_E_INVALID, "definition",
+                                "a rule tag needs a \"definition\" (segments language)");
+        if (!rule && def)
+            return sy_err_field(&r->err, SY_E_INVALID, "definition",
+                                "only rule tags have a \"definition\"");
+        if (rule && (rc = rule_check(r, def, 0))) return rc;
+    }
     return 0;
 }
 
@@ -556,16 +613,25 @@ static int job_tag_create(op *o, sy_db *db, sy_err *e) {
     sy_stmt *st;
     if ((rc = sy_db_prepare(
              db,
-             "INSERT INTO tags (category_id, name, description, kind, created_at, updated_at) "
-             "VALUES (?1, ?2, ?3, 'manual', ?4, ?4)",
+             "INSERT INTO tags (category_id, name, description, kind, created_at, updated_at, "
+             "definition) VALUES (?1, ?2, ?3, ?5, ?4, ?4, ?6)",
              &st, e)))
         return rc;
+    const char *kind = json_string_value(json_object_get(o->body, "kind"));
+    json_t *def = json_object_get(o->body, "definition");
+    char *deftext = def ? json_dumps(def, JSON_COMPACT) : NULL;
     sy_stmt_bind_int(st, 1, cat);
     sy_stmt_bind_text(st, 2, name);
     sy_stmt_bind_text(st, 3, json_string_value(json_object_get(o->body, "description")));
     sy_stmt_bind_int(st, 4, sy_now_ms());
+    sy_stmt_bind_text(st, 5, kind ? kind : "manual");
+    if (deftext)
+        sy_stmt_bind_text(st, 6, deftext);
+    else
+        sy_stmt_bind_null(st, 6);
     rc = sy_stmt_step(st, e);
     sy_stmt_finalize(st);
+    free(deftext);
     if (rc < 0) return rc;
     o->id = sy_db_last_id(db);
     if ((rc = audit(db, o, "tags.tag.create", "tag", o->id, e))) return rc;
@@ -583,12 +649,17 @@ static int job_tag_patch(op *o, sy_db *db, sy_err *e) {
         json_object_get(json_object_get(b, "category_id") ? b : cur, "category_id"));
     const char *desc = json_string_value(
         json_object_get(json_object_get(b, "description") ? b : cur, "description"));
+    json_t *def = json_object_get(json_object_get(b, "definition") ? b : cur, "definition");
     rc = tag_rules(db, o->id, cat, name, e);
+    if (rc == 0 && json_object_get(b, "definition") &&
+        !sy_streq(json_string_value(json_object_get(cur, "kind")), "rule"))
+        rc = sy_err_field(e, SY_E_INVALID, "definition", "only rule tags have a \"definition\"");
+    char *deftext = def && !json_is_null(def) ? json_dumps(def, JSON_COMPACT) : NULL;
     sy_stmt *st = NULL;
     if (rc == 0)
         rc = sy_db_prepare(db,
                            "UPDATE tags SET category_id = ?2, name = ?3, description = ?4, "
-                           "updated_at = ?5 WHERE id = ?1",
+                           "updated_at = ?5, definition = ?6 WHERE id = ?1",
                            &st, e);
     if (rc == 0) {
         sy_stmt_bind_int(st, 1, o->id);
@@ -596,10 +667,15 @@ static int job_tag_patch(op *o, sy_db *db, sy_err *e) {
         sy_stmt_bind_text(st, 3, name);
         sy_stmt_bind_text(st, 4, desc);
         sy_stmt_bind_int(st, 5, sy_now_ms());
+        if (deftext)
+            sy_stmt_bind_text(st, 6, deftext);
+        else
+            sy_stmt_bind_null(st, 6);
         rc = sy_stmt_step(st, e);
         if (rc > 0) rc = 0;
     }
     sy_stmt_finalize(st);
+    free(deftext);
     json_decref(cur);
     if (rc) return rc;
     if ((rc = audit(db, o, "tags.tag.update", "tag", o->id, e))) return rc;
@@ -630,7 +706,9 @@ static int h_tag_create(sy_req *r) {
     /* held so no membership write can slip between the commit and the new set */
     pthread_mutex_lock(&CTX(r)->write_lock);
     rc = run_op(r, &o, job_tag_create);
-    if (rc == 0 && sy_tags_ram_add_tag(CTX(r), o.id))
+    if (rc == 0 &&
+        sy_tags_ram_add_tag(CTX(r), o.id,
+                            sy_streq(json_string_value(json_object_get(o.result, "kind")), "rule")))
         rc = sy_err_set(&r->err, SY_E_NOMEM, "out of memory");
     pthread_mutex_unlock(&CTX(r)->write_lock);
     if (rc == 0) json_object_set_new(o.result, "member_count", json_integer(0));
@@ -642,6 +720,8 @@ static int h_tag_patch(sy_req *r) {
     int rc = sy_req_param_id(r, "id", &o.id);
     if (rc == 0) rc = body_only(r, tag_fields, &o.body);
     if (rc == 0) rc = tag_check(r, o.body, 0);
+    json_t *def = rc == 0 ? json_object_get(o.body, "definition") : NULL;
+    if (def && sy_tags_ram_is_rule(CTX(r), o.id) == 1) rc = rule_check(r, def, o.id);
     if (rc == 0) rc = run_op(r, &o, job_tag_patch);
     return rc ? rc : sy_reply_json(r, 200, o.result);
 }
@@ -666,6 +746,15 @@ static int h_tag_delete(sy_req *r) {
 }
 
 /* --- a contact's tags --- */
+
+/* 409 when tag is a rule tag: its members follow its definition only. */
+static int not_rule(sy_req *r, int64_t tag, const char *field) {
+    if (sy_tags_ram_is_rule(CTX(r), tag) != 1) return 0;
+    return sy_err_field(&r->err, SY_E_CONFLICT, field,
+                        "tag %lld is a rule tag: its members follow its definition and cannot "
+                        "be edited by hand",
+                        (long long)tag);
+}
 
 static int contact_of(sy_req *r, int64_t *live) {
     int64_t id;
@@ -761,6 +850,10 @@ static int h_ct_add(sy_req *r) {
             snprintf(field, sizeof field, "tag_ids[%zu]", i);
             rc = sy_err_field(&r->err, SY_E_NOT_FOUND, field, "tag %lld not found",
                               (long long)tags[i]);
+        } else {
+            char field[32];
+            snprintf(field, sizeof field, "tag_ids[%zu]", i);
+            rc = not_rule(r, tags[i], field);
         }
     size_t changed, added = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -780,6 +873,7 @@ static int h_ct_del(sy_req *r) {
     int rc = contact_of(r, &live);
     if (rc == 0) rc = sy_req_param_id(r, "tag_id", &tag);
     if (rc == 0) rc = sy_tags_exists(t, tag, &r->err);
+    if (rc == 0) rc = not_rule(r, tag, "tag_id");
     size_t changed = 0;
     if (rc == 0)
         rc = sy_tags_write_members(t, sy_req_actor(r), tag, &live, 1, 0, &changed, &r->err);
@@ -796,16 +890,53 @@ static int cmp_i64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* A whole saved segment's current members, limited to the caller's scope. */
+static int segment_targets(sy_req *r, json_t *sj, int64_t **live, size_t *n_live, size_t *found) {
+    sy_tags *t = CTX(r);
+    if (!json_is_integer(sj) || json_integer_value(sj) < 1)
+        return sy_err_field(&r->err, SY_E_INVALID, "segment_id",
+                            "field \"segment_id\" must be a segment id");
+    if (!t->hooks.segment_members)
+        return sy_err_set(&r->err, SY_E_UNAVAILABLE, "segments are not available yet");
+    sy_idset *m = NULL, *scope = NULL;
+    int rc = t->hooks.segment_members(t->hooks.ctx, json_integer_value(sj), &m, &r->err);
+    if (rc == SY_E_NOT_FOUND) snprintf(r->err.field, sizeof r->err.field, "segment_id");
+    if (rc == 0) rc = sy_contacts_select_scope(t->contacts, sy_req_actor(r), &scope, &r->err);
+    if (rc == 0) {
+        sy_idset_and(m, scope);
+        uint64_t c = sy_idset_count(m);
+        *live = sy_alloc(r->arena, (c ? c : 1) * sizeof **live);
+        *n_live = 0;
+        uint32_t buf[4096], from = 0;
+        for (;;) {
+            size_t k = sy_idset_list(m, from, buf, SY_ARRAY_LEN(buf));
+            for (size_t i = 0; i < k && *n_live < c; i++)
+                (*live)[(*n_live)++] = buf[i];
+            if (k < SY_ARRAY_LEN(buf) || buf[k - 1] == UINT32_MAX) break;
+            from = buf[k - 1] + 1;
+        }
+        *found = *n_live;
+    }
+    sy_idset_destroy(m);
+    sy_idset_destroy(scope);
+    return rc;
+}
+
 /* Resolves the body's contact_ids or phones to live, in-scope contact ids
  * (sorted, unique). Entries that match nothing visible go to not_found as
  * given; *found counts the entries that matched. */
 static int resolve_targets(sy_req *r, json_t *b, int64_t **live, size_t *n_live, size_t *found,
                            json_t *not_found) {
     sy_tags *t = CTX(r);
-    json_t *cj = json_object_get(b, "contact_ids"), *pj = json_object_get(b, "phones");
-    if ((cj != NULL) == (pj != NULL))
-        return sy_err_field(&r->err, SY_E_INVALID, cj ? "phones" : "contact_ids",
-                            "give exactly one of \"contact_ids\" or \"phones\"");
+    json_t *cj = json_object_get(b, "contact_ids"), *pj = json_object_get(b, "phones"),
+           *sj = json_object_get(b, "segment_id");
+    if ((cj != NULL) + (pj != NULL) + (sj != NULL) != 1)
+        return sy_err_field(&r->err, SY_E_INVALID,
+                            sj   ? "segment_id"
+                            : cj ? "phones"
+                                 : "contact_ids",
+                            "give exactly one of \"contact_ids\", \"phones\" or \"segment_id\"");
+    if (sj) return segment_targets(r, sj, live, n_live, found);
     int64_t *ids;
     size_t n;
     int rc;
@@ -873,13 +1004,14 @@ static int resolve_targets(sy_req *r, json_t *b, int64_t **live, size_t *n_live,
 }
 
 static int bulk(sy_req *r, int add) {
-    static const char *const fields[] = {"contact_ids", "phones", NULL};
+    static const char *const fields[] = {"contact_ids", "phones", "segment_id", NULL};
     sy_tags *t = CTX(r);
     int64_t tag, *live = NULL;
     json_t *b;
     size_t n_live = 0, found = 0, changed = 0;
     int rc = sy_req_param_id(r, "id", &tag);
     if (rc == 0) rc = sy_tags_exists(t, tag, &r->err);
+    if (rc == 0) rc = not_rule(r, tag, "id");
     if (rc == 0) rc = body_only(r, fields, &b);
     json_t *not_found = json_array();
     if (rc == 0) rc = resolve_targets(r, b, &live, &n_live, &found, not_found);
@@ -951,7 +1083,7 @@ static sy_route routes[] = {
     {"DELETE", "/api/v1/tags/{id}", h_tag_delete, NULL, S, M, 0,
      "delete a tag and its memberships"},
     {"POST", "/api/v1/tags/{id}/members", h_members_add, NULL, S, R | W, BULK_LIMIT,
-     "tag many contacts (ids or phones)"},
+     "tag many contacts (ids, phones or a whole segment)"},
     {"POST", "/api/v1/tags/{id}/members/remove", h_members_remove, NULL, S, R | W, BULK_LIMIT,
      "untag many contacts (ids or phones)"},
     {"GET", "/api/v1/contacts/{id}/tags", h_ct_list, NULL, S, R, 0, "a contact's tags"},
@@ -966,4 +1098,5 @@ void sy_tags_register(sy_tags *t, sy_http *h) {
         routes[i].ctx = t;
     sy_http_add_routes(h, routes, SY_ARRAY_LEN(routes));
     sy_http_add_metrics(h, sy_tags_metrics, t);
+    sy_tags_forms_register(t, h);
 }

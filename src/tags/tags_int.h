@@ -20,6 +20,7 @@
 typedef struct tag_set {
     int64_t id;
     sy_idset *members; /* live (not merged-away) contact ids */
+    int rule;          /* kind "rule": members follow its definition only */
 } tag_set;
 
 struct sy_tags {
@@ -42,21 +43,31 @@ struct sy_tags {
     size_t n_orphans;
     /* where tag_added / tag_removed events go (NULL: not recorded) */
     sy_events *events;
+    /* callbacks into segments (sy_tags_set_hooks); zero until set */
+    sy_tags_hooks hooks;
 };
+
+/* Form limits. */
+#define SY_TAGS_FORM_QUESTIONS 100
+#define SY_TAGS_FORM_OPTIONS 50
+#define SY_TAGS_OPTION_TAGS 20
+#define SY_TAGS_FORM_ID_MAX 32 /* question / option id: [A-Za-z0-9_-] */
 
 /* --- rules (tags.c) --- */
 
 /* Trims nothing; checks s is valid UTF-8, not blank and at most max
  * characters. field names the request field. Errors: SY_E_INVALID. */
 int sy_tags_check_text(const char *field, const char *s, size_t max, sy_err *e);
-/* Only "manual" is accepted in this slice ("rule", "form", "model" are
- * reserved). Errors: SY_E_INVALID naming "kind". */
+/* "manual", "rule" and "form" are accepted ("model" is reserved).
+ * Errors: SY_E_INVALID naming "kind". */
 int sy_tags_check_kind(const char *kind, sy_err *e);
 /* Number of write jobs needed for n rows in chunks of SY_TAGS_CHUNK. */
 size_t sy_tags_chunks(size_t n);
 
 /* --- RAM sets (tags.c); the caller holds no lock --- */
-int sy_tags_ram_add_tag(sy_tags *t, int64_t tag_id);
+int sy_tags_ram_add_tag(sy_tags *t, int64_t tag_id, int rule);
+/* 1 when tag_id is a rule tag, 0 when another kind, -1 when unknown. */
+int sy_tags_ram_is_rule(sy_tags *t, int64_t tag_id);
 void sy_tags_ram_drop_tag(sy_tags *t, int64_t tag_id);
 /* Adds (add = 1) or removes ids from tag_id's set. */
 void sy_tags_ram_apply(sy_tags *t, int64_t tag_id, const int64_t *ids, size_t n, int add);
@@ -78,6 +89,28 @@ const char *sy_tags_source_of(const sy_actor *actor);
  * exist (nothing changed), SY_E_IO. */
 int sy_tags_write_members(sy_tags *t, const sy_actor *actor, int64_t tag_id, const int64_t *ids,
                           size_t n, int add, size_t *changed, sy_err *e);
+
+/* Same with an explicit source ("staff", "api", "rule", "form"); rows of
+ * source "rule" are not audited. actor may be NULL (the system). */
+int sy_tags_write_members_src(sy_tags *t, const sy_actor *actor, int64_t tag_id, const int64_t *ids,
+                              size_t n, int add, const char *source, size_t *changed, sy_err *e);
+/* The ids in want but not in cur (*add) and in cur but not in want (*del),
+ * ascending; caller frees both arrays (NULL when empty). */
+int sy_tags_diff(const sy_idset *cur, const sy_idset *want, int64_t **add, size_t *n_add,
+                 int64_t **del, size_t *n_del);
+
+/* --- forms (tags_forms.c) --- */
+/* Checks the shape of a form's questions (ids, titles, options, tag id
+ * lists); does not look tags up. Errors: SY_E_INVALID naming the path
+ * ("questions[1].options[0].tag_ids"). */
+int sy_tags_form_shape(json_t *questions, sy_err *e);
+/* Maps answers {question_id: option_id | [option_ids]} to the union of the
+ * chosen options' tag ids (ascending, unique), at most cap. Errors:
+ * SY_E_INVALID naming "answers.<question_id>" (unknown question or option,
+ * several options for a single-choice question, wrong type) or "answers". */
+int sy_tags_form_answer_tags(json_t *questions, json_t *answers, int64_t *tags, size_t cap,
+                             size_t *n, sy_err *e);
+void sy_tags_forms_register(sy_tags *t, sy_http *h);
 
 /* --- store (tags_store.c), on any connection --- */
 /* *exists = 1 when tag_id is a tag. */

@@ -154,7 +154,7 @@ test('bad taxonomy input gets a clear error and changes nothing', async () => {
     [await admin.post('/api/v1/tags', { name: 'x' }), 400, 'invalid_argument', 'category_id'],
     [await admin.post('/api/v1/tags', { category_id: '1', name: 'x' }), 400, 'invalid_argument', 'category_id'],
     [await admin.post('/api/v1/tags', { category_id: 999999, name: 'x' }), 400, 'invalid_argument', 'category_id'],
-    [await admin.post('/api/v1/tags', { category_id: cat.id, name: 'x', kind: 'rule' }), 400, 'invalid_argument', 'kind'],
+    [await admin.post('/api/v1/tags', { category_id: cat.id, name: 'x', kind: 'model' }), 400, 'invalid_argument', 'kind'],
     [await admin.post('/api/v1/tags', { category_id: cat.id, name: 'x', description: 3 }), 400, 'invalid_argument', 'description'],
     [await admin.post('/api/v1/tags', { category_id: cat.id, name: '扫码进粉' }), 409, 'conflict', 'name'],
     [await admin.patch(`/api/v1/tags/${tag.id}`, { kind: 'manual' }), 400, 'invalid_argument', 'kind'],

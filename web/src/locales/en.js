@@ -115,6 +115,14 @@ export default {
     addMembers: 'Tag', removeMembers: 'Untag', removeConfirm: 'Remove the tag from these {n} contacts?',
     resultAdded: '{n} added, {s} skipped (already tagged or repeated); the tag now has {c}', resultRemoved: '{n} removed, {s} skipped; the tag now has {c}',
     notFound: '{n} not found', contactNone: 'No tags yet', pickTags: 'Pick tags to add', add: 'Add',
+    kind: 'Kind', kinds: { manual: 'Manual', rule: 'Rule', form: 'Form', model: 'Model' }, ruleDef: 'Rule (who carries the tag)',
+    ruleHint: 'Members are whoever matches, kept current within a second of each event and re-checked every minute; they cannot be edited by hand.',
+    ruleNoBulk: 'A rule tag cannot be edited by hand', bySegment: 'By segment', pickSegment: 'Pick a saved segment',
+    taxonomy: 'Taxonomy', forms: 'Forms', newForm: 'New form', editForm: 'Edit form', formName: 'Name', noForms: 'No forms yet',
+    questions: 'Questions', question: 'Question', questionId: 'ID', questionTitle: 'Title', multiple: 'Several answers',
+    addQuestion: 'Add question', addOption: 'Add option', optionId: 'ID', optionLabel: 'Label', optionTags: 'Tags applied',
+    preview: 'Submission preview', previewHint: 'Pick answers to see the tags they apply', previewTags: 'Tags applied: {names}', previewNone: 'No tags',
+    submitFor: 'Contact ID', submit: 'Submit for this contact', submitted: 'Submitted: {n} tags added',
   },
   segments: {
     title: 'Segments', new: 'New segment', none: 'No saved segments yet', name: 'Name', description: 'Description', version: 'Version', members: 'Members',
@@ -150,6 +158,11 @@ export default {
     lastUsed: 'Last used', revoked: 'Revoked', revoke: 'Revoke',
   },
   audit: { action: 'Action', who: 'Who', when: 'When', target: 'Target', from: 'From', detail: 'Detail', system: 'System' },
+  lifecycle: {
+    title: 'Life cycle', current: 'Current stage', since: 'since {when}', at: 'When', from: 'From', to: 'To',
+    distribution: 'Life-cycle stages', daily: 'Life-cycle stages (last 30 days)', none: 'No stage',
+    stage: { added: 'Added', in_group: 'In a group', retained: 'Retained', active: 'Active', converted: 'Converted', repurchased: 'Repurchased', silent: 'Silent', churned: 'Churned' },
+  },
   enum: {
     consentChannel: { wecom: 'WeCom', sms: 'SMS', email: 'Email', phone: 'Phone' },
     consentStatus: { granted: 'Granted', withdrawn: 'Withdrawn' },

@@ -114,6 +114,14 @@ export default {
     addMembers: '打标签', removeMembers: '移除标签', removeConfirm: '确定从这 {n} 位客户移除该标签？',
     resultAdded: '新增 {n} 人，跳过 {s} 人（已有或重复），该标签现有 {c} 人', resultRemoved: '移除 {n} 人，跳过 {s} 人，该标签现有 {c} 人',
     notFound: '未找到 {n} 个', contactNone: '还没有标签', pickTags: '选择要添加的标签', add: '添加',
+    kind: '类型', kinds: { manual: '手工', rule: '规则', form: '表单', model: '模型' }, ruleDef: '规则（谁带这个标签）',
+    ruleHint: '符合规则的客户自动带上该标签，事件发生后一秒内更新，并每分钟复核；不能手工增删。',
+    ruleNoBulk: '规则标签不能手工增删', bySegment: '按人群', pickSegment: '选择已保存的人群',
+    taxonomy: '标签体系', forms: '表单', newForm: '新建表单', editForm: '编辑表单', formName: '名称', noForms: '还没有表单',
+    questions: '题目', question: '题目', questionId: 'ID', questionTitle: '题干', multiple: '多选',
+    addQuestion: '添加题目', addOption: '添加选项', optionId: 'ID', optionLabel: '选项', optionTags: '对应标签',
+    preview: '提交预览', previewHint: '选择答案，查看会打上的标签', previewTags: '将打上：{names}', previewNone: '无标签',
+    submitFor: '客户 ID', submit: '为该客户提交', submitted: '已提交：新增 {n} 个标签',
   },
   segments: {
     title: '人群', new: '新建人群', none: '还没有保存的人群', name: '名称', description: '说明', version: '版本', members: '成员',
@@ -148,6 +156,11 @@ export default {
     revoked: '已吊销', revoke: '吊销',
   },
   audit: { action: '操作', who: '操作人', when: '时间', target: '对象', from: '来源地址', detail: '详情', system: '系统' },
+  lifecycle: {
+    title: '生命周期', current: '当前阶段', since: '自 {when}', at: '时间', from: '原阶段', to: '新阶段',
+    distribution: '生命周期阶段分布', daily: '生命周期阶段趋势（近 30 天）', none: '无阶段',
+    stage: { added: '新加微', in_group: '已入群', retained: '留存', active: '活跃', converted: '已转化', repurchased: '复购', silent: '沉默', churned: '流失' },
+  },
   enum: {
     consentChannel: { wecom: '企业微信', sms: '短信', email: '邮件', phone: '电话' },
     consentStatus: { granted: '已同意', withdrawn: '已撤回' },
