@@ -108,6 +108,7 @@ static int app_open(app *a, const char *dir, sy_err *e) {
     if (rc == 0) rc = sy_models_create(a->store, a->staff, a->contacts, a->engine, a->events, &a->models, e);
     if (rc == 0) rc = sy_tags_create(a->store, a->staff, a->contacts, &a->tags, e);
     if (rc == 0) sy_tags_set_events(a->tags, a->events);
+    if (rc == 0) sy_models_set_tags(a->models, a->tags);
     if (rc == 0)
         rc = sy_segments_create(a->store, a->staff, a->contacts, a->engine, a->events, a->tags,
                                 &a->segments, e);
@@ -151,8 +152,8 @@ static void app_close(app *a) {
     sy_http_destroy(a->http);
     sy_segments_destroy(a->segments); /* its thread reads stages: first */
     sy_lifecycle_destroy(a->lifecycle);
+    sy_models_destroy(a->models); /* its refresher writes tags: before them */
     sy_tags_destroy(a->tags);
-    sy_models_destroy(a->models);
     sy_events_destroy(a->events);
     sy_engine_destroy(a->engine);
     sy_contacts_destroy(a->contacts);

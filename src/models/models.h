@@ -6,8 +6,8 @@
  * in docs/models.md.
  *
  * Results are computed from the engine (derived data) on demand and cached
- * until the store changes or a minute passes. Materialising them as tags is
- * the next step (not in this slice). */
+ * until the store changes or a minute passes, and materialised as model tags
+ * (see sy_models_set_tags). */
 #ifndef SY_MODELS_H
 #define SY_MODELS_H
 
@@ -39,5 +39,12 @@ typedef struct sy_models_eval {
     double baseline_at_3;     /* most popular 3 categories */
 } sy_models_eval;
 int sy_models_evaluate(sy_models *m, int64_t as_of, int days, sy_models_eval *out, sy_err *e);
+
+/* Model tags: with tags set, the server keeps tags of kind "model" for the
+ * RFM groups, purchase-frequency tiers and predicted interests (refreshed a
+ * few seconds after start, then every five minutes and on
+ * POST /api/v1/models/refresh). Call before sy_models_register. */
+struct sy_tags;
+void sy_models_set_tags(sy_models *m, struct sy_tags *tags);
 
 #endif

@@ -108,7 +108,24 @@ static int h_eval(sy_req *r) {
                                            ev.precision_at_3, "baseline_precision_at_3", ev.baseline_at_3));
 }
 
+/* POST /api/v1/models/refresh — recompute the model tags now. */
+static int h_refresh(sy_req *r) {
+    sy_models *m = CTX(r);
+    if (r->body_len) {
+        json_t *body;
+        static const char *const none[] = {NULL};
+        if (sy_req_json(r, &body) || sy_json_only(body, none, &r->err)) return r->err.code;
+    }
+    if (!m->tags) return sy_err_set(&r->err, SY_E_UNAVAILABLE, "model tags are not enabled");
+    int rc = models_refresh_tags(m, &r->err);
+    if (rc) return rc;
+    return sy_reply_json(r, 200, json_pack("{s:I, s:I}", "model_tags", (json_int_t)m->n_model_tags, "ms",
+                                           (json_int_t)m->last_refresh_ms));
+}
+
 static sy_route routes[] = {
+    {"POST", "/api/v1/models/refresh", h_refresh, NULL, SY_AUTH_STAFF, SY_PERM_SETTINGS_MANAGE, 0,
+     "Recompute the model tags (RFM groups, frequency tiers, interests) now"},
     {"GET", "/api/v1/models/rfm", h_rfm, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_READ, 0,
      "RFM groups among the caller's contacts"},
     {"GET", "/api/v1/contacts/{id}/models", h_contact, NULL, SY_AUTH_STAFF, SY_PERM_CONTACTS_READ, 0,
@@ -129,6 +146,7 @@ int sy_models_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_en
 
 void sy_models_destroy(sy_models *m) {
     if (!m) return;
+    models_refresh_stop(m);
     if (m->cur) model_state_free(m->cur);
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -137,4 +155,5 @@ void sy_models_destroy(sy_models *m) {
 void sy_models_register(sy_models *m, sy_http *h) {
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) routes[i].ctx = m;
     sy_http_add_routes(h, routes, sizeof routes / sizeof routes[0]);
+    if (models_refresh_start(m)) sy_error("msg=\"model tag refresher not started\"");
 }

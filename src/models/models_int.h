@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include "models.h"
+#include "tags/tags.h"
 
 /* Everything computed from one pass over the events before as_of. Arrays
  * are indexed by contact id (n) and category dictionary id (k; 0 = none). */
@@ -36,7 +37,18 @@ struct sy_models {
     pthread_mutex_t lock; /* guards cur, cur_gen and states' refs */
     model_state *cur;
     uint64_t cur_gen;
+    /* model tags (models_tags.c): the refresher thread */
+    sy_tags *tags;
+    pthread_t refresher;
+    int refresher_running, stopping, refresh_now;
+    pthread_cond_t wake;
+    int64_t last_refresh_ms; /* duration of the last refresh */
+    size_t n_model_tags;
 };
+int models_refresh_start(sy_models *m);
+void models_refresh_stop(sy_models *m);
+/* Recomputes every model tag's members now (also from the API). */
+int models_refresh_tags(sy_models *m, sy_err *e);
 
 typedef struct model_rfm_t {
     int64_t recency_ms, spend_fen;

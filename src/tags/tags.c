@@ -200,7 +200,8 @@ int sy_tags_rebuild(sy_tags *t, sy_err *e) {
         sy_idset_destroy(t->sets[i].members);
     t->n_sets = 0;
     sy_stmt *st = NULL;
-    rc = sy_db_prepare(db, "SELECT id, kind = 'rule' FROM tags ORDER BY id", &st, e);
+    /* rule and model tags are system-managed: members follow their source */
+    rc = sy_db_prepare(db, "SELECT id, kind IN ('rule', 'model') FROM tags ORDER BY id", &st, e);
     while (rc == 0 && (rc = sy_stmt_step(st, e)) == SY_ROW)
         rc = add_tag_locked(t, sy_stmt_col_int(st, 0), (int)sy_stmt_col_int(st, 1));
     if (rc == SY_DONE) rc = 0;
@@ -390,6 +391,11 @@ int sy_tags_diff(const sy_idset *cur, const sy_idset *want, int64_t **add, size_
 
 int sy_tags_set_rule_members(sy_tags *t, int64_t tag_id, const sy_idset *want, size_t *added,
                              size_t *removed, sy_err *e) {
+    return sy_tags_set_system_members(t, tag_id, want, "rule", added, removed, e);
+}
+
+int sy_tags_set_system_members(sy_tags *t, int64_t tag_id, const sy_idset *want, const char *source, size_t *added,
+                               size_t *removed, sy_err *e) {
     size_t a_n = 0, d_n = 0, ch;
     if (added) *added = 0;
     if (removed) *removed = 0;
@@ -404,11 +410,11 @@ int sy_tags_set_rule_members(sy_tags *t, int64_t tag_id, const sy_idset *want, s
     sy_idset_destroy(cur);
     if (rc) sy_err_set(e, rc, "out of memory diffing tag %lld", (long long)tag_id);
     if (rc == 0 && a_n) {
-        rc = sy_tags_write_members_src(t, NULL, tag_id, add, a_n, 1, "rule", &ch, e);
+        rc = sy_tags_write_members_src(t, NULL, tag_id, add, a_n, 1, source, &ch, e);
         if (added) *added = ch;
     }
     if (rc == 0 && d_n) {
-        rc = sy_tags_write_members_src(t, NULL, tag_id, del, d_n, 0, "rule", &ch, e);
+        rc = sy_tags_write_members_src(t, NULL, tag_id, del, d_n, 0, source, &ch, e);
         if (removed) *removed = ch;
     }
     free(add);

@@ -55,3 +55,35 @@ test('a sales user sees models only for contacts in scope', async () => {
   const total = (await admin.get('/api/v1/models/rfm')).body.buyers;
   assert.ok(rfm.body.buyers < total, 'scope-filtered');
 });
+
+test('model tags: RFM group tags have the groups\' members; hand edits are refused; sales cannot refresh', async () => {
+  const r = await admin.post('/api/v1/models/refresh');
+  assert.equal(r.status, 200, r.text);
+  assert.ok(r.body.model_tags >= 8, r.text);
+  const tree = (await admin.get('/api/v1/tags/tree')).body;
+  const cats = tree.items || tree;
+  const rfmCat = cats.find((c) => c.name === 'RFM 价值分层');
+  assert.ok(rfmCat, 'the RFM category exists');
+  const rfm = (await admin.get('/api/v1/models/rfm')).body;
+  for (const g of rfm.groups) {
+    const tag = rfmCat.tags.find((t) => t.name === g.label);
+    assert.ok(tag, g.label);
+    assert.equal(tag.kind, 'model');
+    assert.equal(tag.member_count, g.count, g.label);
+  }
+  assert.ok(cats.some((c) => c.name === '兴趣预测' && c.tags.length >= 3));
+  assert.ok(cats.some((c) => c.name === '购买频次' && c.tags.some((t) => t.name.endsWith('·高频'))));
+  // system-managed: manual membership changes are refused
+  const tag = rfmCat.tags.find((t) => t.member_count > 0);
+  const cid = (await admin.get('/api/v1/contacts?limit=1')).body.items[0].id;
+  assert.equal((await admin.post(`/api/v1/tags/${tag.id}/members`, { contact_ids: [cid] })).status, 409);
+  // a second refresh changes nothing
+  const again = await admin.post('/api/v1/models/refresh');
+  assert.equal(again.status, 200);
+  const rfmCat2 = ((await admin.get('/api/v1/tags/tree')).body.items || []).find((c) => c.name === 'RFM 价值分层');
+  assert.deepEqual(rfmCat2.tags.map((t) => t.member_count), rfmCat.tags.map((t) => t.member_count));
+  const sales = srv.demo.staff.find((s) => s.role === 'sales');
+  const c = await srv.login(sales.username, sales.password);
+  assert.equal((await c.post('/api/v1/models/refresh')).status, 403);
+  assert.equal((await admin.post('/api/v1/models/refresh', { now: true })).status, 400);
+});
