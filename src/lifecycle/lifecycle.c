@@ -418,17 +418,21 @@ static void *lc_main(void *arg) {
         pthread_cond_timedwait(&lc->wake, &lc->lock, &ts);
         if (lc->stopping) break;
         uint64_t gen = sy_store_generation(lc->st);
+        size_t esize = sy_engine_size(lc->engine);
         int64_t now = sy_mono_ms();
-        if (gen == lc->gen && now - lc->last_full < FULL_MS) continue;
+        if (gen == lc->gen && esize == lc->esize && now - lc->last_full < FULL_MS) continue;
         if (now - lc->last_full >= FULL_MS) lc->last_full = now;
+        /* Taken before the pass: whatever commits or is published during
+         * it (the engine grows after its commit) triggers the next pass.
+         * Our own writes then cause one more pass that changes nothing. */
+        lc->gen = gen;
+        lc->esize = esize;
         pthread_mutex_unlock(&lc->lock);
         int64_t t0 = sy_mono_ms();
         sy_err e;
         if (sy_lifecycle_evaluate(lc, 1, &e))
             sy_warn("msg=\"life-cycle pass failed\" error=\"%s\"", e.msg);
         pthread_mutex_lock(&lc->lock);
-        /* our own writes moved the generation: take it after the pass */
-        lc->gen = sy_store_generation(lc->st);
         lc->last_pass_ms = sy_mono_ms() - t0;
     }
     pthread_mutex_unlock(&lc->lock);
@@ -440,6 +444,7 @@ int sy_lc_start(sy_lifecycle *lc, sy_err *e) {
     int rc = sy_lifecycle_evaluate(lc, 0, e); /* initial stages: stored, not recorded as events */
     if (rc) return rc;
     lc->gen = sy_store_generation(lc->st);
+    lc->esize = sy_engine_size(lc->engine);
     lc->last_full = sy_mono_ms();
     if (pthread_create(&lc->thread, NULL, lc_main, lc) != 0)
         return sy_err_set(e, SY_E_INTERNAL, "cannot start the life-cycle thread");

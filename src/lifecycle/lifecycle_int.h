@@ -25,6 +25,7 @@ struct sy_lifecycle {
     pthread_cond_t wake;
     int running, stopping;
     uint64_t gen;
+    size_t esize; /* engine size when the last pass started */
     int64_t last_full, last_pass_ms;
 };
 

@@ -36,6 +36,7 @@ static void size_fn(void *ctx, const sy_engine_event *ev) {
 typedef struct acc {
     model_state *s;
     const float *w;   /* weight per type id */
+    size_t n_types;   /* entries in w */
     int64_t truth_to; /* evaluation window end (0: none) */
     uint64_t *truth;  /* per contact: categories ordered in [as_of, truth_to) */
 } acc;
@@ -45,6 +46,9 @@ static void acc_fn(void *ctx, const sy_engine_event *ev) {
     model_state *s = a->s;
     if (ev->flags & (SY_EV_SYSTEM | SY_EV_META)) return;
     uint32_t c = ev->contact;
+    /* events that arrived after the sizing pass may name newer contacts or
+     * types: they belong to the next computation */
+    if (c >= s->n || ev->type >= a->n_types) return;
     int k = ev->dims[SY_DIM_CATEGORY];
     if (k >= s->k) k = 0;
     if (ev->ts >= s->as_of) {
@@ -131,7 +135,7 @@ int model_compute(sy_models *m, int64_t as_of, int truth_days, uint64_t **truth_
         sy_err ig;
         if (sy_events_type_id(m->events, weights[i].event, &t, &ig) == 0 && t <= z.max_type) w[t] = weights[i].weight;
     }
-    acc a = {s, w, truth ? as_of + (int64_t)truth_days * 86400000LL : 0, truth};
+    acc a = {s, w, (size_t)z.max_type + 1, truth ? as_of + (int64_t)truth_days * 86400000LL : 0, truth};
     sy_engine_scan(m->engine, acc_fn, &a);
     free(w);
 

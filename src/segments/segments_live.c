@@ -15,8 +15,8 @@
  * changes and records tag_added / tag_removed. Unlike segments, a rule tag's
  * members are stored, so its first evaluation does record events.
  *
- * Cost: one evaluation per saved segment and rule tag per pass; on a busy large
- * workspace passes back off to four times their own duration. */
+ * Cost: one evaluation per saved segment and rule tag per pass; after a slow
+ * pass the next waits as long as that pass took (at most a second). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +42,7 @@ struct seg_live {
     int64_t last_full;
     int64_t last_pass_ms;
     size_t form_pos; /* next engine position to look at for form_submitted */
+    size_t esize;    /* engine size seen by the last pass */
 };
 
 static live_seg *find(struct seg_live *l, int64_t id) {
@@ -227,7 +228,9 @@ static void *live_main(void *arg) {
     struct seg_live *l = s->live;
     pthread_mutex_lock(&l->lock);
     while (!l->stopping) {
-        int64_t wait_ms = POLL_MS > l->last_pass_ms * 4 ? POLL_MS : l->last_pass_ms * 4;
+        /* membership should follow within a second: back off after a slow
+         * pass, but never beyond a second */
+        int64_t wait_ms = l->last_pass_ms < POLL_MS ? POLL_MS : l->last_pass_ms > 1000 ? 1000 : l->last_pass_ms;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += wait_ms / 1000;
@@ -237,14 +240,19 @@ static void *live_main(void *arg) {
         if (l->stopping) break;
         uint64_t gen = sy_store_generation(s->st);
         int64_t now = sy_mono_ms();
-        if (gen == l->gen && now - l->last_full < FULL_MS) continue;
+        /* the engine grows after a commit is published: a pass woken by the
+         * commit alone may not see its events yet, so both are watched */
+        size_t esize = sy_engine_size(s->engine);
+        if (gen == l->gen && esize == l->esize && now - l->last_full < FULL_MS) continue;
         l->gen = gen;
+        l->esize = esize;
         if (now - l->last_full >= FULL_MS) l->last_full = now;
         pthread_mutex_unlock(&l->lock);
         int64_t t0 = sy_mono_ms();
         pass(s, l);
         pthread_mutex_lock(&l->lock);
         l->last_pass_ms = sy_mono_ms() - t0;
+        sy_debug("msg=\"segment pass\" segments=%zu ms=%lld", l->n, (long long)l->last_pass_ms);
     }
     pthread_mutex_unlock(&l->lock);
     return NULL;

@@ -87,3 +87,28 @@ test('model tags: RFM group tags have the groups\' members; hand edits are refus
   assert.equal((await c.post('/api/v1/models/refresh')).status, 403);
   assert.equal((await admin.post('/api/v1/models/refresh', { now: true })).status, 400);
 });
+
+test('models stay correct while events for new contacts arrive (no crash, refresh keeps working)', async () => {
+  const auth = `Basic ${Buffer.from(`${srv.demo.write_key}:`).toString('base64')}`;
+  let stop = false;
+  let sent = 0;
+  const load = (async () => {
+    for (let b = 0; !stop; b++) {
+      const batch = Array.from({ length: 50 }, (_, i) => ({
+        type: 'track', userId: `mload-${b}-${i}`, event: i % 3 ? 'view_item' : 'order_paid',
+        properties: { category: '生鲜', amount: '9.90', order_id: `mo-${b}-${i}` }, messageId: `mload-${b}-${i}`,
+      }));
+      const r = await fetch(`${srv.base}/v1/batch`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
+      assert.equal(r.status, 200);
+      sent += 50;
+    }
+  })();
+  for (let i = 0; i < 8; i++) {
+    assert.equal((await admin.post('/api/v1/models/refresh')).status, 200);
+    assert.equal((await admin.get('/api/v1/models/rfm')).status, 200);
+  }
+  stop = true;
+  await load;
+  assert.ok(sent > 0);
+  assert.equal((await srv.anon.get('/healthz')).status, 200);
+});
