@@ -338,6 +338,11 @@ static int cmp_newest(const void *a, const void *b, void *eng) {
 
 size_t sy_engine_contact_events(sy_engine *e, uint32_t contact, int64_t from, int64_t to, int type,
                                 size_t offset, uint32_t *out, size_t cap) {
+    return sy_engine_contact_events_src(e, contact, from, to, type, SY_SRC_ALL, offset, out, cap);
+}
+
+size_t sy_engine_contact_events_src(sy_engine *e, uint32_t contact, int64_t from, int64_t to, int type, int source,
+                                    size_t offset, uint32_t *out, size_t cap) {
     pthread_rwlock_rdlock(&e->lock);
     size_t total = 0;
     if (contact < e->n_contacts) {
@@ -358,6 +363,10 @@ size_t sy_engine_contact_events(sy_engine *e, uint32_t contact, int64_t from, in
             if (ts < from || ts >= to) continue;
             if (type >= 0 && e->chunks[pos >> CHUNK_BITS]->type[pos & (CHUNK - 1)] != type)
                 continue;
+            if (source != SY_SRC_ALL) {
+                int sys = (e->chunks[pos >> CHUNK_BITS]->flags[pos & (CHUNK - 1)] & SY_EV_SYSTEM) != 0;
+                if (sys != (source == SY_SRC_SYSTEM)) continue;
+            }
             if (total >= offset && total - offset < cap) out[total - offset] = pos;
             total++;
         }

@@ -207,10 +207,19 @@ static int h_contact_events(sy_req *r) {
     if (cur && (sy_parse_i64(cur, &offset) || offset < 0))
         return sy_err_field(&r->err, SY_E_INVALID, "cursor",
                             "cursor \"%s\" is not one this API returned", cur);
+    /* source=user: what the customer did; source=system: what siyu recorded */
+    const char *src = sy_req_query(r, "source");
+    int source = SY_SRC_ALL;
+    if (src && strcmp(src, "all") != 0) {
+        if (strcmp(src, "user") == 0) source = SY_SRC_USER;
+        else if (strcmp(src, "system") == 0) source = SY_SRC_SYSTEM;
+        else
+            return sy_err_field(&r->err, SY_E_INVALID, "source", "source \"%s\" must be user, system or all", src);
+    }
     int rc = sy_contacts_visible(ev->contacts, r->arena, sy_req_actor(r), id, &live, &r->err);
     if (rc) return rc;
     uint32_t *pos = sy_alloc(r->arena, limit * sizeof *pos);
-    size_t total = sy_engine_contact_events(ev->engine, (uint32_t)live, from, to, type,
+    size_t total = sy_engine_contact_events_src(ev->engine, (uint32_t)live, from, to, type, source,
                                             (size_t)offset, pos, limit);
     size_t got = total > (size_t)offset ? total - (size_t)offset : 0;
     if (got > limit) got = limit;
