@@ -41,9 +41,9 @@ typedef struct sy_models_eval {
 int sy_models_evaluate(sy_models *m, int64_t as_of, int days, sy_models_eval *out, sy_err *e);
 
 /* Model tags: with tags set, the server keeps tags of kind "model" for the
- * RFM groups, purchase-frequency tiers and predicted interests (refreshed a
- * few seconds after start, then every five minutes and on
- * POST /api/v1/models/refresh). Call before sy_models_register. */
+ * RFM groups, purchase-frequency tiers and predicted interests (refreshed
+ * before serving, then every five minutes and on POST /api/v1/models/refresh).
+ * Call before sy_models_register. */
 struct sy_tags;
 void sy_models_set_tags(sy_models *m, struct sy_tags *tags);
 

@@ -6,7 +6,6 @@
 #include "models_int.h"
 
 #define REFRESH_MS (5 * 60 * 1000)
-#define FIRST_MS 3000
 #define INTEREST_MIN 1.0f /* interest score a category needs to become a tag */
 
 static const char RFM_CAT[] = "RFM 价值分层", RFM_SCN[] = "按客户价值分层运营：重要价值客户重点维护，重要挽留客户优先召回";
@@ -80,7 +79,7 @@ int models_refresh_tags(sy_models *m, sy_err *e) {
 
 static void *refresher_main(void *arg) {
     sy_models *m = arg;
-    int64_t next = sy_mono_ms() + FIRST_MS;
+    int64_t next = sy_mono_ms() + REFRESH_MS;
     pthread_mutex_lock(&m->lock);
     while (!m->stopping) {
         int64_t now = sy_mono_ms();
@@ -107,6 +106,10 @@ static void *refresher_main(void *arg) {
 
 int models_refresh_start(sy_models *m) {
     if (!m->tags || m->refresher_running) return 0;
+    /* The first refresh runs before serving, so that nobody sees the model
+     * tags appear mid-session (milliseconds at demo scale, seconds at 1 M). */
+    sy_err e;
+    if (models_refresh_tags(m, &e)) sy_warn("msg=\"model tags not refreshed\" error=\"%s\"", e.msg);
     pthread_cond_init(&m->wake, NULL);
     if (pthread_create(&m->refresher, NULL, refresher_main, m) != 0) return SY_E_INTERNAL;
     m->refresher_running = 1;
