@@ -34,26 +34,22 @@ test('tag changes are recorded as system events that are not activity', async ()
   r = await admin.del(`/api/v1/contacts/${id}/tags/${tag.body.id}`);
   assert.equal(r.status, 200, r.text);
 
-  const added = await until(async () => {
-    const ev = await admin.get(`/api/v1/contacts/${id}/events?event=tag_added`);
-    return ev.body.items.length ? ev.body : null;
-  });
+  // (the contact may also carry model tags, recorded the same way)
+  const ofTag = async (name) => (await admin.get(`/api/v1/contacts/${id}/events?event=${name}&limit=500`)).body.items
+    .filter((e) => e.properties?.tag_id === tag.body.id);
+  const added = await until(async () => { const l = await ofTag('tag_added'); return l.length ? l : null; });
   assert.ok(added, 'tag_added recorded');
-  assert.equal(added.total, 1);
-  assert.equal(added.items[0].source, 'system');
-  assert.equal(added.items[0].properties.tag_id, tag.body.id);
-  const removed = await until(async () => {
-    const ev = await admin.get(`/api/v1/contacts/${id}/events?event=tag_removed`);
-    return ev.body.items.length ? ev.body : null;
-  });
+  assert.equal(added.length, 1);
+  assert.equal(added[0].source, 'system');
+  const removed = await until(async () => { const l = await ofTag('tag_removed'); return l.length ? l : null; });
   assert.ok(removed, 'tag_removed recorded');
-  assert.equal(removed.total, 1);
+  assert.equal(removed.length, 1);
 
   const afterP = (await admin.get(`/api/v1/contacts/${id}/profile`)).body;
   assert.equal(afterP.first_seen, before.first_seen);
   assert.equal(afterP.last_seen, before.last_seen);
-  assert.equal(afterP.events, before.events + 2);
+  assert.ok(afterP.events >= before.events + 2, 'system events are stored (model tags may add more)');
   const cat2 = await admin.get('/api/v1/events/catalog/tag_added');
   assert.equal(cat2.status, 200);
-  assert.equal(cat2.body.count, 1);
+  assert.ok(cat2.body.count >= 1);
 });
