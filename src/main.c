@@ -105,7 +105,8 @@ static int app_open(app *a, const char *dir, sy_err *e) {
     if (rc == 0 && !(a->engine = sy_engine_create()))
         rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
     if (rc == 0) rc = sy_events_create(a->store, a->staff, a->contacts, a->engine, &a->events, e);
-    if (rc == 0) rc = sy_models_create(a->store, a->staff, a->contacts, a->engine, a->events, &a->models, e);
+    if (rc == 0)
+        rc = sy_models_create(a->store, a->staff, a->contacts, a->engine, a->events, &a->models, e);
     if (rc == 0) rc = sy_tags_create(a->store, a->staff, a->contacts, &a->tags, e);
     if (rc == 0) sy_tags_set_events(a->tags, a->events);
     if (rc == 0) sy_models_set_tags(a->models, a->tags);

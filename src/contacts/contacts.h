@@ -86,9 +86,13 @@ int sy_contacts_ident_merge(sy_db *db, int64_t winner, int64_t loser, const char
  * rejects them before a request is accepted). */
 int sy_contacts_ident_traits(sy_db *db, sy_arena *a, int64_t id, json_t *traits, int64_t now,
                              json_t **rest, sy_err *e);
-/* Validates traits before ingestion: phone and email formats, declared
- * custom attribute types. Any thread. Errors: SY_E_INVALID with the field. */
-int sy_contacts_check_traits(sy_contacts *c, sy_arena *a, json_t *traits, sy_err *e);
+/* Validates the traits of n messages before ingestion (phone and email
+ * formats, declared custom attribute types) with one read of the attribute
+ * definitions: errs[i] gets the first problem of traits[i] (code 0 when
+ * valid; NULL entries are skipped). Any thread. Returns 0, or SY_E_IO when
+ * the definitions cannot be read. */
+int sy_contacts_check_traits(sy_contacts *c, sy_arena *a, json_t *const *traits, size_t n,
+                             sy_err *errs, sy_err *e);
 
 /* Merge listeners: fn(ctx, winner, loser, undo) after every committed merge
  * or undo (staff merges, identify merges). Register before serving. */

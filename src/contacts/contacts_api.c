@@ -228,13 +228,7 @@ static int parse_filter(sy_req *r, contact_filter *f) {
 }
 
 static int query_limit(sy_req *r, size_t *limit) {
-    const char *v = sy_req_query(r, "limit");
-    int64_t n = 50;
-    if (v && (sy_parse_i64(v, &n) || n < 1 || n > 500))
-        return sy_err_field(&r->err, SY_E_INVALID, "limit",
-                            "limit \"%s\" must be between 1 and 500", v);
-    *limit = (size_t)n;
-    return 0;
+    return sy_req_limit(r, limit);
 }
 
 static int list_common(sy_req *r, int pool) {

@@ -211,14 +211,7 @@ int sy_contacts_ident_traits(sy_db *db, sy_arena *a, int64_t id, json_t *traits,
     return rc;
 }
 
-int sy_contacts_check_traits(sy_contacts *c, sy_arena *a, json_t *traits, sy_err *e) {
-    sy_db *db;
-    int rc = sy_store_read_begin(c->st, &db, e);
-    if (rc) return rc;
-    attr_defs defs;
-    rc = sy_contacts_load_defs(db, a, &defs, e);
-    sy_store_read_end(c->st, db);
-    if (rc) return rc;
+static int check_one(sy_arena *a, const attr_defs *defs, json_t *traits, sy_err *e) {
     const char *k;
     json_t *v;
     json_object_foreach(traits, k, v) {
@@ -230,7 +223,7 @@ int sy_contacts_check_traits(sy_contacts *c, sy_arena *a, json_t *traits, sy_err
                 return sy_err_field(e, SY_E_INVALID, field, "trait \"%s\" must be a string", k);
             json_t *one = json_pack("{s:O}", f, v);
             contact_fields cf;
-            rc = sy_contacts_parse_fields(a, one, &defs, 0, &cf, e);
+            int rc = sy_contacts_parse_fields(a, one, defs, 0, &cf, e);
             json_decref(one);
             if (rc) {
                 snprintf(e->field, sizeof e->field, "%s", field);
@@ -238,8 +231,26 @@ int sy_contacts_check_traits(sy_contacts *c, sy_arena *a, json_t *traits, sy_err
             }
             continue;
         }
-        const attr_def *d = sy_contacts_find_def(&defs, k);
+        const attr_def *d = sy_contacts_find_def(defs, k);
+        int rc;
         if (d && (rc = sy_contacts_attr_check(d, v, field, e))) return rc;
+    }
+    return 0;
+}
+
+int sy_contacts_check_traits(sy_contacts *c, sy_arena *a, json_t *const *traits, size_t n,
+                             sy_err *errs, sy_err *e) {
+    /* one read of the attribute definitions for the whole request */
+    sy_db *db;
+    int rc = sy_store_read_begin(c->st, &db, e);
+    if (rc) return rc;
+    attr_defs defs;
+    rc = sy_contacts_load_defs(db, a, &defs, e);
+    sy_store_read_end(c->st, db);
+    if (rc) return rc;
+    for (size_t i = 0; i < n; i++) {
+        sy_err_clear(&errs[i]);
+        if (traits[i]) check_one(a, &defs, traits[i], &errs[i]);
     }
     return 0;
 }

@@ -258,14 +258,16 @@ static int live_fingerprint(sy_contacts *c, int64_t fp[4], sy_err *e) {
     int rc = sy_store_read_begin(c->st, &db, e);
     if (rc) return rc;
     sy_stmt *st;
-    rc = sy_db_prepare(db,
-                       "SELECT (SELECT max(id) FROM contacts), (SELECT max(id) FROM contact_merges), "
-                       "(SELECT count(*) FROM contact_merges WHERE undone_at IS NOT NULL), "
-                       "(SELECT count(*) FROM contact_imports WHERE published_at IS NOT NULL)",
-                       &st, e);
+    rc = sy_db_prepare(
+        db,
+        "SELECT (SELECT max(id) FROM contacts), (SELECT max(id) FROM contact_merges), "
+        "(SELECT count(*) FROM contact_merges WHERE undone_at IS NOT NULL), "
+        "(SELECT count(*) FROM contact_imports WHERE published_at IS NOT NULL)",
+        &st, e);
     if (rc == 0) {
         rc = sy_stmt_step(st, e);
-        for (int i = 0; i < 4; i++) fp[i] = rc == SY_ROW ? sy_stmt_col_int(st, i) : -1;
+        for (int i = 0; i < 4; i++)
+            fp[i] = rc == SY_ROW ? sy_stmt_col_int(st, i) : -1;
         sy_stmt_finalize(st);
     }
     sy_store_read_end(c->st, db);
@@ -290,7 +292,8 @@ int sy_contacts_select_all(sy_contacts *c, sy_idset **out, sy_err *e) {
         sy_idset *more = NULL;
         pthread_mutex_unlock(&c->live_lock);
         bindv b = {json_pack("[I]", (json_int_t)from), NULL};
-        rc = run_ids(c, "SELECT c.id FROM contacts c WHERE c.id > ?2 AND " SY_CONTACT_LIVE("c"), &b, &more, e);
+        rc = run_ids(c, "SELECT c.id FROM contacts c WHERE c.id > ?2 AND " SY_CONTACT_LIVE("c"), &b,
+                     &more, e);
         json_decref(b.vals);
         if (rc) return rc;
         pthread_mutex_lock(&c->live_lock);

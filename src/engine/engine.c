@@ -341,8 +341,9 @@ size_t sy_engine_contact_events(sy_engine *e, uint32_t contact, int64_t from, in
     return sy_engine_contact_events_src(e, contact, from, to, type, SY_SRC_ALL, offset, out, cap);
 }
 
-size_t sy_engine_contact_events_src(sy_engine *e, uint32_t contact, int64_t from, int64_t to, int type, int source,
-                                    size_t offset, uint32_t *out, size_t cap) {
+size_t sy_engine_contact_events_src(sy_engine *e, uint32_t contact, int64_t from, int64_t to,
+                                    int type, int source, size_t offset, uint32_t *out,
+                                    size_t cap) {
     pthread_rwlock_rdlock(&e->lock);
     size_t total = 0;
     if (contact < e->n_contacts) {
@@ -364,7 +365,8 @@ size_t sy_engine_contact_events_src(sy_engine *e, uint32_t contact, int64_t from
             if (type >= 0 && e->chunks[pos >> CHUNK_BITS]->type[pos & (CHUNK - 1)] != type)
                 continue;
             if (source != SY_SRC_ALL) {
-                int sys = (e->chunks[pos >> CHUNK_BITS]->flags[pos & (CHUNK - 1)] & SY_EV_SYSTEM) != 0;
+                int sys =
+                    (e->chunks[pos >> CHUNK_BITS]->flags[pos & (CHUNK - 1)] & SY_EV_SYSTEM) != 0;
                 if (sys != (source == SY_SRC_SYSTEM)) continue;
             }
             if (total >= offset && total - offset < cap) out[total - offset] = pos;
@@ -570,7 +572,8 @@ size_t sy_engine_scan(sy_engine *e, sy_engine_scan_fn fn, void *ctx) {
         ev.flags = c->flags[k];
         for (int d = 0; d < SY_DIM_COUNT; d++)
             ev.dims[d] = c->dims[d][k];
-        ev.revenue_fen = (ev.flags & (SY_EV_ORDER | SY_EV_REFUND)) ? revenue_at(e, (uint32_t)pos) : 0;
+        ev.revenue_fen =
+            (ev.flags & (SY_EV_ORDER | SY_EV_REFUND)) ? revenue_at(e, (uint32_t)pos) : 0;
         fn(ctx, &ev);
     }
     pthread_rwlock_unlock(&e->lock);

@@ -86,8 +86,8 @@ size_t sy_engine_contact_events(sy_engine *e, uint32_t contact, int64_t from, in
 /* Same, keeping only events of one source: SY_SRC_USER (sent by clients)
  * or SY_SRC_SYSTEM (produced by siyu), or SY_SRC_ALL. */
 enum { SY_SRC_ALL = 0, SY_SRC_USER = 1, SY_SRC_SYSTEM = 2 };
-size_t sy_engine_contact_events_src(sy_engine *e, uint32_t contact, int64_t from, int64_t to, int type, int source,
-                                    size_t offset, uint32_t *out, size_t cap);
+size_t sy_engine_contact_events_src(sy_engine *e, uint32_t contact, int64_t from, int64_t to,
+                                    int type, int source, size_t offset, uint32_t *out, size_t cap);
 /* Copies the event at a position returned above. */
 void sy_engine_event_at(sy_engine *e, uint32_t pos, sy_engine_event *out);
 /* Per-type event counts of a contact: fills counts[type] for type < n. */

@@ -174,13 +174,7 @@ static int parse_time_arg(sy_req *r, const char *name, int64_t *out) {
 }
 
 static int parse_limit(sy_req *r, size_t *limit) {
-    const char *v = sy_req_query(r, "limit");
-    int64_t n = 50;
-    if (v && (sy_parse_i64(v, &n) || n < 1 || n > 500))
-        return sy_err_field(&r->err, SY_E_INVALID, "limit",
-                            "limit \"%s\" must be a whole number from 1 to 500", v);
-    *limit = (size_t)n;
-    return 0;
+    return sy_req_limit(r, limit);
 }
 
 static int event_type_arg(sy_events *ev, sy_req *r, int *type) {
@@ -211,16 +205,19 @@ static int h_contact_events(sy_req *r) {
     const char *src = sy_req_query(r, "source");
     int source = SY_SRC_ALL;
     if (src && strcmp(src, "all") != 0) {
-        if (strcmp(src, "user") == 0) source = SY_SRC_USER;
-        else if (strcmp(src, "system") == 0) source = SY_SRC_SYSTEM;
+        if (strcmp(src, "user") == 0)
+            source = SY_SRC_USER;
+        else if (strcmp(src, "system") == 0)
+            source = SY_SRC_SYSTEM;
         else
-            return sy_err_field(&r->err, SY_E_INVALID, "source", "source \"%s\" must be user, system or all", src);
+            return sy_err_field(&r->err, SY_E_INVALID, "source",
+                                "source \"%s\" must be user, system or all", src);
     }
     int rc = sy_contacts_visible(ev->contacts, r->arena, sy_req_actor(r), id, &live, &r->err);
     if (rc) return rc;
     uint32_t *pos = sy_alloc(r->arena, limit * sizeof *pos);
     size_t total = sy_engine_contact_events_src(ev->engine, (uint32_t)live, from, to, type, source,
-                                            (size_t)offset, pos, limit);
+                                                (size_t)offset, pos, limit);
     size_t got = total > (size_t)offset ? total - (size_t)offset : 0;
     if (got > limit) got = limit;
     json_t *items = json_array();

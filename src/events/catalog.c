@@ -375,12 +375,25 @@ int sy_events_check(sy_events *ev, sy_arena *a, sy_parsed *p, json_t **details, 
             sy_catalog_check(ev, p->msgs[i].event, p->msgs[i].properties, (long)i, problems);
         pthread_mutex_unlock(&ev->catalog_lock);
     }
-    for (size_t i = 0; i < p->n; i++) {
-        if (p->msgs[i].type != SY_MSG_IDENTIFY || !p->msgs[i].traits) continue;
-        sy_err te = {0};
-        if (sy_contacts_check_traits(ev->contacts, a, p->msgs[i].traits, &te))
-            json_array_append_new(problems, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i,
-                                                      "field", te.field, "reason", te.msg));
+    /* identify traits, all messages checked with one read of the
+     * attribute definitions (none when the request has no traits) */
+    json_t **traits = sy_alloc(a, (p->n ? p->n : 1) * sizeof *traits);
+    size_t with_traits = 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->msgs[i].type == SY_MSG_IDENTIFY && p->msgs[i].traits)
+            traits[i] = p->msgs[i].traits, with_traits++;
+    if (with_traits) {
+        sy_err *errs = sy_alloc(a, p->n * sizeof *errs);
+        int rc = sy_contacts_check_traits(ev->contacts, a, traits, p->n, errs, e);
+        if (rc) {
+            json_decref(problems);
+            return rc;
+        }
+        for (size_t i = 0; i < p->n; i++)
+            if (errs[i].code)
+                json_array_append_new(problems,
+                                      json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i, "field",
+                                                errs[i].field, "reason", errs[i].msg));
     }
     if (json_array_size(problems) == 0) {
         json_decref(problems);

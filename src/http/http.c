@@ -158,6 +158,16 @@ const char *sy_req_query(sy_req *r, const char *name) {
     return MHD_lookup_connection_value(rs->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+int sy_req_limit(sy_req *r, size_t *out) {
+    const char *v = sy_req_query(r, "limit");
+    int64_t n = SY_LIST_DEFAULT;
+    if (v && (sy_parse_i64(v, &n) || n < 1 || n > SY_LIST_MAX))
+        return sy_err_field(&r->err, SY_E_INVALID, "limit",
+                            "limit \"%.20s\" must be a whole number from 1 to %d", v, SY_LIST_MAX);
+    *out = (size_t)n;
+    return 0;
+}
+
 const char *sy_req_header(sy_req *r, const char *name) {
     req_state *rs = r->priv;
     return MHD_lookup_connection_value(rs->conn, MHD_HEADER_KIND, name);

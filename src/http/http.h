@@ -115,6 +115,11 @@ const char *sy_req_param(sy_req *r, const char *name);
 int sy_req_param_id(sy_req *r, const char *name, int64_t *out);
 /* Query-string argument (decoded); NULL when absent. */
 const char *sy_req_query(sy_req *r, const char *name);
+/* The list convention of every /api/v1 listing: ?limit= from 1 to 500,
+ * default 50. SY_E_INVALID (r->err names "limit") otherwise. */
+#define SY_LIST_DEFAULT 50
+#define SY_LIST_MAX 500
+int sy_req_limit(sy_req *r, size_t *out);
 /* Request header (case-insensitive); NULL when absent. */
 const char *sy_req_header(sy_req *r, const char *name);
 /* Cookie value; NULL when absent. */

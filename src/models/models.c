@@ -11,9 +11,9 @@
 static const struct {
     const char *event;
     float weight;
-} weights[] = {{"page_view", 0.5f},   {"view_item", 1.0f},       {"Product Viewed", 1.0f},
-               {"add_to_cart", 3.0f}, {"Product Added", 3.0f},   {"order_paid", 5.0f},
-               {"Order Completed", 5.0f}, {"share", 1.0f},        {"coupon_claim", 1.0f}};
+} weights[] = {{"page_view", 0.5f},       {"view_item", 1.0f},     {"Product Viewed", 1.0f},
+               {"add_to_cart", 3.0f},     {"Product Added", 3.0f}, {"order_paid", 5.0f},
+               {"Order Completed", 5.0f}, {"share", 1.0f},         {"coupon_claim", 1.0f}};
 
 #define HALF_LIFE_DAYS 14.0
 #define SPREAD 0.5f
@@ -52,12 +52,14 @@ static void acc_fn(void *ctx, const sy_engine_event *ev) {
     int k = ev->dims[SY_DIM_CATEGORY];
     if (k >= s->k) k = 0;
     if (ev->ts >= s->as_of) {
-        if (a->truth && ev->ts < a->truth_to && (ev->flags & SY_EV_ORDER) && k) a->truth[c] |= 1ULL << k;
+        if (a->truth && ev->ts < a->truth_to && (ev->flags & SY_EV_ORDER) && k)
+            a->truth[c] |= 1ULL << k;
         return;
     }
     if (k && a->w[ev->type] > 0) {
         double age_days = (double)(s->as_of - ev->ts) / 86400000.0;
-        s->interest[(size_t)c * s->k + k] += a->w[ev->type] * (float)exp2(-age_days / HALF_LIFE_DAYS);
+        s->interest[(size_t)c * s->k + k] +=
+            a->w[ev->type] * (float)exp2(-age_days / HALF_LIFE_DAYS);
     }
     if (ev->flags & SY_EV_ORDER) {
         s->orders[c]++;
@@ -82,7 +84,11 @@ static int cmp_i64(const void *a, const void *b) {
 /* Quintile boundaries (20/40/60/80 %) of v (sorted in place). */
 static void quintiles(int64_t *v, size_t n, int64_t out[4]) {
     qsort(v, n, sizeof *v, cmp_i64);
-    for (int q = 0; q < 4; q++) out[q] = n ? v[(size_t)((double)(q + 1) * (double)n / 5.0) < n ? (size_t)((double)(q + 1) * (double)n / 5.0) : n - 1] : 0;
+    for (int q = 0; q < 4; q++)
+        out[q] = n ? v[(size_t)((double)(q + 1) * (double)n / 5.0) < n
+                           ? (size_t)((double)(q + 1) * (double)n / 5.0)
+                           : n - 1]
+                   : 0;
 }
 
 void model_state_free(model_state *s) {
@@ -101,7 +107,8 @@ void model_state_free(model_state *s) {
     free(s);
 }
 
-int model_compute(sy_models *m, int64_t as_of, int truth_days, uint64_t **truth_out, model_state **out, sy_err *e) {
+int model_compute(sy_models *m, int64_t as_of, int truth_days, uint64_t **truth_out,
+                  model_state **out, sy_err *e) {
     sizes z = {0};
     sy_engine_scan(m->engine, size_fn, &z);
     model_state *s = calloc(1, sizeof *s);
@@ -123,8 +130,9 @@ int model_compute(sy_models *m, int64_t as_of, int truth_days, uint64_t **truth_
     s->cat_orders = calloc((size_t)s->k, sizeof *s->cat_orders);
     float *w = calloc((size_t)z.max_type + 1, sizeof *w);
     uint64_t *truth = truth_out ? calloc(s->n, sizeof *truth) : NULL;
-    if (!s->orders || !s->spend || !s->last_order || !s->interest || !s->cat_first || !s->cat_last || !s->cat_cnt ||
-        !s->sim || !s->tier_p33 || !s->tier_p66 || !s->cat_orders || !w || (truth_out && !truth)) {
+    if (!s->orders || !s->spend || !s->last_order || !s->interest || !s->cat_first ||
+        !s->cat_last || !s->cat_cnt || !s->sim || !s->tier_p33 || !s->tier_p66 || !s->cat_orders ||
+        !w || (truth_out && !truth)) {
         free(w);
         free(truth);
         model_state_free(s);
@@ -133,9 +141,11 @@ int model_compute(sy_models *m, int64_t as_of, int truth_days, uint64_t **truth_
     for (size_t i = 0; i < sizeof weights / sizeof weights[0]; i++) {
         int t;
         sy_err ig;
-        if (sy_events_type_id(m->events, weights[i].event, &t, &ig) == 0 && t <= z.max_type) w[t] = weights[i].weight;
+        if (sy_events_type_id(m->events, weights[i].event, &t, &ig) == 0 && t <= z.max_type)
+            w[t] = weights[i].weight;
     }
-    acc a = {s, w, (size_t)z.max_type + 1, truth ? as_of + (int64_t)truth_days * 86400000LL : 0, truth};
+    acc a = {s, w, (size_t)z.max_type + 1, truth ? as_of + (int64_t)truth_days * 86400000LL : 0,
+             truth};
     sy_engine_scan(m->engine, acc_fn, &a);
     free(w);
 
@@ -163,7 +173,8 @@ int model_compute(sy_models *m, int64_t as_of, int truth_days, uint64_t **truth_
         for (int j = i + 1; j < s->k; j++) {
             double d = sqrt((double)buyers[i] * (double)buyers[j]);
             float v = d > 0 ? (float)(co[(size_t)i * (size_t)s->k + (size_t)j] / d) : 0;
-            s->sim[(size_t)i * (size_t)s->k + (size_t)j] = s->sim[(size_t)j * (size_t)s->k + (size_t)i] = v;
+            s->sim[(size_t)i * (size_t)s->k + (size_t)j] =
+                s->sim[(size_t)j * (size_t)s->k + (size_t)i] = v;
         }
     free(co);
     free(buyers);
@@ -172,7 +183,8 @@ int model_compute(sy_models *m, int64_t as_of, int truth_days, uint64_t **truth_
         int best = 0;
         for (int i = 1; i < s->k; i++) {
             int used = 0;
-            for (int q = 0; q < r; q++) used |= s->popular[q] == i;
+            for (int q = 0; q < r; q++)
+                used |= s->popular[q] == i;
             if (!used && (!best || s->cat_orders[i] > s->cat_orders[best])) best = i;
         }
         s->popular[r] = best;
@@ -183,14 +195,16 @@ int model_compute(sy_models *m, int64_t as_of, int truth_days, uint64_t **truth_
         size_t n = 0;
         for (size_t c = 0; c < s->n; c++) {
             size_t i = c * (size_t)s->k + (size_t)k;
-            if (s->cat_cnt[i] >= 2) iv[n++] = (s->cat_last[i] - s->cat_first[i]) / (s->cat_cnt[i] - 1);
+            if (s->cat_cnt[i] >= 2)
+                iv[n++] = (s->cat_last[i] - s->cat_first[i]) / (s->cat_cnt[i] - 1);
         }
         qsort(iv, n, sizeof *iv, cmp_i64);
         s->tier_p33[k] = n ? iv[n / 3] : 0;
         s->tier_p66[k] = n ? iv[(2 * n) / 3 < n ? (2 * n) / 3 : n - 1] : 0;
     }
     /* RFM quintiles over buyers */
-    int64_t *rv = malloc(s->n * sizeof *rv), *fv = malloc(s->n * sizeof *fv), *mv = malloc(s->n * sizeof *mv);
+    int64_t *rv = malloc(s->n * sizeof *rv), *fv = malloc(s->n * sizeof *fv),
+            *mv = malloc(s->n * sizeof *mv);
     size_t nb = 0;
     for (size_t c = 0; c < s->n && rv && fv && mv; c++) {
         if (!s->orders[c]) continue;
@@ -218,7 +232,8 @@ int model_compute(sy_models *m, int64_t as_of, int truth_days, uint64_t **truth_
  * for recency, stays under). */
 static int score(int64_t v, const int64_t q[4], int lower_is_better) {
     int n = 0;
-    for (int i = 0; i < 4; i++) n += lower_is_better ? v < q[i] : v > q[i];
+    for (int i = 0; i < 4; i++)
+        n += lower_is_better ? v < q[i] : v > q[i];
     return 1 + n;
 }
 
@@ -235,11 +250,12 @@ int model_rfm(const model_state *s, uint32_t c, model_rfm_t *out) {
     return 1;
 }
 
-const char *const model_group_keys[8] = {"important_value",   "important_develop", "important_retain",
-                                         "important_recall",  "general_value",     "general_develop",
-                                         "general_retain",    "general_recall"};
-const char *const model_group_labels[8] = {"重要价值客户", "重要发展客户", "重要保持客户", "重要挽留客户",
-                                           "一般价值客户", "一般发展客户", "一般保持客户", "一般挽留客户"};
+const char *const model_group_keys[8] = {
+    "important_value", "important_develop", "important_retain", "important_recall",
+    "general_value",   "general_develop",   "general_retain",   "general_recall"};
+const char *const model_group_labels[8] = {"重要价值客户", "重要发展客户", "重要保持客户",
+                                           "重要挽留客户", "一般价值客户", "一般发展客户",
+                                           "一般保持客户", "一般挽留客户"};
 
 int model_tier(const model_state *s, uint32_t c, int k, int64_t *mean_interval) {
     if (c >= s->n || k <= 0 || k >= s->k) return 0;
@@ -253,7 +269,8 @@ int model_tier(const model_state *s, uint32_t c, int k, int64_t *mean_interval) 
     return *mean_interval <= s->tier_p33[k] ? 1 : *mean_interval <= s->tier_p66[k] ? 2 : 3;
 }
 
-size_t model_interests(const model_state *s, uint32_t c, int *cats, float *scores, size_t cap, int fill_popular) {
+size_t model_interests(const model_state *s, uint32_t c, int *cats, float *scores, size_t cap,
+                       int fill_popular) {
     float final[MAX_CATS] = {0};
     size_t n = 0;
     if (c < s->n) {
@@ -269,7 +286,8 @@ size_t model_interests(const model_state *s, uint32_t c, int *cats, float *score
         int best = 0;
         for (int j = 1; j < s->k; j++) {
             int used = 0;
-            for (size_t q = 0; q < n; q++) used |= cats[q] == j;
+            for (size_t q = 0; q < n; q++)
+                used |= cats[q] == j;
             if (!used && final[j] > 0 && (!best || final[j] > final[best])) best = j;
         }
         if (!best) break;
@@ -280,7 +298,8 @@ size_t model_interests(const model_state *s, uint32_t c, int *cats, float *score
     /* Few signals: fill the rest with the most popular categories. */
     for (int p = 0; fill_popular && n < cap && p < 3; p++) {
         int used = 0;
-        for (size_t q = 0; q < n; q++) used |= cats[q] == s->popular[p];
+        for (size_t q = 0; q < n; q++)
+            used |= cats[q] == s->popular[p];
         if (!used && s->popular[p]) {
             cats[n] = s->popular[p];
             scores[n] = 0;
@@ -303,8 +322,10 @@ int sy_models_evaluate(sy_models *m, int64_t as_of, int days, sy_models_eval *ou
         int cats[3];
         float sc[3];
         size_t n = model_interests(s, (uint32_t)c, cats, sc, 3, 1);
-        for (size_t i = 0; i < n; i++) model_hits += (truth[c] >> cats[i]) & 1;
-        for (int i = 0; i < 3; i++) base_hits += s->popular[i] ? (double)((truth[c] >> s->popular[i]) & 1) : 0;
+        for (size_t i = 0; i < n; i++)
+            model_hits += (truth[c] >> cats[i]) & 1;
+        for (int i = 0; i < 3; i++)
+            base_hits += s->popular[i] ? (double)((truth[c] >> s->popular[i]) & 1) : 0;
     }
     out->as_of = as_of;
     out->days = days;

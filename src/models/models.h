@@ -22,8 +22,8 @@
 
 typedef struct sy_models sy_models;
 
-int sy_models_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_engine *engine, sy_events *events,
-                     sy_models **out, sy_err *e);
+int sy_models_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_engine *engine,
+                     sy_events *events, sy_models **out, sy_err *e);
 void sy_models_destroy(sy_models *m); /* NULL ok */
 void sy_models_register(sy_models *m, sy_http *h);
 
@@ -34,9 +34,9 @@ void sy_models_register(sy_models *m, sy_http *h);
 typedef struct sy_models_eval {
     int64_t as_of;
     int days;
-    size_t contacts;          /* contacts evaluated */
-    double precision_at_3;    /* model */
-    double baseline_at_3;     /* most popular 3 categories */
+    size_t contacts;       /* contacts evaluated */
+    double precision_at_3; /* model */
+    double baseline_at_3;  /* most popular 3 categories */
 } sy_models_eval;
 int sy_models_evaluate(sy_models *m, int64_t as_of, int days, sy_models_eval *out, sy_err *e);
 

@@ -18,8 +18,8 @@ typedef struct model_state {
     float *interest;    /* n × k time-decayed behaviour scores */
     int64_t *cat_first; /* n × k first / last order time per category */
     int64_t *cat_last;
-    uint16_t *cat_cnt;  /* n × k orders per category */
-    float *sim;         /* k × k co-purchase cosine similarity */
+    uint16_t *cat_cnt;            /* n × k orders per category */
+    float *sim;                   /* k × k co-purchase cosine similarity */
     int64_t *tier_p33, *tier_p66; /* per category: interval tertiles (ms) */
     uint32_t *cat_orders;
     int popular[3];
@@ -60,7 +60,8 @@ typedef struct model_rfm_t {
 extern const char *const model_group_keys[8];
 extern const char *const model_group_labels[8];
 
-int model_compute(sy_models *m, int64_t as_of, int truth_days, uint64_t **truth, model_state **out, sy_err *e);
+int model_compute(sy_models *m, int64_t as_of, int truth_days, uint64_t **truth, model_state **out,
+                  sy_err *e);
 void model_state_free(model_state *s);
 int model_current(sy_models *m, model_state **out, sy_err *e);
 void model_state_put(sy_models *m, model_state *s);
@@ -70,6 +71,7 @@ int model_rfm(const model_state *s, uint32_t c, model_rfm_t *out);
 int model_tier(const model_state *s, uint32_t c, int k, int64_t *mean_interval);
 /* Top categories for c (cap at most 3 used), optionally filled with the
  * popular ones; returns how many. */
-size_t model_interests(const model_state *s, uint32_t c, int *cats, float *scores, size_t cap, int fill_popular);
+size_t model_interests(const model_state *s, uint32_t c, int *cats, float *scores, size_t cap,
+                       int fill_popular);
 
 #endif

@@ -8,15 +8,21 @@
 #define REFRESH_MS (5 * 60 * 1000)
 #define INTEREST_MIN 1.0f /* interest score a category needs to become a tag */
 
-static const char RFM_CAT[] = "RFM 价值分层", RFM_SCN[] = "按客户价值分层运营：重要价值客户重点维护，重要挽留客户优先召回";
-static const char FREQ_CAT[] = "购买频次", FREQ_SCN[] = "按各品类自身的复购节奏触达：高频客户提醒补货，低频客户唤醒";
-static const char INT_CAT[] = "兴趣预测", INT_SCN[] = "按预测兴趣推荐商品与内容（行为时间衰减 + 品类共购相似度）";
+static const char RFM_CAT[] = "RFM 价值分层",
+                  RFM_SCN[] = "按客户价值分层运营：重要价值客户重点维护，重要挽留客户优先召回";
+static const char FREQ_CAT[] = "购买频次",
+                  FREQ_SCN[] = "按各品类自身的复购节奏触达：高频客户提醒补货，低频客户唤醒";
+static const char INT_CAT[] = "兴趣预测",
+                  INT_SCN[] = "按预测兴趣推荐商品与内容（行为时间衰减 + 品类共购相似度）";
 static const char *const tier_names[4] = {"", "高频", "中频", "低频"};
 
-void sy_models_set_tags(sy_models *m, struct sy_tags *tags) { m->tags = tags; }
+void sy_models_set_tags(sy_models *m, struct sy_tags *tags) {
+    m->tags = tags;
+}
 
 /* Writes one model tag's members; counts what it touched. */
-static int put(sy_models *m, const char *cat, const char *scn, const char *name, sy_idset *want, sy_err *e) {
+static int put(sy_models *m, const char *cat, const char *scn, const char *name, sy_idset *want,
+               sy_err *e) {
     int64_t id;
     int rc = sy_tags_ensure_model_tag(m->tags, cat, scn, name, &id, e);
     if (rc == 0) rc = sy_tags_set_model_members(m->tags, id, want, NULL, NULL, e);
@@ -39,7 +45,8 @@ int models_refresh_tags(sy_models *m, sy_err *e) {
     /* sets: 8 RFM groups, k×3 tiers, k interests */
     size_t n_sets = 8 + k * 4;
     sy_idset **sets = calloc(n_sets, sizeof *sets);
-    for (size_t i = 0; sets && i < n_sets; i++) sets[i] = sy_idset_create();
+    for (size_t i = 0; sets && i < n_sets; i++)
+        sets[i] = sy_idset_create();
     for (size_t c = 0; sets && c < s->n; c++) {
         if (!sy_idset_contains(live, (uint32_t)c)) continue;
         model_rfm_t x;
@@ -56,7 +63,8 @@ int models_refresh_tags(sy_models *m, sy_err *e) {
             if (sc[i] >= INTEREST_MIN) sy_idset_add(sets[8 + k * 3 + (size_t)cats[i]], (uint32_t)c);
     }
     m->n_model_tags = 0;
-    for (int g = 0; sets && rc == 0 && g < 8; g++) rc = put(m, RFM_CAT, RFM_SCN, model_group_labels[g], sets[g], e);
+    for (int g = 0; sets && rc == 0 && g < 8; g++)
+        rc = put(m, RFM_CAT, RFM_SCN, model_group_labels[g], sets[g], e);
     for (size_t j = 1; sets && rc == 0 && j < k; j++) {
         char cname[96];
         sy_events_dim_name(m->events, SY_DIM_CATEGORY, (uint16_t)j, cname, sizeof cname);
@@ -69,7 +77,8 @@ int models_refresh_tags(sy_models *m, sy_err *e) {
         if (rc == 0) rc = put(m, INT_CAT, INT_SCN, cname, sets[8 + k * 3 + j], e);
     }
     if (!sets && rc == 0) rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
-    for (size_t i = 0; sets && i < n_sets; i++) sy_idset_destroy(sets[i]);
+    for (size_t i = 0; sets && i < n_sets; i++)
+        sy_idset_destroy(sets[i]);
     free(sets);
     sy_idset_destroy(live);
     model_state_put(m, s);
@@ -96,7 +105,8 @@ static void *refresher_main(void *arg) {
         m->refresh_now = 0;
         pthread_mutex_unlock(&m->lock);
         sy_err e;
-        if (models_refresh_tags(m, &e)) sy_warn("msg=\"model tags not refreshed\" error=\"%s\"", e.msg);
+        if (models_refresh_tags(m, &e))
+            sy_warn("msg=\"model tags not refreshed\" error=\"%s\"", e.msg);
         next = sy_mono_ms() + REFRESH_MS;
         pthread_mutex_lock(&m->lock);
     }

@@ -82,16 +82,7 @@ static int segment_get(sy_segments *s, int64_t id, json_t **out, sy_err *e) {
 /* --- request helpers --- */
 
 static int parse_limit(sy_req *r, size_t *limit) {
-    const char *l = sy_req_query(r, "limit");
-    *limit = 50;
-    if (!l) return 0;
-    char *end;
-    long v = strtol(l, &end, 10);
-    if (*end || v < 1 || v > 500)
-        return sy_err_field(&r->err, SY_E_INVALID, "limit", "limit \"%s\" must be from 1 to 500",
-                            l);
-    *limit = (size_t)v;
-    return 0;
+    return sy_req_limit(r, limit);
 }
 
 static int parse_as_of(sy_req *r, json_t *v, int64_t *as_of) {
@@ -863,5 +854,6 @@ void sy_segments_register(sy_segments *s, sy_http *h) {
     }
     sy_http_add_routes(h, routes, sizeof routes / sizeof routes[0]);
     sy_err e;
-    if (sy_segments_live_start(s, &e)) sy_error("msg=\"segment membership tracking not started\" error=\"%s\"", e.msg);
+    if (sy_segments_live_start(s, &e))
+        sy_error("msg=\"segment membership tracking not started\" error=\"%s\"", e.msg);
 }

@@ -38,7 +38,7 @@ struct seg_live {
     int stopping;
     live_seg *segs;
     size_t n, cap;
-    uint64_t gen;     /* store generation of the last pass */
+    uint64_t gen; /* store generation of the last pass */
     int64_t last_full;
     int64_t last_pass_ms;
     size_t form_pos; /* next engine position to look at for form_submitted */
@@ -52,19 +52,23 @@ static live_seg *find(struct seg_live *l, int64_t id) {
 }
 
 /* Emits one event per contact of `set` (ascending ids, in chunks). */
-static void emit_all(sy_segments *s, const sy_idset *set, const char *name, int64_t seg_id, int64_t version) {
+static void emit_all(sy_segments *s, const sy_idset *set, const char *name, int64_t seg_id,
+                     int64_t version) {
     if (!sy_idset_count(set)) return;
-    json_t *props = json_pack("{s:I, s:I}", "segment_id", (json_int_t)seg_id, "version", (json_int_t)version);
+    json_t *props =
+        json_pack("{s:I, s:I}", "segment_id", (json_int_t)seg_id, "version", (json_int_t)version);
     uint32_t ids[4096];
     int64_t wide[4096];
     uint32_t from = 0;
     for (;;) {
         size_t n = sy_idset_list(set, from, ids, 4096);
         if (!n) break;
-        for (size_t i = 0; i < n; i++) wide[i] = ids[i];
+        for (size_t i = 0; i < n; i++)
+            wide[i] = ids[i];
         sy_err e;
         if (sy_events_emit(s->events, wide, n, name, props, &e))
-            sy_warn("msg=\"segment events not recorded\" segment=%lld error=\"%s\"", (long long)seg_id, e.msg);
+            sy_warn("msg=\"segment events not recorded\" segment=%lld error=\"%s\"",
+                    (long long)seg_id, e.msg);
         if (n < 4096 || ids[n - 1] == UINT32_MAX) break;
         from = ids[n - 1] + 1;
     }
@@ -114,15 +118,18 @@ static void form_pass(sy_segments *s, struct seg_live *l) {
         if (ev.type != type || (ev.flags & SY_EV_SYSTEM)) continue;
         json_t *props;
         if (sy_events_properties_at(s->events, (uint32_t)pos, &props, &e)) continue;
-        json_t *fid = json_object_get(props, "form_id"), *answers = json_object_get(props, "answers");
+        json_t *fid = json_object_get(props, "form_id"),
+               *answers = json_object_get(props, "answers");
         int64_t form_id = json_is_integer(fid) ? json_integer_value(fid) : 0;
         if (json_is_string(fid)) sy_parse_i64(json_string_value(fid), &form_id);
         if (form_id > 0 && json_is_object(answers)) {
             json_t *res = NULL;
-            if (sy_tags_form_submit(s->tags, NULL, form_id, sy_engine_canonical(s->engine, ev.contact), answers,
-                                    "event", &res, &e))
-                sy_warn("msg=\"form_submitted event not applied\" form=%lld contact=%u error=\"%s\"",
-                        (long long)form_id, ev.contact, e.msg);
+            if (sy_tags_form_submit(s->tags, NULL, form_id,
+                                    sy_engine_canonical(s->engine, ev.contact), answers, "event",
+                                    &res, &e))
+                sy_warn(
+                    "msg=\"form_submitted event not applied\" form=%lld contact=%u error=\"%s\"",
+                    (long long)form_id, ev.contact, e.msg);
             json_decref(res);
         }
         json_decref(props);
@@ -139,8 +146,9 @@ static void pass(sy_segments *s, struct seg_live *l) {
     int64_t *ids = NULL, *versions = NULL;
     char **defs = NULL;
     size_t n = 0, cap = 0;
-    if (sy_db_prepare(db, "SELECT id, version, definition FROM segments WHERE deleted_at IS NULL ORDER BY id", &st,
-                      &e) == 0) {
+    if (sy_db_prepare(
+            db, "SELECT id, version, definition FROM segments WHERE deleted_at IS NULL ORDER BY id",
+            &st, &e) == 0) {
         while (sy_stmt_step(st, &e) == SY_ROW) {
             if (n == cap) {
                 cap = cap ? cap * 2 : 16;
@@ -158,7 +166,8 @@ static void pass(sy_segments *s, struct seg_live *l) {
     }
     sy_store_read_end(s->st, db);
     int64_t now = sy_now_ms();
-    for (size_t i = 0; i < l->n; i++) l->segs[i].seen = 0;
+    for (size_t i = 0; i < l->n; i++)
+        l->segs[i].seen = 0;
     for (size_t i = 0; i < n && ids && versions && defs; i++) {
         json_t *def = defs[i] ? json_loads(defs[i], 0, NULL) : NULL;
         sy_idset *set = NULL;
@@ -215,7 +224,8 @@ static void pass(sy_segments *s, struct seg_live *l) {
         }
     }
     pthread_mutex_unlock(&l->lock);
-    for (size_t i = 0; i < n && defs; i++) free(defs[i]);
+    for (size_t i = 0; i < n && defs; i++)
+        free(defs[i]);
     free(ids);
     free(versions);
     free(defs);
@@ -230,7 +240,9 @@ static void *live_main(void *arg) {
     while (!l->stopping) {
         /* membership should follow within a second: back off after a slow
          * pass, but never beyond a second */
-        int64_t wait_ms = l->last_pass_ms < POLL_MS ? POLL_MS : l->last_pass_ms > 1000 ? 1000 : l->last_pass_ms;
+        int64_t wait_ms = l->last_pass_ms < POLL_MS ? POLL_MS
+                          : l->last_pass_ms > 1000  ? 1000
+                                                    : l->last_pass_ms;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += wait_ms / 1000;
@@ -265,13 +277,15 @@ int sy_segments_live_start(sy_segments *s, sy_err *e) {
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->wake, NULL);
     s->live = l;
-    l->form_pos = sy_engine_size(s->engine); /* earlier submissions were applied by the previous run */
-    pass(s, l); /* the first sets: not changes, nothing recorded */
+    l->form_pos =
+        sy_engine_size(s->engine); /* earlier submissions were applied by the previous run */
+    pass(s, l);                    /* the first sets: not changes, nothing recorded */
     l->gen = sy_store_generation(s->st);
     l->last_full = sy_mono_ms();
     if (pthread_create(&l->thread, NULL, live_main, s) != 0) {
         s->live = NULL;
-        for (size_t i = 0; i < l->n; i++) sy_idset_destroy(l->segs[i].members);
+        for (size_t i = 0; i < l->n; i++)
+            sy_idset_destroy(l->segs[i].members);
         free(l->segs);
         free(l);
         return sy_err_set(e, SY_E_INTERNAL, "cannot start the segment membership thread");
@@ -287,7 +301,8 @@ void sy_segments_live_stop(sy_segments *s) {
     pthread_cond_broadcast(&l->wake);
     pthread_mutex_unlock(&l->lock);
     pthread_join(l->thread, NULL);
-    for (size_t i = 0; i < l->n; i++) sy_idset_destroy(l->segs[i].members);
+    for (size_t i = 0; i < l->n; i++)
+        sy_idset_destroy(l->segs[i].members);
     free(l->segs);
     pthread_mutex_destroy(&l->lock);
     pthread_cond_destroy(&l->wake);

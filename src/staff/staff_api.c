@@ -280,12 +280,12 @@ static void f_bind(const filter *f, sy_stmt *st) {
  * (the last id of the previous page). Replies {"items","total","next_cursor"}.
  * Takes ownership of f's buffer. */
 static int reply_list(sy_req *r, const entity *ent, filter *f, int desc) {
-    int64_t limit = 50, cursor = 0;
-    const char *lv = sy_req_query(r, "limit"), *cv = sy_req_query(r, "cursor");
-    int rc = 0;
-    if (lv && (sy_parse_i64(lv, &limit) != 0 || limit < 1 || limit > 500))
-        rc = sy_err_field(&r->err, SY_E_INVALID, "limit", "limit \"%s\" must be 1..500", lv);
-    else if (cv && *cv && (sy_parse_i64(cv, &cursor) != 0 || cursor <= 0))
+    int64_t cursor = 0;
+    size_t ulimit = 0;
+    const char *cv = sy_req_query(r, "cursor");
+    int rc = sy_req_limit(r, &ulimit);
+    int64_t limit = (int64_t)ulimit;
+    if (rc == 0 && cv && *cv && (sy_parse_i64(cv, &cursor) != 0 || cursor <= 0))
         rc = sy_err_field(&r->err, SY_E_INVALID, "cursor",
                           "cursor \"%s\" is not one this server returned", cv);
     if (rc) {

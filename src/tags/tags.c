@@ -394,8 +394,8 @@ int sy_tags_set_rule_members(sy_tags *t, int64_t tag_id, const sy_idset *want, s
     return sy_tags_set_system_members(t, tag_id, want, "rule", added, removed, e);
 }
 
-int sy_tags_set_system_members(sy_tags *t, int64_t tag_id, const sy_idset *want, const char *source, size_t *added,
-                               size_t *removed, sy_err *e) {
+int sy_tags_set_system_members(sy_tags *t, int64_t tag_id, const sy_idset *want, const char *source,
+                               size_t *added, size_t *removed, sy_err *e) {
     size_t a_n = 0, d_n = 0, ch;
     if (added) *added = 0;
     if (removed) *removed = 0;

@@ -90,12 +90,12 @@ int sy_tags_form_submit(sy_tags *t, const sy_actor *actor, int64_t form_id, int6
  * category `category` (with its scenario) and in it the tag `name` of kind
  * "model"; *id gets the tag. Any thread. Errors: SY_E_CONFLICT when a tag of
  * that name exists there with another kind, SY_E_IO. */
-int sy_tags_ensure_model_tag(sy_tags *t, const char *category, const char *scenario, const char *name, int64_t *id,
-                             sy_err *e);
+int sy_tags_ensure_model_tag(sy_tags *t, const char *category, const char *scenario,
+                             const char *name, int64_t *id, sy_err *e);
 /* Makes a model tag's members exactly `want` (difference written in chunks,
  * source "model", tag_added / tag_removed recorded). Errors: SY_E_NOT_FOUND,
  * SY_E_PRECONDITION (not a model tag), SY_E_IO. */
-int sy_tags_set_model_members(sy_tags *t, int64_t tag_id, const sy_idset *want, size_t *added, size_t *removed,
-                              sy_err *e);
+int sy_tags_set_model_members(sy_tags *t, int64_t tag_id, const sy_idset *want, size_t *added,
+                              size_t *removed, sy_err *e);
 
 #endif

@@ -53,12 +53,12 @@ static int audit(sy_db *db, op *o, const char *action, const char *kind, int64_t
 
 /* ?limit= (default 50, max 500) and ?cursor= (the last id returned). */
 static int page_args(sy_req *r, int64_t *limit, int64_t *after) {
-    *limit = 50;
     *after = 0;
-    const char *l = sy_req_query(r, "limit"), *c = sy_req_query(r, "cursor");
-    if (l && (sy_parse_i64(l, limit) || *limit < 1 || *limit > 500))
-        return sy_err_field(&r->err, SY_E_INVALID, "limit",
-                            "limit \"%.20s\" is not between 1 and 500", l);
+    *limit = SY_LIST_DEFAULT;
+    size_t n;
+    if (sy_req_limit(r, &n)) return r->err.code;
+    *limit = (int64_t)n;
+    const char *c = sy_req_query(r, "cursor");
     if (c && (sy_parse_i64(c, after) || *after < 0))
         return sy_err_field(&r->err, SY_E_INVALID, "cursor", "cursor \"%.40s\" is not valid", c);
     return 0;

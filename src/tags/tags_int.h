@@ -70,8 +70,8 @@ int sy_tags_ram_add_tag(sy_tags *t, int64_t tag_id, int rule);
 int sy_tags_ram_is_rule(sy_tags *t, int64_t tag_id);
 /* Writes the difference between a system-managed (rule or model) tag's
  * members and want, with membership source `source`. */
-int sy_tags_set_system_members(sy_tags *t, int64_t tag_id, const sy_idset *want, const char *source, size_t *added,
-                               size_t *removed, sy_err *e);
+int sy_tags_set_system_members(sy_tags *t, int64_t tag_id, const sy_idset *want, const char *source,
+                               size_t *added, size_t *removed, sy_err *e);
 void sy_tags_ram_drop_tag(sy_tags *t, int64_t tag_id);
 /* Adds (add = 1) or removes ids from tag_id's set. */
 void sy_tags_ram_apply(sy_tags *t, int64_t tag_id, const int64_t *ids, size_t n, int add);
