@@ -6,56 +6,7 @@
 #include <roaring/roaring.h>
 #include "engine.h"
 #include "base/err.h"
-
-/* Columns are stored in fixed-size chunks so that appending never moves
- * events readers may be looking at; only the chunk table grows. */
-#define CHUNK_BITS 16
-#define CHUNK (1u << CHUNK_BITS)
-
-typedef struct chunk {
-    int64_t ts[CHUNK];
-    uint32_t contact[CHUNK];
-    uint16_t type[CHUNK];
-    uint8_t flags[CHUNK];
-    uint16_t dims[SY_DIM_COUNT][CHUNK];
-} chunk;
-
-/* Revenue is sparse (orders only): (position, fen) pairs in position order. */
-typedef struct revenue {
-    uint32_t pos;
-    int64_t fen;
-} revenue;
-
-/* One contact: positions of its own events sorted by (ts, pos), profile
- * fields, and the merge link. */
-typedef struct contact_slot {
-    uint32_t *pos;
-    uint32_t n, cap;
-    uint32_t merged_into; /* 0 = canonical */
-    uint32_t *children;   /* contacts merged into this one */
-    uint32_t n_children, cap_children;
-    sy_engine_profile p;
-} contact_slot;
-
-typedef struct type_list {
-    uint32_t *pos;
-    size_t n, cap;
-} type_list;
-
-struct sy_engine {
-    pthread_rwlock_t lock;
-    chunk **chunks;
-    size_t n_chunks, cap_chunks;
-    size_t size;
-    revenue *rev;
-    size_t n_rev, cap_rev;
-    contact_slot *contacts;
-    size_t n_contacts; /* slots allocated: ids < n_contacts */
-    /* positions of each event type, ascending: a behaviour condition on one
-     * type reads only that type's events instead of scanning every column */
-    type_list *by_type;
-    size_t n_types; /* lists allocated: types < n_types */
-};
+#include "engine_int.h"
 
 sy_engine *sy_engine_create(void) {
     sy_engine *e = calloc(1, sizeof *e);
@@ -71,13 +22,14 @@ void sy_engine_destroy(sy_engine *e) {
     free(e->chunks);
     free(e->rev);
     for (size_t i = 0; i < e->n_contacts; i++) {
-        free(e->contacts[i].pos);
+        if (!e->contacts[i].in_slab) free(e->contacts[i].rec);
         free(e->contacts[i].children);
     }
     free(e->contacts);
     for (size_t i = 0; i < e->n_types; i++)
         free(e->by_type[i].pos);
     free(e->by_type);
+    free(e->slab);
     pthread_rwlock_destroy(&e->lock);
     free(e);
 }
@@ -114,16 +66,24 @@ static int ensure_contact(sy_engine *e, uint32_t id) {
 /* Inserts pos into the contact's position list keeping (ts, pos) order;
  * events mostly arrive in time order, so this is usually an append. */
 static int add_position(sy_engine *e, contact_slot *c, uint32_t pos) {
-    size_t cap = c->cap;
-    if (grow((void **)&c->pos, &cap, (size_t)c->n + 1, sizeof *c->pos)) return SY_E_NOMEM;
-    c->cap = (uint32_t)cap;
-    int64_t ts = ts_at(e, pos);
+    if (c->n + 1 > c->cap) {
+        size_t cap = c->cap ? (size_t)c->cap * 2 : 4;
+        crec *nr = c->in_slab ? malloc(cap * sizeof *nr) : realloc(c->rec, cap * sizeof *nr);
+        if (!nr) return SY_E_NOMEM;
+        if (c->in_slab && c->n) memcpy(nr, c->rec, c->n * sizeof *nr);
+        c->rec = nr;
+        c->cap = (uint32_t)cap;
+        c->in_slab = 0;
+    }
+    const chunk *ch = e->chunks[pos >> CHUNK_BITS];
+    size_t k = pos & (CHUNK - 1);
+    crec r = {ch->ts[k], pos, ch->type[k], ch->flags[k], 0};
     uint32_t i = c->n;
-    while (i > 0 && ts_at(e, c->pos[i - 1]) > ts) {
-        c->pos[i] = c->pos[i - 1];
+    while (i > 0 && c->rec[i - 1].ts > r.ts) {
+        c->rec[i] = c->rec[i - 1];
         i--;
     }
-    c->pos[i] = pos;
+    c->rec[i] = r;
     c->n++;
     return 0;
 }
@@ -321,7 +281,8 @@ static void collect(const sy_engine *e, uint32_t id, uint32_t **list, size_t *n,
     if (id >= e->n_contacts) return;
     const contact_slot *c = &e->contacts[id];
     if (c->n && grow((void **)list, cap, *n + c->n, sizeof **list) == 0) {
-        memcpy(*list + *n, c->pos, c->n * sizeof **list);
+        for (uint32_t i = 0; i < c->n; i++)
+            (*list)[*n + i] = c->rec[i].pos;
         *n += c->n;
     }
     for (uint32_t i = 0; i < c->n_children; i++)
@@ -351,15 +312,14 @@ size_t sy_engine_contact_events_src(sy_engine *e, uint32_t contact, int64_t from
         uint32_t *list = NULL;
         size_t n = 0, lcap = 0;
         if (c->n_children == 0) {
-            list = c->pos; /* own list, already in time order */
-            n = c->n;
+            n = c->n; /* own list, already in time order */
         } else {
             collect(e, contact, &list, &n, &lcap);
             if (n > 1) qsort_r(list, n, sizeof *list, cmp_newest, e);
         }
         int newest_first = c->n_children != 0;
         for (size_t k = 0; k < n; k++) {
-            uint32_t pos = newest_first ? list[k] : list[n - 1 - k];
+            uint32_t pos = newest_first ? list[k] : c->rec[n - 1 - k].pos;
             int64_t ts = ts_at(e, pos);
             if (ts < from || ts >= to) continue;
             if (type >= 0 && e->chunks[pos >> CHUNK_BITS]->type[pos & (CHUNK - 1)] != type)
@@ -399,7 +359,8 @@ void sy_engine_memory(sy_engine *e, size_t *total, size_t *base_columns) {
     size_t t = e->n_chunks * sizeof(chunk) + e->cap_rev * sizeof(revenue) +
                e->n_contacts * sizeof(contact_slot);
     for (size_t i = 0; i < e->n_contacts; i++)
-        t += e->contacts[i].cap * sizeof(uint32_t);
+        if (!e->contacts[i].in_slab) t += e->contacts[i].cap * sizeof(crec);
+    t += e->slab_n * sizeof(crec);
     for (size_t i = 0; i < e->n_types; i++)
         t += e->by_type[i].cap * sizeof(uint32_t);
     pthread_rwlock_unlock(&e->lock);

@@ -460,7 +460,7 @@ static int h_get(sy_req *r) {
     int64_t id;
     int rc = sy_req_param_id(r, "id", &id);
     if (rc) return rc;
-    json_t *out;
+    json_t *out = NULL;
     if ((rc = segment_get(CTX(r), id, &out, &r->err))) return rc;
     return sy_reply_json(r, 200, out);
 }

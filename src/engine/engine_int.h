@@ -1,0 +1,80 @@
+/* engine_int.h — the engine's internal layout, shared by engine.c and
+ * engine_scan.c only (no other module includes it). */
+#ifndef SY_ENGINE_INT_H
+#define SY_ENGINE_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include "engine.h"
+
+/* Columns are stored in fixed-size chunks so that appending never moves
+ * events readers may be looking at; only the chunk table grows. */
+#define CHUNK_BITS 16
+#define CHUNK (1u << CHUNK_BITS)
+
+typedef struct chunk {
+    int64_t ts[CHUNK];
+    uint32_t contact[CHUNK];
+    uint16_t type[CHUNK];
+    uint8_t flags[CHUNK];
+    uint16_t dims[SY_DIM_COUNT][CHUNK];
+} chunk;
+
+/* Revenue is sparse (orders only): (position, fen) pairs in position order. */
+typedef struct revenue {
+    uint32_t pos;
+    int64_t fen;
+} revenue;
+
+/* One event as a contact's list holds it: the columns contact-major scans
+ * (funnels, retention, DAU) read, plus the position for everything else. */
+typedef struct crec {
+    int64_t ts;
+    uint32_t pos;
+    uint16_t type;
+    uint8_t flags;
+    uint8_t pad;
+} crec;
+
+/* One contact: its own events sorted by (ts, pos) with the columns analytics
+ * reads most (so a contact-major scan is sequential, see engine_scan.c),
+ * profile fields, and the merge link. */
+typedef struct contact_slot {
+    crec *rec; /* own events in (ts, pos) order */
+    uint32_t n, cap;
+    uint8_t in_slab;      /* rec points into e->slab: never realloc or free it */
+    uint32_t merged_into; /* 0 = canonical */
+    uint32_t *children;   /* contacts merged into this one */
+    uint32_t n_children, cap_children;
+    sy_engine_profile p;
+} contact_slot;
+
+typedef struct type_list {
+    uint32_t *pos;
+    size_t n, cap;
+} type_list;
+
+struct sy_engine {
+    pthread_rwlock_t lock;
+    chunk **chunks;
+    size_t n_chunks, cap_chunks;
+    size_t size;
+    revenue *rev;
+    size_t n_rev, cap_rev;
+    contact_slot *contacts;
+    size_t n_contacts; /* slots allocated: ids < n_contacts */
+    /* positions of each event type, ascending: a behaviour condition on one
+     * type reads only that type's events instead of scanning every column */
+    type_list *by_type;
+    size_t n_types; /* lists allocated: types < n_types */
+    /* contact lists packed in contact order by sy_engine_compact, so that a
+     * contact-major scan reads memory sequentially */
+    crec *slab;
+    size_t slab_n;
+};
+
+static inline int64_t sy_engine_ts_at(const sy_engine *e, uint32_t pos) {
+    return e->chunks[pos >> CHUNK_BITS]->ts[pos & (CHUNK - 1)];
+}
+
+#endif
