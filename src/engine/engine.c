@@ -172,17 +172,7 @@ size_t sy_engine_size(sy_engine *e) {
     return n;
 }
 
-static int64_t revenue_at(const sy_engine *e, uint32_t pos) {
-    size_t lo = 0, hi = e->n_rev;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (e->rev[mid].pos < pos)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < e->n_rev && e->rev[lo].pos == pos ? e->rev[lo].fen : 0;
-}
+#define revenue_at sy_engine_revenue_at
 
 static void event_at(const sy_engine *e, uint32_t pos, sy_engine_event *out) {
     const chunk *c = e->chunks[pos >> CHUNK_BITS];
@@ -370,9 +360,6 @@ void sy_engine_memory(sy_engine *e, size_t *total, size_t *base_columns) {
 
 /* --- idsets --- */
 
-struct sy_idset {
-    roaring_bitmap_t *r;
-};
 
 sy_idset *sy_idset_create(void) {
     sy_idset *s = malloc(sizeof *s);

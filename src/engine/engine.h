@@ -132,4 +132,49 @@ sy_idset *sy_engine_who_counts(sy_engine *e, int type, int64_t from, int64_t to,
                                const uint16_t dims[SY_DIM_COUNT], uint32_t min_count,
                                int64_t min_sum_fen);
 
+/* --- analytics scans (engine_scan.c) --- */
+
+/* One event as a contact's list holds it: the columns contact-major scans
+ * (funnels, retention, DAU) read, plus the position for everything else. */
+typedef struct sy_engine_rec {
+    int64_t ts;
+    uint32_t pos;
+    uint16_t type;
+    uint8_t flags;
+    uint8_t pad;
+} sy_engine_rec;
+
+/* Packs every contact's list into one block in contact order, so that a
+ * contact-major scan reads memory sequentially. Call once after the start-up
+ * replay (it takes the write lock for a copy of all lists); later appends
+ * move a contact's list out of the block again. Returns 0 or SY_E_NOMEM
+ * (the engine is unchanged then). */
+int sy_engine_compact(sy_engine *e);
+
+/* Called once per canonical contact with events: recs are its events and
+ * those of contacts merged into it, in (ts, pos) order (valid during the
+ * call only). Runs under the engine's read lock: use only the *_unlocked
+ * accessors below inside it. */
+typedef void (*sy_engine_contact_fn)(void *ctx, uint32_t contact, const sy_engine_rec *recs,
+                                     size_t n);
+/* Calls fn for every canonical contact with at least one event, restricted
+ * to the ids in `only` when not NULL, splitting the id range over `threads`
+ * threads (1..8): thread t calls fn with ctx[t] for a contiguous ascending
+ * range of ids, so per-thread accumulators need no locking. Returns 0 or
+ * SY_E_NOMEM (some contacts may then have been visited). */
+int sy_engine_scan_contacts(sy_engine *e, const struct sy_idset *only, int threads,
+                            sy_engine_contact_fn fn, void **ctx);
+
+/* Called for events of one type (or every event when type < 0) with ts in
+ * [from, to), in position order, with the canonical contact; under the read
+ * lock (only *_unlocked accessors inside). Returns the number visited. */
+typedef void (*sy_engine_event_fn)(void *ctx, uint32_t contact, const sy_engine_rec *rec);
+size_t sy_engine_scan_type(sy_engine *e, int type, int64_t from, int64_t to, sy_engine_event_fn fn,
+                           void *ctx);
+
+/* Inside a scan callback only (the read lock is held): a dimension value
+ * and the revenue (fen; 0 when none) of the event at pos. */
+uint16_t sy_engine_dim_unlocked(const sy_engine *e, uint32_t pos, int dim);
+int64_t sy_engine_revenue_unlocked(const sy_engine *e, uint32_t pos);
+
 #endif

@@ -5,7 +5,13 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <roaring/roaring.h>
 #include "engine.h"
+
+/* The set behind the opaque sy_idset. */
+struct sy_idset {
+    roaring_bitmap_t *r;
+};
 
 /* Columns are stored in fixed-size chunks so that appending never moves
  * events readers may be looking at; only the chunk table grows. */
@@ -26,15 +32,8 @@ typedef struct revenue {
     int64_t fen;
 } revenue;
 
-/* One event as a contact's list holds it: the columns contact-major scans
- * (funnels, retention, DAU) read, plus the position for everything else. */
-typedef struct crec {
-    int64_t ts;
-    uint32_t pos;
-    uint16_t type;
-    uint8_t flags;
-    uint8_t pad;
-} crec;
+/* A contact's list holds sy_engine_rec (engine.h) entries. */
+typedef sy_engine_rec crec;
 
 /* One contact: its own events sorted by (ts, pos) with the columns analytics
  * reads most (so a contact-major scan is sequential, see engine_scan.c),
@@ -75,6 +74,19 @@ struct sy_engine {
 
 static inline int64_t sy_engine_ts_at(const sy_engine *e, uint32_t pos) {
     return e->chunks[pos >> CHUNK_BITS]->ts[pos & (CHUNK - 1)];
+}
+
+/* Revenue of the event at pos (binary search of the sparse list). */
+static inline int64_t sy_engine_revenue_at(const sy_engine *e, uint32_t pos) {
+    size_t lo = 0, hi = e->n_rev;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (e->rev[mid].pos < pos)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < e->n_rev && e->rev[lo].pos == pos ? e->rev[lo].fen : 0;
 }
 
 #endif
