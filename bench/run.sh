@@ -1,8 +1,10 @@
 #!/bin/sh
 # run.sh — `make bench`: runs every benchmark in bench/ and prints key=value
 # lines to paste into bench/RESULTS.md (with the commit printed first).
-# Needs `make build` done (make bench does it). Later issues add the
-# ClickHouse and DuckDB peers here.
+# Needs `make build` done (make bench does it). The last step compares siyu
+# with ClickHouse and DuckDB (bench/peers/run.sh: SCALE=small for 100 k
+# contacts; the full 1 M contacts / 20 M events dataset is made once, ~8 min,
+# and cached in /tmp/siyu-bench-20m).
 #
 #   bench/run.sh             everything
 #   ROWS=20000 bench/run.sh  smaller data
@@ -42,5 +44,8 @@ done
 # 3. Event ingestion: HTTP /v1/batch under wrk, and the writer alone.
 BUILD="$BUILD" "$ROOT/bench/ingest/run.sh"
 
-# 4. Segments vs ClickHouse and DuckDB on the same exported events (issue 5 §7).
+# 4. Segments (issue 5 §7) and analytics — funnel, retention, DAU, trend by
+# channel (issue 6 §6) — vs ClickHouse and DuckDB on the same exported
+# events, with the memory-bandwidth floor measured by bench/scan; exits 1 when
+# any answer differs.
 BUILD="$BUILD" "$ROOT/bench/peers/run.sh"

@@ -19,7 +19,9 @@
 #include "tags/tags.h"
 #include "segments/segments.h"
 #include "lifecycle/lifecycle.h"
+#include "analytics/analytics.h"
 #include "models/models.h"
+#include "channels/channels.h"
 
 /* --- argument parsing: --flag VALUE pairs and boolean --flags --- */
 
@@ -94,6 +96,8 @@ typedef struct app {
     sy_tags *tags;
     sy_segments *segments;
     sy_lifecycle *lifecycle;
+    sy_analytics *analytics;
+    sy_channels *channels;
     sy_http *http;
 } app;
 
@@ -101,6 +105,7 @@ static int app_open(app *a, const char *dir, sy_err *e) {
     memset(a, 0, sizeof *a);
     int rc = sy_store_open(dir, &a->store, e);
     if (rc == 0) rc = sy_staff_create(a->store, &a->staff, e);
+    if (rc == 0) rc = sy_channels_create(a->store, a->staff, &a->channels, e);
     if (rc == 0) rc = sy_contacts_create(a->store, a->staff, 0, &a->contacts, e);
     if (rc == 0 && !(a->engine = sy_engine_create()))
         rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
@@ -117,6 +122,9 @@ static int app_open(app *a, const char *dir, sy_err *e) {
         rc = sy_lifecycle_create(a->store, a->staff, a->contacts, a->engine, a->events,
                                  &a->lifecycle, e);
     if (rc == 0) sy_segments_set_lifecycle(a->segments, a->lifecycle);
+    if (rc == 0)
+        rc = sy_analytics_create(a->store, a->staff, a->contacts, a->engine, a->events,
+                                 a->segments, a->lifecycle, &a->analytics, e);
     return rc;
 }
 
@@ -142,6 +150,8 @@ static int app_http(app *a) {
     /* stages first: saved segments' first members may use them */
     sy_lifecycle_register(a->lifecycle, a->http);
     sy_segments_register(a->segments, a->http);
+    sy_analytics_register(a->analytics, a->http);
+    sy_channels_register(a->channels, a->http);
     return 0;
 }
 
@@ -151,6 +161,7 @@ static void app_close(app *a) {
     sy_http_quiesce(a->http);
     sy_events_stop(a->events);
     sy_http_destroy(a->http);
+    sy_analytics_destroy(a->analytics);
     sy_segments_destroy(a->segments); /* its thread reads stages: first */
     sy_lifecycle_destroy(a->lifecycle);
     sy_models_destroy(a->models); /* its refresher writes tags: before them */
@@ -158,6 +169,7 @@ static void app_close(app *a) {
     sy_events_destroy(a->events);
     sy_engine_destroy(a->engine);
     sy_contacts_destroy(a->contacts);
+    sy_channels_destroy(a->channels); /* its sender reads and writes the store */
     sy_staff_destroy(a->staff);
     sy_store_close(a->store);
 }

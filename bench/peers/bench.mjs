@@ -1,31 +1,45 @@
-// bench/peers/bench.mjs — the two segment questions of issue 5 §7 on siyu,
-// ClickHouse and DuckDB over the same exported events. Driven by run.sh:
+// bench/peers/bench.mjs — siyu vs ClickHouse and DuckDB over the same
+// exported events: the two segment questions of issue 5 §7 and the analytics
+// questions of issue 6 §6 (funnel, retention, DAU, trend by channel). Driven
+// by run.sh:
 //
-//   node bench/peers/bench.mjs prep   OUT=… : DuckDB loads OUT/events.jsonl,
-//        writes OUT/events.tsv (ClickHouse's input) and OUT/meta.json (as_of)
+//   node bench/peers/bench.mjs prep   OUT=… : DuckDB loads the activity events
+//        of OUT/events.jsonl, writes OUT/events.csv (ClickHouse's input) and
+//        OUT/meta.json (as_of, row counts, first/last event)
 //   node bench/peers/bench.mjs run    OUT=… SIYU=… CH_HTTP=port : starts
 //        `siyu serve` on OUT/data, makes the two tags, loads the same
-//        (tag_id, contact_id) pairs into both peers, times the questions,
-//        compares counts and member id sets; exits 1 when any answer differs.
+//        (tag_id, contact_id) pairs into both peers, times every question on
+//        every engine, compares the answers exactly; exits 1 when any answer
+//        differs or an engine fails.
 //
 // Every step whose output exists is skipped (tags.json, the peers' tables).
 // Times are wall-clock around one call from this process: siyu and
 // ClickHouse over loopback HTTP (request + evaluation + reply), DuckDB
-// in-process. "first" is the first call of this run, "best" the best of
-// RUNS (default 5) calls after it.
+// in-process. "first" is the first call of this run; "median" and "best"
+// are over RUNS (default 5) calls after it, made in rounds across engines.
+// Days are Asia/Shanghai days (UTC+8, no DST) on every engine: the peers
+// compute them as (ts + 8 h) div 24 h, siyu from its workspace timezone.
+// OUT/scan.txt (bench/scan, written by run.sh) gives the memory-bandwidth
+// floor for the columns each question scans.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import { DuckDBInstance } from '@duckdb/node-api';
 
+
 const HERE = dirname(fileURLToPath(import.meta.url));
 const OUT = process.env.OUT;
 const RUNS = Number(process.env.RUNS || 5);
 const DAY = 86400000;
+const TZ_MS = 8 * 3600000; // Asia/Shanghai, the demo workspace's timezone (UTC+8, no DST)
+const META_VERSION = 2; // meta.json / table layout: bump when prep's output changes
 if (!OUT) throw new Error('OUT is not set');
+
+const dayOf = (ms) => Math.floor((ms + TZ_MS) / DAY);
+const dayLabel = (d) => new Date(d * DAY).toISOString().slice(0, 10);
 
 const sqlFile = (engine, name, params) => {
     let q = readFileSync(join(HERE, engine, name + '.sql'), 'utf8');
@@ -43,26 +57,49 @@ const duckRows = async (c, q) => (await c.runAndReadAll(q)).getRows();
 
 async function prep() {
     const c = await openDuck();
-    const have = await duckRows(c, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'");
-    if (Number(have[0][0]) === 0) {
+    const jsonl = join(OUT, 'events.jsonl');
+    const metaFile = join(OUT, 'meta.json'), csv = join(OUT, 'events.csv');
+    let meta = existsSync(metaFile) ? JSON.parse(readFileSync(metaFile, 'utf8')) : null;
+    const cols = (await duckRows(c, "SELECT column_name FROM information_schema.columns WHERE table_name = 'events'")).map((r) => r[0]);
+    if (cols.length && (!cols.includes('channel') || !meta || meta.version !== META_VERSION)) {
+        // A table from an older layout of this bench (issue 5: three columns, every row).
+        console.log('duckdb: events table from an older bench layout; reloading');
+        await c.run('DROP TABLE events');
+        rmSync(metaFile, { force: true });
+        rmSync(csv, { force: true });
+        meta = null;
+    }
+    if (!cols.length || !meta) {
         const t0 = performance.now();
-        for (const stmt of sqlFile('duck', 'load', { JSONL: join(OUT, 'events.jsonl') }).split(';'))
+        for (const stmt of sqlFile('duck', 'load', { JSONL: jsonl }).split(';'))
             if (stmt.trim()) await c.run(stmt);
         console.log(`duckdb load ms=${Math.round(performance.now() - t0)}`);
     }
-    const [[n, maxTs]] = await duckRows(c, 'SELECT count(*), max(ts) FROM events');
-    console.log(`duckdb events=${n}`);
-    if (!existsSync(join(OUT, 'meta.json'))) {
+    if (!meta) {
+        // What was left out and why, so a reader can check the peers hold
+        // exactly the events siyu counts as activity.
+        const [[exported, metaRows, systemRows]] = await duckRows(c, `SELECT count(*),
+                count(*) FILTER (WHERE event IN ('$identify', '$alias', '$group')),
+                count(*) FILTER (WHERE messageId IS NULL AND event NOT IN ('$identify', '$alias', '$group'))
+            FROM read_json('${jsonl}', format = 'newline_delimited', columns = {messageId: 'VARCHAR', event: 'VARCHAR'})`);
+        const [[n, minTs, maxTs, odd]] = await duckRows(c, 'SELECT count(*), min(ts), max(ts), count(*) FILTER (WHERE ts % 1000 <> 0) FROM events');
         // as_of: just after the last exported event, so "last D days" ends at
         // the dataset's end and every engine sees the same window.
-        writeFileSync(join(OUT, 'meta.json'), JSON.stringify({ as_of: Number(maxTs) + 1, events: Number(n) }) + '\n');
+        meta = {
+            version: META_VERSION, as_of: Number(maxTs) + 1, exported: Number(exported), events: Number(n),
+            excluded_meta: Number(metaRows), excluded_system: Number(systemRows),
+            first_ts: Number(minTs), last_ts: Number(maxTs), ts_not_whole_seconds: Number(odd),
+        };
+        writeFileSync(metaFile, JSON.stringify(meta) + '\n');
     }
-    const tsv = join(OUT, 'events.tsv');
-    if (!existsSync(tsv)) {
+    console.log(`exported=${meta.exported} loaded=${meta.events} (activity) excluded: $identify/$alias/$group=${meta.excluded_meta} system=${meta.excluded_system}; ` +
+        `first=${new Date(meta.first_ts).toISOString()} last=${new Date(meta.last_ts).toISOString()}`);
+    if (meta.exported !== meta.events + meta.excluded_meta + meta.excluded_system) throw new Error('duckdb: row counts do not add up');
+    if (!existsSync(csv)) {
         const t0 = performance.now();
-        await c.run(`COPY (SELECT contact_id, ts, event FROM events) TO '${tsv}.part' (FORMAT csv, DELIMITER '\t', HEADER false)`);
-        renameSync(tsv + '.part', tsv);
-        console.log(`events.tsv written ms=${Math.round(performance.now() - t0)}`);
+        await c.run(`COPY (SELECT contact_id, ts, event, coalesce(channel, '') FROM events) TO '${csv}.part' (FORMAT csv, HEADER false)`);
+        renameSync(csv + '.part', csv);
+        console.log(`events.csv written ms=${Math.round(performance.now() - t0)}`);
     }
     c.closeSync?.();
 }
@@ -143,25 +180,100 @@ function clickhouse(port) {
     };
 }
 
+// ---- answers: one canonical form per question, whatever the engine -------
+// Objects with sorted keys, so two answers agree iff their JSON is equal.
+const canon = (x) => JSON.stringify(x, (k, v) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.keys(v).sort().map((key) => [key, v[key]])) : v));
+// "path: a vs b" for the first few places two answers differ.
+function diffAnswers(a, b, limit = 6) {
+    const flat = (x, p, out) => {
+        if (x && typeof x === 'object') for (const [k, v] of Object.entries(x)) flat(v, p ? `${p}.${k}` : k, out);
+        else out.set(p, x);
+        return out;
+    };
+    const fa = flat(a, '', new Map()), fb = flat(b, '', new Map());
+    const keys = [...new Set([...fa.keys(), ...fb.keys()])].sort();
+    const diffs = keys.filter((k) => fa.get(k) !== fb.get(k));
+    return { n: diffs.length, text: diffs.slice(0, limit).map((k) => `${k}: ${fa.get(k)} vs ${fb.get(k)}`).join('; ') };
+}
+const N = (x) => Number(x);
+// funnel: {steps: [contacts reaching step k]} from a (level, contacts) histogram
+const funnelFromLevels = (rows, steps) => ({
+    steps: Array.from({ length: steps }, (_, k) => rows.filter((r) => N(r[0]) >= k + 1).reduce((s, r) => s + N(r[1]), 0)),
+});
+// retention: {cohorts: {"YYYY-MM-DD": [size, returned on day 0, 1, …]}}
+const retentionFromArrays = (rows) => ({ cohorts: Object.fromEntries(rows.map((r) => [dayLabel(N(r[0])), [N(r[1]), ...r[2].map(N)]])) });
+function retentionFromCells(rows, periods) {
+    const cohorts = {};
+    for (const [c, n, v] of rows) {
+        const key = dayLabel(N(c));
+        cohorts[key] ??= new Array(periods + 1).fill(0);
+        cohorts[key][N(n) + 1] = N(v);
+    }
+    return { cohorts };
+}
+// DAU: {days: {"YYYY-MM-DD": contacts}}, days with none left out
+const daysFromRows = (rows) => ({ days: Object.fromEntries(rows.filter((r) => N(r[1]) > 0).map((r) => [dayLabel(N(r[0])), N(r[1])])) });
+// trend: {series: {channel: {"YYYY-MM-DD": events}}}, zeros left out
+function seriesFromRows(rows) {
+    const series = {};
+    for (const [d, ch, v] of rows) if (N(v) > 0) (series[ch] ??= {})[dayLabel(N(d))] = N(v);
+    return { series };
+}
+function siyuSeries(j, name) {
+    const series = {};
+    for (const s of j.series) {
+        const out = {};
+        s.values.forEach((v, i) => { if (v !== null && v !== 0) out[j.periods[i]] = v; });
+        series[name(s)] = out;
+    }
+    return series;
+}
+
 // ---- timing ------------------------------------------------------------------
 async function timeIt(fn) {
     const t0 = performance.now();
-    const count = await fn();
-    return { ms: performance.now() - t0, count: Number(count) };
+    const answer = await fn();
+    return { ms: performance.now() - t0, answer };
 }
+const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 // Rounds, not blocks: the first call of every engine, then RUNS rounds that
 // call each engine once in turn, so a busy spell on this shared machine
-// slows all engines alike rather than one of them.
+// slows all engines alike rather than one of them. An engine whose call
+// fails is reported and left out of the later rounds.
 async function measureAll(runners) {
     const res = runners.map((x) => ({ engine: x.engine, variant: x.variant, label: x.label, warm: [] }));
-    for (let i = 0; i < runners.length; i++) res[i].first = await timeIt(runners[i].fn);
-    for (let k = 0; k < RUNS; k++) for (let i = 0; i < runners.length; i++) res[i].warm.push(await timeIt(runners[i].fn));
+    for (let i = 0; i < runners.length; i++) {
+        try {
+            res[i].first = await timeIt(runners[i].fn);
+        } catch (err) {
+            res[i].error = String(err.message || err).slice(0, 600);
+        }
+    }
+    for (let k = 0; k < RUNS; k++)
+        for (let i = 0; i < runners.length; i++) {
+            if (res[i].error) continue;
+            try {
+                res[i].warm.push(await timeIt(runners[i].fn));
+            } catch (err) {
+                res[i].error = String(err.message || err).slice(0, 600);
+            }
+        }
     return res.map((x) => {
-        const counts = new Set([x.first.count, ...x.warm.map((w) => w.count)]);
-        if (counts.size !== 1) throw new Error(`${x.label}: count changed between runs: ${[...counts]}`);
-        const r = { engine: x.engine, variant: x.variant, label: x.label, count: x.first.count, first_ms: x.first.ms,
-            best_ms: Math.min(...x.warm.map((w) => w.ms)), warm_ms: x.warm.map((w) => w.ms) };
-        console.log(`${r.label} count=${r.count} first_ms=${r.first_ms.toFixed(1)} best_ms=${r.best_ms.toFixed(1)} warm_ms=${r.warm_ms.map((v) => v.toFixed(1)).join(',')}`);
+        if (x.error) {
+            console.log(`${x.label} FAILED: ${x.error}`);
+            return { engine: x.engine, variant: x.variant, label: x.label, error: x.error };
+        }
+        const answers = new Set([x.first, ...x.warm].map((w) => canon(w.answer)));
+        if (answers.size !== 1) throw new Error(`${x.label}: answer changed between runs`);
+        const warm = x.warm.map((w) => w.ms);
+        const r = { engine: x.engine, variant: x.variant, label: x.label, answer: x.first.answer, first_ms: x.first.ms,
+            median_ms: median(warm), best_ms: Math.min(...warm), warm_ms: warm };
+        const shown = typeof r.answer === 'number' ? `count=${r.answer} ` : '';
+        console.log(`${r.label} ${shown}first_ms=${r.first_ms.toFixed(1)} median_ms=${r.median_ms.toFixed(1)} best_ms=${r.best_ms.toFixed(1)} warm_ms=${warm.map((v) => v.toFixed(1)).join(',')}`);
         return r;
     });
 }
@@ -169,17 +281,45 @@ async function measureAll(runners) {
 const sameIds = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 const sortNum = (xs) => Int32Array.from(xs).sort();
 
+// OUT/scan.txt: "scan columns=ts,contact,type … median_ms=…" per column set.
+function readFloors() {
+    const floors = {};
+    const f = join(OUT, 'scan.txt');
+    if (!existsSync(f)) return floors;
+    for (const line of readFileSync(f, 'utf8').split('\n')) {
+        const m = line.match(/columns=(\S+) .*median_ms=([\d.]+).*gb_per_s=([\d.]+)/);
+        if (m) floors[m[1]] = { ms: Number(m[2]), gbs: Number(m[3]) };
+    }
+    return floors;
+}
+
 async function run() {
     const SIYU = process.env.SIYU;
     const CH_HTTP = process.env.CH_HTTP;
     const data = join(OUT, 'data');
     const demo = JSON.parse(readFileSync(join(data, 'demo.json'), 'utf8'));
-    const { as_of: AS_OF } = JSON.parse(readFileSync(join(OUT, 'meta.json'), 'utf8'));
-    const params = { AS_OF, FROM30: AS_OF - 30 * DAY, FROM7: AS_OF - 7 * DAY };
-    console.log(`as_of=${AS_OF} (${new Date(AS_OF).toISOString()})`);
+    const meta = JSON.parse(readFileSync(join(OUT, 'meta.json'), 'utf8'));
+    const AS_OF = meta.as_of;
+    // The analytics range: every Asia/Shanghai day holding an event; the 30
+    // retention cohorts start on the first whole day, so each cohort's 30
+    // periods end before the data does.
+    const FROM_DAY = dayOf(meta.first_ts), TO_DAY = dayOf(meta.last_ts);
+    const PERIODS = 30, C0 = FROM_DAY + 1, C1 = C0 + 29;
+    if (C1 + PERIODS - 1 > TO_DAY) throw new Error(`the data covers ${TO_DAY - FROM_DAY + 1} days; retention needs ${PERIODS + 30}`);
+    const params = {
+        AS_OF, FROM30: AS_OF - 30 * DAY, FROM7: AS_OF - 7 * DAY,
+        FROM_MS: FROM_DAY * DAY - TZ_MS, TO_MS: (TO_DAY + 1) * DAY - TZ_MS, WINDOW_MS: 7 * DAY, WINDOW_S: 7 * 86400,
+        PERIODS, C0, C1, RET_END_MS: (C1 + PERIODS) * DAY - TZ_MS,
+        RETENTION_CONDS: Array.from({ length: PERIODS }, (_, n) => `intDiv(ts + 28800000, 86400000) = cohort + ${n}`).join(',\n'),
+    };
+    const from = dayLabel(FROM_DAY), to = dayLabel(TO_DAY);
+    console.log(`as_of=${AS_OF} (${new Date(AS_OF).toISOString()}) range ${from}..${to} (${TO_DAY - FROM_DAY + 1} days, Asia/Shanghai) retention cohorts ${dayLabel(C0)}..${dayLabel(C1)}`);
+    console.log(`peers hold ${meta.events} activity events of ${meta.exported} exported (left out: ${meta.excluded_meta} $identify/$alias/$group, ${meta.excluded_system} system)`);
+    const floors = readFloors();
 
     const duck = await openDuck();
     const ch = clickhouse(CH_HTTP);
+    const chRows = async (sql) => JSON.parse(await ch(sql + '\nFORMAT JSONCompact')).data;
     const t0 = performance.now();
     const srv = await startSiyu(SIYU, data);
     console.log(`siyu serve up ms=${Math.round(performance.now() - t0)} url=${srv.url}`);
@@ -206,15 +346,37 @@ async function run() {
         const dEv = Number((await duckRows(duck, 'SELECT count(*) FROM events'))[0][0]);
         const cEv = Number(await ch('SELECT count() FROM bench.events'));
         console.log(`loaded events duckdb=${dEv} clickhouse=${cEv}; tag pairs file=${nPairs} duckdb=${dPairs} clickhouse=${cPairs}`);
-        if (dEv !== cEv) failures.push(`event rows differ: duckdb ${dEv}, clickhouse ${cEv}`);
+        if (dEv !== cEv || dEv !== meta.events) failures.push(`event rows differ: meta ${meta.events}, duckdb ${dEv}, clickhouse ${cEv}`);
         if (dPairs !== nPairs || cPairs !== nPairs) failures.push('tag pair rows differ between the peers');
         // Let any real-time membership pass triggered by the tagging finish.
         await new Promise((r) => setTimeout(r, 3000));
 
-        const questions = [
+        // ClickHouse's windowFunnel works in whole seconds here (ch/funnel.sql).
+        if (meta.ts_not_whole_seconds)
+            failures.push(`funnel: ${meta.ts_not_whole_seconds} events have a millisecond part; ClickHouse 18.16's windowFunnel (seconds) cannot answer exactly`);
+        const results = [];
+        const summarize = (q, rs) => {
+            const ok = rs.filter((r) => !r.error);
+            const best = (e) => ok.filter((r) => r.engine === e).reduce((a, b) => (!a || b.median_ms < a.median_ms ? b : a), null);
+            const s = best('siyu'), c = best('clickhouse'), d = best('duckdb');
+            const peer = [c, d].filter(Boolean).reduce((a, b) => (!a || b.median_ms < a.median_ms ? b : a), null);
+            const floor = q.columns ? floors[q.columns] : null;
+            const row = { key: q.key, title: q.title, goal_ms: q.goal_ms, columns: q.columns || null, runs: rs,
+                siyu_ms: s?.median_ms ?? null, clickhouse: c ? { form: c.variant, ms: c.median_ms } : null,
+                duckdb: d ? { form: d.variant, ms: d.median_ms } : null, faster_peer: peer?.label ?? null,
+                ratio: s && peer ? peer.median_ms / s.median_ms : null, floor_ms: floor?.ms ?? null,
+                siyu_over_floor: s && floor ? s.median_ms / floor.ms : null };
+            if (row.ratio !== null)
+                console.log(`${q.key} ratio: siyu ${s.median_ms.toFixed(1)} ms vs faster peer ${peer.label} ${peer.median_ms.toFixed(1)} ms -> ${row.ratio.toFixed(1)}x (peer time / siyu time, medians)`);
+            results.push(row);
+        };
+
+        // ---- 1. segments (issue 5 §7): counts and member id sets ----
+        const segments = [
             {
                 key: 'behaviour',
                 title: 'order_paid >= 2 in 30 days AND NOT view_item in 7 days AND share at least once',
+                goal_ms: 6, columns: 'ts,contact,type',
                 definition: {
                     and: [
                         { event: 'order_paid', count: { gte: 2 }, last_days: 30 },
@@ -228,13 +390,13 @@ async function run() {
             {
                 key: 'tags',
                 title: 'tag A (even ids) AND NOT tag B (ids divisible by 3)',
+                goal_ms: 6, columns: null,
                 definition: { and: [{ tag: tags.a }, { not: { tag: tags.b } }] },
                 ch: ['tags_in', 'tags_groupby'],
                 duck: ['tags_setops', 'tags_groupby'],
             },
         ];
-        const results = [];
-        for (const q of questions) {
+        for (const q of segments) {
             console.log(`\n# ${q.key}: ${q.title}`);
             const runners = [{
                 engine: 'siyu', label: `siyu ${q.key}`,
@@ -246,13 +408,14 @@ async function run() {
             }];
             for (const v of q.ch) {
                 const sql = sqlFile('ch', v, params);
-                runners.push({ engine: 'clickhouse', variant: v, label: `clickhouse ${v}`, fn: async () => (await ch(`SELECT count() FROM (${sql})`)).trim() });
+                runners.push({ engine: 'clickhouse', variant: v, label: `clickhouse ${v}`, fn: async () => Number((await ch(`SELECT count() FROM (${sql})`)).trim()) });
             }
             for (const v of q.duck) {
                 const sql = sqlFile('duck', v, params);
-                runners.push({ engine: 'duckdb', variant: v, label: `duckdb ${v}`, fn: async () => (await duckRows(duck, `SELECT count(*) FROM (${sql})`))[0][0] });
+                runners.push({ engine: 'duckdb', variant: v, label: `duckdb ${v}`, fn: async () => Number((await duckRows(duck, `SELECT count(*) FROM (${sql})`))[0][0]) });
             }
             const rs = await measureAll(runners);
+            for (const r of rs) if (r.error) failures.push(`${q.key}: ${r.label} failed: ${r.error}`);
             // Member id sets (not timed): siyu's saved segment as CSV vs each peer's ids.
             const seg = await call('POST', '/api/v1/segments', { name: `bench-peers ${q.key} ${Date.now()}`, definition: q.definition });
             if (seg.status !== 201) throw new Error(`save segment: ${seg.status} ${seg.text.slice(0, 300)}`);
@@ -263,8 +426,8 @@ async function run() {
             const idSets = { siyu: siyuIds };
             idSets.clickhouse = sortNum((await ch(sqlFile('ch', q.ch[0], params))).trim().split('\n').filter(Boolean).map(Number));
             idSets.duckdb = sortNum((await duckRows(duck, sqlFile('duck', q.duck[0], params))).map((r) => Number(r[0])));
-            const counts = new Set(rs.map((r) => r.count));
-            if (counts.size !== 1) failures.push(`${q.key}: counts differ: ${rs.map((r) => `${r.label}=${r.count}`).join(' ')}`);
+            const counts = new Set(rs.filter((r) => !r.error).map((r) => r.answer));
+            if (counts.size !== 1) failures.push(`${q.key}: counts differ: ${rs.filter((r) => !r.error).map((r) => `${r.label}=${r.answer}`).join(' ')}`);
             for (const e of ['clickhouse', 'duckdb'])
                 if (!sameIds(idSets.siyu, idSets[e])) {
                     const a = new Set(idSets.siyu), b = new Set(idSets[e]);
@@ -272,29 +435,114 @@ async function run() {
                     failures.push(`${q.key}: member ids differ siyu vs ${e}: ${onlyS.length} only in siyu (e.g. ${onlyS.slice(0, 5)}), ${onlyP.length} only in ${e} (e.g. ${onlyP.slice(0, 5)})`);
                 }
             console.log(`${q.key} member ids: siyu=${idSets.siyu.length} clickhouse=${idSets.clickhouse.length} duckdb=${idSets.duckdb.length} ${failures.some((f) => f.startsWith(q.key)) ? 'MISMATCH' : 'identical'}`);
-            const best = (e) => rs.filter((r) => r.engine === e).reduce((a, b) => (b.best_ms < a.best_ms ? b : a));
-            const s = best('siyu'), c = best('clickhouse'), d = best('duckdb');
-            const peer = c.best_ms <= d.best_ms ? c : d;
-            console.log(`${q.key} ratio: siyu ${s.best_ms.toFixed(1)} ms vs faster peer ${peer.label} ${peer.best_ms.toFixed(1)} ms -> ${(peer.best_ms / s.best_ms).toFixed(1)}x (peer time / siyu time)`);
-            results.push({ key: q.key, title: q.title, runs: rs, faster_peer: peer.label, ratio: peer.best_ms / s.best_ms });
+            summarize(q, rs);
         }
+
+        // ---- 2. analytics (issue 6 §6): whole answers compared ----
+        const steps = ['add_wechat', 'join_group', 'view_item', 'order_paid'];
+        const analytics = [
+            {
+                key: 'funnel', goal_ms: 50, columns: 'ts,contact,type',
+                title: `4-step loose funnel ${steps.join(' → ')}, 7-day window, ${from}..${to}`,
+                siyu: ['/api/v1/analytics/funnel', { steps: steps.map((event) => ({ event })), window: { value: 7, unit: 'day' }, order: 'loose', from, to },
+                    (j) => ({ steps: j.steps.map((s) => s.count) })],
+                ch: [['funnel', (rows) => funnelFromLevels(rows, 4)], ['funnel_all', (rows) => funnelFromLevels(rows, 4)]],
+                duck: [['funnel', (rows) => funnelFromLevels(rows, 4)]],
+            },
+            {
+                key: 'retention', goal_ms: 25, columns: 'ts,contact,type,flags',
+                title: `retention ${PERIODS} x ${PERIODS}: cohorts ${dayLabel(C0)}..${dayLabel(C1)} by first add_wechat, return = any activity on day N (exact)`,
+                siyu: ['/api/v1/analytics/retention', { start_event: 'add_wechat', return_event: '$active', interval: 'day', periods: PERIODS, mode: 'exact', from: dayLabel(C0), to: dayLabel(C1) },
+                    (j) => ({ cohorts: Object.fromEntries(j.cohorts.filter((c) => c.size > 0).map((c) => [c.cohort, [c.size, ...c.values]])) })],
+                ch: [['retention_array', retentionFromArrays], ['retention_fn', retentionFromArrays]],
+                duck: [['retention_join', (rows) => retentionFromCells(rows, PERIODS)], ['retention_semijoin', (rows) => retentionFromCells(rows, PERIODS)]],
+            },
+            {
+                key: 'dau', goal_ms: 30, columns: 'ts,contact,flags',
+                title: `exact DAU per day, ${from}..${to}`,
+                siyu: ['/api/v1/analytics/metric', { metric: 'dau', interval: 'day', from, to },
+                    (j) => ({ days: Object.values(siyuSeries(j, () => 'all'))[0] })],
+                ch: [['dau', daysFromRows]],
+                duck: [['dau', daysFromRows]],
+            },
+            {
+                key: 'trend', goal_ms: null, columns: 'ts,type,dim',
+                title: `order_paid count per day by channel, ${from}..${to}`,
+                siyu: ['/api/v1/analytics/trend', { event: 'order_paid', measure: 'count', interval: 'day', breakdown: { by: 'channel' }, from, to },
+                    (j) => {
+                        if (j.truncated) throw new Error('trend: truncated (more than 50 channels?)');
+                        return { series: siyuSeries(j, (s) => s.key) };
+                    }],
+                ch: [['trend_channel', seriesFromRows]],
+                duck: [['trend_channel', seriesFromRows]],
+            },
+        ];
+        for (const q of analytics) {
+            console.log(`\n# ${q.key}: ${q.title}`);
+            const [path, body, norm] = q.siyu;
+            const runners = [{
+                engine: 'siyu', label: `siyu ${q.key}`,
+                fn: async () => {
+                    const r = await call('POST', path, body);
+                    if (r.status !== 200) throw new Error(`POST ${path}: ${r.status} ${r.text.slice(0, 300)}`);
+                    return norm(r.json);
+                },
+            }];
+            for (const [v, f] of q.ch) {
+                const sql = sqlFile('ch', v, params);
+                runners.push({ engine: 'clickhouse', variant: v, label: `clickhouse ${v}`, fn: async () => f(await chRows(sql)) });
+            }
+            for (const [v, f] of q.duck) {
+                const sql = sqlFile('duck', v, params);
+                runners.push({ engine: 'duckdb', variant: v, label: `duckdb ${v}`, fn: async () => f(await duckRows(duck, sql)) });
+            }
+            const rs = await measureAll(runners);
+            const ok = rs.filter((r) => !r.error);
+            for (const r of rs) if (r.error) failures.push(`${q.key}: ${r.label} failed: ${r.error}`);
+            // The reference is the first peer form that answered; every other
+            // answer (siyu's and the other forms) must equal it exactly.
+            const ref = ok.find((r) => r.engine !== 'siyu');
+            if (ref) {
+                writeFileSync(join(OUT, `answer-${q.key}.json`), canon(ref.answer) + '\n');
+                for (const r of ok) {
+                    if (r === ref) continue;
+                    const d = diffAnswers(r.answer, ref.answer);
+                    if (d.n) {
+                        failures.push(`${q.key}: ${r.label} differs from ${ref.label} in ${d.n} values: ${d.text}`);
+                        writeFileSync(join(OUT, `answer-${q.key}-${r.label.replace(/ /g, '-')}.json`), canon(r.answer) + '\n');
+                    }
+                }
+                const differ = failures.some((f) => f.startsWith(q.key + ':') && f.includes(' differs from '));
+                console.log(`${q.key} answers: ${ok.map((r) => r.label).join(', ')} ${differ ? 'MISMATCH' : 'identical'}` +
+                    (q.key === 'funnel' ? ` (steps ${ref.answer.steps.join(' / ')})` : ''));
+            }
+            summarize(q, rs);
+        }
+
         console.log(`loadavg after=${os.loadavg().map((x) => x.toFixed(2)).join(',')}`);
-        writeFileSync(join(OUT, 'results.json'), JSON.stringify({ as_of: AS_OF, runs: RUNS, results }, null, 1) + '\n');
-        console.log('\n| question | engine (query form) | count | first call | best of ' + RUNS + ' warm |');
+        writeFileSync(join(OUT, 'results.json'), JSON.stringify({ as_of: AS_OF, runs: RUNS, range: [from, to], meta, floors, results }, null, 1) + '\n');
+        const ms = (x) => (x === null || x === undefined ? '—' : x < 10 ? x.toFixed(2) + ' ms' : x.toFixed(1) + ' ms');
+        console.log(`\n| question | engine (query form) | first call | median of ${RUNS} | best of ${RUNS} |`);
         console.log('| --- | --- | --- | --- | --- |');
         for (const q of results)
             for (const r of q.runs)
-                console.log(`| ${q.key} | ${r.label} | ${r.count.toLocaleString('en-US')} | ${r.first_ms.toFixed(1)} ms | ${r.best_ms.toFixed(1)} ms |`);
-        for (const q of results) console.log(`ratio ${q.key}: faster peer (${q.faster_peer}) / siyu = ${q.ratio.toFixed(1)}x`);
+                console.log(`| ${q.key} | ${r.label} | ${r.error ? 'failed' : ms(r.first_ms)} | ${ms(r.median_ms)} | ${ms(r.best_ms)} |`);
+        console.log(`\n| question | siyu | ClickHouse | DuckDB | faster peer ÷ siyu | goal | floor (columns) | siyu ÷ floor |`);
+        console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+        for (const q of results) {
+            const peer = (p) => (p ? `${ms(p.ms)} (${p.form})` : '—');
+            console.log(`| ${q.key} | ${ms(q.siyu_ms)} | ${peer(q.clickhouse)} | ${peer(q.duckdb)} | ${q.ratio === null ? '—' : q.ratio.toFixed(1) + '×'} | ` +
+                `${q.goal_ms ? `≤ ${q.goal_ms} ms, ≥ 20×` : '≥ 20×'} | ${q.floor_ms === null ? '—' : `${ms(q.floor_ms)} (${q.columns})`} | ${q.siyu_over_floor === null ? '—' : q.siyu_over_floor.toFixed(1) + '×'} |`);
+        }
     } finally {
         srv.proc.kill('SIGTERM');
         await new Promise((r) => { srv.proc.once('exit', r); setTimeout(r, 10000); });
     }
     if (failures.length) {
-        console.error('\nbench/peers: ANSWERS DIFFER\n' + failures.join('\n'));
+        console.error('\nbench/peers: ANSWERS DIFFER OR AN ENGINE FAILED\n' + failures.join('\n'));
         process.exit(1);
     }
-    console.log('\nbench/peers: all answers identical (counts and member ids)');
+    console.log('\nbench/peers: all answers identical');
 }
 
 const mode = process.argv[2];

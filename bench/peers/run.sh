@@ -1,34 +1,45 @@
 #!/bin/sh
-# bench/peers/run.sh — issue 5 §7: segments on siyu vs ClickHouse and DuckDB,
-# on the very same events. Called by bench/run.sh (`make bench`); runs alone:
+# bench/peers/run.sh — siyu vs ClickHouse and DuckDB on the very same
+# events: the segments of issue 5 §7 and the analytics questions of issue 6
+# §6 (funnel, retention, DAU, trend by channel), each answer compared exactly,
+# with the memory-bandwidth floor of bench/scan. Called by bench/run.sh
+# (`make bench`); runs alone:
 #
-#   bench/peers/run.sh                      1 M contacts, ~15 M events, 90 days
+#   bench/peers/run.sh                      1 M contacts, ~20 M events, 90 days
 #   SCALE=small bench/peers/run.sh          100 k contacts (quicker)
-#   BENCH_OUT=/tmp/x BUILD=/tmp/b bench/peers/run.sh
+#   BENCH_OUT=/tmp/x BUILD=/tmp/b RUNS=7 bench/peers/run.sh
 #
 # Prerequisites: `make build` (BUILD, default ./build, holds siyu), `npm ci`
 # at the root (@duckdb/node-api; scripts/setup.sh does it), and Debian's
 # clickhouse-server + clickhouse-client 18.16 — installed here with apt-get
-# when missing (needs root or sudo; ~1 minute). Disk: ~5 GB in BENCH_OUT at
-# full scale (workspace 0.9 GB, events.jsonl 2.9 GB, events.tsv 0.5 GB, peers).
+# when missing (needs root or sudo; ~1 minute), and cc (bench/scan). Disk:
+# ~7 GB in BENCH_OUT at full scale (workspace 1.2 GB, events.jsonl 4 GB,
+# events.csv 0.9 GB, peers).
 #
 # Steps, each skipped when its output exists (idempotent; delete BENCH_OUT
 # to start over):
 #  1. workspace BENCH_OUT/data: a consistent copy (siyu backup) of SCALE_SRC
-#     (default /tmp/scale) when it holds a `siyu demo --scale` workspace,
-#     else `siyu demo --seed 1 --scale` (~5.5 min) or `--contacts 100000`;
+#     when set and holding a `siyu demo --scale` workspace, else `siyu demo
+#     --seed 1 --scale` (~8 min) or `--contacts 100000`;
 #  2. `siyu export events` → events.jsonl, before the bench adds its tags;
-#  3. DuckDB (persistent file) loads events.jsonl with read_json and writes
-#     events.tsv for ClickHouse; as_of = last event + 1 ms (meta.json);
+#  3. DuckDB (persistent file) loads the activity events of events.jsonl
+#     (no $identify/$alias/$group, no system events: what siyu counts) with
+#     read_json, with each event's channel, and writes events.csv for
+#     ClickHouse; as_of = last event + 1 ms, first/last event (meta.json);
 #  4. a private ClickHouse server (config from bench/peers/ch/, data and
 #     logs under BENCH_OUT/ch, 127.0.0.1 only, ports CH_TCP/CH_HTTP,
 #     default 19000/18123) started here and stopped at the end; events
 #     loaded into a MergeTree ORDER BY (contact_id, ts), then OPTIMIZE FINAL;
-#  5. bench.mjs run: `siyu serve` on the workspace, two manual tags (even
+#  5. bench/scan (cc -O2 -pthread): 2 threads reading arrays as large as the
+#     columns each question scans, for as many rows as siyu holds → scan.txt;
+#  6. bench.mjs run: `siyu serve` on the workspace, two manual tags (even
 #     ids; ids divisible by 3) added through POST /api/v1/tags/{id}/members
-#     in chunks of 10 000, the same pairs loaded into both peers; then both
-#     questions timed on all three engines, counts and member id sets
-#     compared (exit 1 if any differs), ratios printed.
+#     in chunks of 10 000, the same pairs loaded into both peers; then every
+#     question timed on all three engines (RUNS rounds, default 5, medians),
+#     segment counts and member id sets and whole analytics answers compared
+#     (exit 1 if any differs or an engine fails), a table with ratios and
+#     the bandwidth floor printed. The analytics range is every Asia/Shanghai
+#     day holding an event; the peers compute days as (ts + 8 h) div 24 h.
 # The data steps (demo, export, DuckDB load) run under nice (BENCH_NICE,
 # default 10). The ClickHouse server and the timed phase run all three
 # engines at the same niceness BENCH_TIME_NICE (default 0): niced engines on
@@ -40,11 +51,11 @@ HERE=$ROOT/bench/peers
 BUILD=${BUILD:-$ROOT/build}
 SCALE=${SCALE:-full}
 case "$SCALE" in
-full) OUT=${BENCH_OUT:-/tmp/siyu-bench-peers} ;;
+full) OUT=${BENCH_OUT:-/tmp/siyu-bench-20m} ;;
 small) OUT=${BENCH_OUT:-/tmp/siyu-bench-peers-small} ;;
 *) echo "peers: SCALE must be full or small" >&2; exit 2 ;;
 esac
-SCALE_SRC=${SCALE_SRC:-/tmp/scale}
+SCALE_SRC=${SCALE_SRC:-}
 CH_TCP=${CH_TCP:-19000}
 CH_HTTP=${CH_HTTP:-18123}
 CH_IS=${CH_IS:-19009}
@@ -70,13 +81,13 @@ fi
 # 1. The workspace.
 if [ ! -f "$OUT/data/demo.json" ]; then
     rm -rf "$OUT/data" && mkdir -p "$OUT/data"
-    if [ "$SCALE" = full ] && [ -f "$SCALE_SRC/demo.json" ] && [ -f "$SCALE_SRC/siyu.db" ]; then
+    if [ "$SCALE" = full ] && [ -n "$SCALE_SRC" ] && [ -f "$SCALE_SRC/demo.json" ] && [ -f "$SCALE_SRC/siyu.db" ]; then
         log "copying the workspace in $SCALE_SRC"
         $NICE "$SIYU" backup --data "$SCALE_SRC" --to "$OUT/data/siyu.db"
         cp "$SCALE_SRC/demo.json" "$OUT/data/demo.json.part"
     else
         if [ "$SCALE" = full ]; then size=--scale; else size="--contacts 100000"; fi
-        log "siyu demo --seed 1 $size (full scale takes ~5.5 min)"
+        log "siyu demo --seed 1 $size (full scale takes ~8 min)"
         # shellcheck disable=SC2086
         $NICE "$SIYU" demo --data "$OUT/data" --seed 1 $size >"$OUT/demo.log" 2>&1 ||
             { tail -20 "$OUT/demo.log" >&2; exit 1; }
@@ -93,7 +104,7 @@ if [ ! -f "$OUT/events.jsonl" ]; then
     mv "$OUT/events.jsonl.part" "$OUT/events.jsonl"
 fi
 
-# 3. DuckDB load, events.tsv, as_of.
+# 3. DuckDB load, events.csv, meta.json.
 (cd "$ROOT" && OUT="$OUT" $NICE node "$HERE/bench.mjs" prep)
 
 # 4. ClickHouse: private config, start, load.
@@ -138,16 +149,30 @@ until chq -q "SELECT 1" >/dev/null 2>&1; do
     fi
     sleep 0.5
 done
+# A table from an older layout of this bench (no channel column, every
+# exported row) or with other rows than meta.json says is loaded again.
+want=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$OUT/meta.json','utf8')).events)")
+if [ "$(chq -q "SELECT count() FROM system.columns WHERE database = 'bench' AND table = 'events' AND name = 'channel'")" = 0 ] ||
+    [ "$(chq -q 'SELECT count() FROM bench.events')" != "$want" ]; then
+    chq -q "DROP TABLE IF EXISTS bench.events"
+fi
 chq --multiquery <"$HERE/ch/schema.sql"
 if [ "$(chq -q 'SELECT count() FROM bench.events')" = 0 ]; then
-    log "loading events.tsv into ClickHouse"
+    log "loading events.csv into ClickHouse"
     t0=$(date +%s)
-    $NICE clickhouse-client --host 127.0.0.1 --port "$CH_TCP" -q "INSERT INTO bench.events FORMAT TabSeparated" <"$OUT/events.tsv"
+    $NICE clickhouse-client --host 127.0.0.1 --port "$CH_TCP" -q "INSERT INTO bench.events FORMAT CSV" <"$OUT/events.csv"
     chq -q "OPTIMIZE TABLE bench.events FINAL"
     log "clickhouse load+optimize s=$(($(date +%s) - t0))"
 fi
 
-# 5. The questions.
+# 5. The memory-bandwidth floor: as many rows as siyu's engine holds (every
+# exported event), at the same niceness as the timed phase.
+rows=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$OUT/meta.json','utf8')).exported)")
+cc -O2 -pthread "$ROOT/bench/scan/scan.c" -o "$OUT/scan"
+$TNICE "$OUT/scan" "$rows" "${SCAN_RUNS:-21}" ts,contact,type ts,contact,type,flags ts,contact,flags ts,type,dim >"$OUT/scan.txt"
+cat "$OUT/scan.txt"
+
+# 6. The questions.
 rc=0
 (cd "$ROOT" && OUT="$OUT" SIYU="$SIYU" CH_HTTP="$CH_HTTP" $TNICE node "$HERE/bench.mjs" run) || rc=$?
 exit $rc

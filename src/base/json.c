@@ -94,5 +94,5 @@ int sy_json_req_int(json_t *obj, const char *key, int64_t *out, sy_err *e) {
 }
 
 char *sy_json_dump(const json_t *v) {
-    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
 }

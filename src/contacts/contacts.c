@@ -798,6 +798,7 @@ int sy_contacts_create(sy_store *st, sy_staff *staff, int64_t recycle_check_ms, 
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->import_lock, NULL);
     pthread_mutex_init(&c->live_lock, NULL);
+    pthread_mutex_init(&c->facts_lock, NULL);
     pthread_cond_init(&c->cond, NULL);
     if (pthread_create(&c->timer, NULL, timer_main, c) != 0) {
         sy_contacts_destroy(c);
@@ -820,6 +821,8 @@ void sy_contacts_destroy(sy_contacts *c) {
     pthread_mutex_destroy(&c->import_lock);
     pthread_mutex_destroy(&c->lock);
     pthread_mutex_destroy(&c->live_lock);
+    sy_contacts_facts_release(c->facts);
+    pthread_mutex_destroy(&c->facts_lock);
     sy_idset_destroy(c->live);
     free(c);
 }

@@ -160,4 +160,28 @@ int sy_contacts_select_ref(sy_contacts *c, const char *field, int64_t id, sy_ids
 int sy_contacts_select_rows(sy_contacts *c, const sy_actor *actor, const uint32_t *ids, size_t n,
                             json_t *items, sy_err *e);
 
+/* --- per-contact facts for analytics (contacts_facts.c) --- */
+/* A read-only snapshot of every live contact's grouping facts, indexed by
+ * internal id (ids < n). created_at is 0 for ids that are not live contacts
+ * (never created, merged away, unpublished import); other fields are 0 when
+ * unset. The snapshot is at most SY_CONTACT_FACTS_MAX_AGE_MS old. */
+#define SY_CONTACT_FACTS_MAX_AGE_MS 5000
+typedef struct sy_contact_facts {
+    uint32_t n;
+    int64_t *created_at;
+    int32_t *owner, *store, *department, *source;
+    /* acquisition channels: id, name and kind ("referral", "ads", …) */
+    size_t n_channels;
+    struct {
+        int32_t id;
+        char name[64];
+        char kind[16];
+    } *channels;
+    int refs; /* owned by contacts_facts.c */
+} sy_contact_facts;
+/* Borrows the current snapshot (rereading it when stale). Release it with
+ * sy_contacts_facts_release. Any thread. Errors: SY_E_NOMEM, SY_E_IO. */
+int sy_contacts_facts(sy_contacts *c, sy_contact_facts **out, sy_err *e);
+void sy_contacts_facts_release(sy_contact_facts *f); /* NULL ok */
+
 #endif

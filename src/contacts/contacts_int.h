@@ -59,6 +59,11 @@ struct sy_contacts {
     pthread_mutex_t live_lock;
     struct sy_idset *live;
     int64_t live_fp[4];
+    /* Per-contact facts for analytics (contacts_facts.c): one shared,
+     * reference-counted snapshot, reread when older than a few seconds. */
+    pthread_mutex_t facts_lock;
+    struct sy_contact_facts *facts;
+    int64_t facts_at; /* sy_mono_ms of the read */
 };
 
 /* Tells the merge listeners (the event index) about a committed merge or

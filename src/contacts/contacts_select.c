@@ -251,6 +251,8 @@ static int run_ids(sy_contacts *c, const char *sql, const bindv *b, sy_idset **o
     return 0;
 }
 
+static int select_all_fp(sy_contacts *c, const int64_t fp[4], sy_idset **out, sy_err *e);
+
 /* What decides who is live: the highest contact id, merges made and undone,
  * imports published. Index lookups only (well under a millisecond). */
 static int live_fingerprint(sy_contacts *c, int64_t fp[4], sy_err *e) {
@@ -274,12 +276,49 @@ static int live_fingerprint(sy_contacts *c, int64_t fp[4], sy_err *e) {
     return rc < 0 ? rc : 0;
 }
 
+/* The cached set is also trusted without reading the fingerprint while no
+ * write job committed since it was last checked (every in-process write,
+ * contacts created by ingestion included, is a write job), for at most
+ * LIVE_TRUST_MS: another process writing the same workspace (a CLI import)
+ * does not move this process's generation. */
+#define LIVE_TRUST_MS 1000
+static pthread_mutex_t live_gen_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    const sy_contacts *c;
+    uint64_t gen;
+    int64_t at;
+} live_gen;
+
 int sy_contacts_select_all(sy_contacts *c, sy_idset **out, sy_err *e) {
+    uint64_t gen = sy_store_generation(c->st);
+    int64_t now = sy_mono_ms();
+    pthread_mutex_lock(&live_gen_lock);
+    int trusted = live_gen.c == c && live_gen.gen == gen && now - live_gen.at < LIVE_TRUST_MS;
+    pthread_mutex_unlock(&live_gen_lock);
+    if (trusted) {
+        pthread_mutex_lock(&c->live_lock);
+        *out = c->live ? sy_idset_copy(c->live) : NULL;
+        pthread_mutex_unlock(&c->live_lock);
+        if (*out) return 0;
+    }
     int64_t fp[4];
     int rc = live_fingerprint(c, fp, e);
     if (rc) return rc;
+    rc = select_all_fp(c, fp, out, e);
+    if (rc == 0) {
+        /* gen was read before the fingerprint: a commit in between only
+         * makes the next call check again */
+        pthread_mutex_lock(&live_gen_lock);
+        live_gen.c = c, live_gen.gen = gen, live_gen.at = now;
+        pthread_mutex_unlock(&live_gen_lock);
+    }
+    return rc;
+}
+
+static int select_all_fp(sy_contacts *c, const int64_t fp[4], sy_idset **out, sy_err *e) {
+    int rc;
     pthread_mutex_lock(&c->live_lock);
-    if (c->live && memcmp(fp, c->live_fp, sizeof fp) == 0) {
+    if (c->live && memcmp(fp, c->live_fp, 4 * sizeof fp[0]) == 0) {
         *out = sy_idset_copy(c->live);
         pthread_mutex_unlock(&c->live_lock);
         return *out ? 0 : sy_err_set(e, SY_E_NOMEM, "out of memory");
@@ -299,10 +338,10 @@ int sy_contacts_select_all(sy_contacts *c, sy_idset **out, sy_err *e) {
         pthread_mutex_lock(&c->live_lock);
         if (c->live && c->live_fp[0] == from) { /* nobody refreshed meanwhile */
             sy_idset_or(c->live, more);
-            memcpy(c->live_fp, fp, sizeof fp);
+            memcpy(c->live_fp, fp, 4 * sizeof fp[0]);
         }
         sy_idset_destroy(more);
-        if (c->live && memcmp(fp, c->live_fp, sizeof fp) == 0) {
+        if (c->live && memcmp(fp, c->live_fp, 4 * sizeof fp[0]) == 0) {
             *out = sy_idset_copy(c->live);
             pthread_mutex_unlock(&c->live_lock);
             return *out ? 0 : sy_err_set(e, SY_E_NOMEM, "out of memory");
@@ -317,7 +356,7 @@ int sy_contacts_select_all(sy_contacts *c, sy_idset **out, sy_err *e) {
     pthread_mutex_lock(&c->live_lock);
     sy_idset_destroy(c->live);
     c->live = sy_idset_copy(s);
-    memcpy(c->live_fp, fp, sizeof fp);
+    memcpy(c->live_fp, fp, 4 * sizeof fp[0]);
     pthread_mutex_unlock(&c->live_lock);
     *out = s;
     return 0;

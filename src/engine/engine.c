@@ -12,6 +12,7 @@ sy_engine *sy_engine_create(void) {
     sy_engine *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     pthread_rwlock_init(&e->lock, NULL);
+    e->segidx = sy_segidx_create(); /* NULL: behaviour conditions scan the type lists */
     return e;
 }
 
@@ -30,6 +31,7 @@ void sy_engine_destroy(sy_engine *e) {
         free(e->by_type[i].pos);
     free(e->by_type);
     free(e->slab);
+    sy_segidx_destroy(e->segidx);
     pthread_rwlock_destroy(&e->lock);
     free(e);
 }
@@ -224,6 +226,7 @@ void sy_engine_merge(sy_engine *e, uint32_t loser, uint32_t winner) {
             w->cap_children = (uint32_t)cap;
             w->children[w->n_children++] = loser;
             l->merged_into = winner;
+            e->merge_gen++, e->n_merged++; /* segment indexes map merged ids at query time */
             memset(&l->p, 0, sizeof l->p);
             recompute_profile(e, winner);
         }
@@ -242,6 +245,7 @@ void sy_engine_unmerge(sy_engine *e, uint32_t loser) {
                 break;
             }
         e->contacts[loser].merged_into = 0;
+        e->merge_gen++, e->n_merged--;
         recompute_profile(e, winner);
         recompute_profile(e, loser);
     }
@@ -448,9 +452,27 @@ sy_idset *sy_engine_who_did(sy_engine *e, int type, int64_t from, int64_t to, in
 sy_idset *sy_engine_who_counts(sy_engine *e, int type, int64_t from, int64_t to,
                                const uint16_t dims[SY_DIM_COUNT], uint32_t min_count,
                                int64_t min_sum_fen) {
+    if (min_count < 1) min_count = 1;
+    int plain = 1; /* no dimension or sum filter: the day buckets answer */
+    for (int d = 0; dims && d < SY_DIM_COUNT; d++)
+        if (dims[d]) plain = 0;
+    if (plain && type >= 0 && min_sum_fen == INT64_MIN && e->segidx) {
+        pthread_rwlock_rdlock(&e->lock);
+        roaring_bitmap_t *r = sy_segidx_who_counts(e, type, from, to, min_count);
+        pthread_rwlock_unlock(&e->lock);
+        if (r) {
+            sy_idset *s = malloc(sizeof *s);
+            if (!s) {
+                roaring_bitmap_free(r);
+                return NULL;
+            }
+            s->r = r;
+            return s;
+        }
+        /* out of memory or a threshold beyond the counters: scan */
+    }
     sy_idset *s = sy_idset_create();
     if (!s) return NULL;
-    if (min_count < 1) min_count = 1;
     pthread_rwlock_rdlock(&e->lock);
     /* Dense per-contact accumulators: one pass over the columns, then one
      * over the contacts touched. Sums are only kept when asked for. */
@@ -478,7 +500,7 @@ sy_idset *sy_engine_who_counts(sy_engine *e, int type, int64_t from, int64_t to,
             if (dims && dims[d] && c->dims[d][k] != dims[d]) ok = 0;
         if (!ok) continue;
         uint32_t id = c->contact[k];
-        while (id < n && e->contacts[id].merged_into)
+        while (e->n_merged && id < n && e->contacts[id].merged_into)
             id = e->contacts[id].merged_into;
         if (id >= n) continue;
         if (cnt[id] < UINT32_MAX) cnt[id]++;
@@ -526,4 +548,34 @@ size_t sy_engine_scan(sy_engine *e, sy_engine_scan_fn fn, void *ctx) {
     }
     pthread_rwlock_unlock(&e->lock);
     return n;
+}
+
+/* --- segment indexes --- */
+
+void sy_engine_contacts_between(sy_engine *e, size_t from, size_t to, sy_idset *out) {
+    pthread_rwlock_rdlock(&e->lock);
+    if (to > e->size) to = e->size;
+    uint32_t run[1024];
+    size_t nr = 0;
+    for (size_t pos = from; pos < to; pos++) {
+        uint32_t id = e->chunks[pos >> CHUNK_BITS]->contact[pos & (CHUNK - 1)];
+        for (int hops = 0; e->n_merged && id < e->n_contacts && e->contacts[id].merged_into &&
+                           hops < 64;
+             hops++)
+            id = e->contacts[id].merged_into;
+        run[nr++] = id;
+        if (nr == sizeof run / sizeof run[0]) {
+            roaring_bitmap_add_many(out->r, nr, run);
+            nr = 0;
+        }
+    }
+    if (nr) roaring_bitmap_add_many(out->r, nr, run);
+    pthread_rwlock_unlock(&e->lock);
+}
+
+uint64_t sy_engine_merge_gen(sy_engine *e) {
+    pthread_rwlock_rdlock(&e->lock);
+    uint64_t g = e->merge_gen;
+    pthread_rwlock_unlock(&e->lock);
+    return g;
 }

@@ -177,4 +177,13 @@ size_t sy_engine_scan_type(sy_engine *e, int type, int64_t from, int64_t to, sy_
 uint16_t sy_engine_dim_unlocked(const sy_engine *e, uint32_t pos, int dim);
 int64_t sy_engine_revenue_unlocked(const sy_engine *e, uint32_t pos);
 
+/* --- segment indexes --- */
+/* Adds to out the contacts (canonical ids) of the events at positions
+ * [from, to), to clipped to the size: who a batch of commits touched, for
+ * passes that re-evaluate only those contacts. */
+void sy_engine_contacts_between(sy_engine *e, size_t from, size_t to, sy_idset *out);
+/* A counter moved by every merge and unmerge (profiles of the contacts
+ * involved changed without new events). */
+uint64_t sy_engine_merge_gen(sy_engine *e);
+
 #endif

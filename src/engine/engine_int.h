@@ -70,7 +70,20 @@ struct sy_engine {
      * contact-major scan reads memory sequentially */
     crec *slab;
     size_t slab_n;
+    /* --- segment indexes (engine_segidx.c) --- */
+    struct seg_index *segidx; /* per-type day buckets for behaviour conditions */
+    uint64_t merge_gen;       /* bumped by every merge and unmerge */
+    size_t n_merged;          /* contacts currently merged into another */
 };
+
+/* --- segment indexes (engine_segidx.c) --- */
+struct seg_index;
+struct seg_index *sy_segidx_create(void);     /* NULL on out-of-memory */
+void sy_segidx_destroy(struct seg_index *x); /* NULL ok */
+/* who_counts for a type without dimension or sum filters; called with the
+ * engine's read lock held. Returns NULL when out of memory. */
+struct roaring_bitmap_s *sy_segidx_who_counts(sy_engine *e, int type, int64_t from, int64_t to,
+                                              uint32_t min_count);
 
 static inline int64_t sy_engine_ts_at(const sy_engine *e, uint32_t pos) {
     return e->chunks[pos >> CHUNK_BITS]->ts[pos & (CHUNK - 1)];

@@ -238,8 +238,12 @@ int sy_events_demo_seed(sy_events *ev, int64_t wk, uint64_t seed, int days, int 
                 track(&b, c, seed, &seq, cur + 14400000, "form_submitted", props);
             }
             /* buyers come back about monthly, browsers now and then; intensity
-             * (bench scale) makes visits more frequent */
-            cur += (max_orders > 1 ? 20 + pick(&s, 20) : 10 + pick(&s, 40)) * day / intensity +
+             * (bench scale) makes visits more frequent: the gap is divided by
+             * (7 * intensity - 3) / 4, i.e. 1 → 1 (the console demo, about 8
+             * events per contact) and 3 → 4.5 (`siyu demo --scale`, about 20
+             * per contact: the 20 M events of issues 5 and 6 at 1 M contacts) */
+            cur += (max_orders > 1 ? 20 + pick(&s, 20) : 10 + pick(&s, 40)) * day * 4 /
+                       (7 * intensity - 3) +
                    pick(&s, 3600) * 1000LL;
         }
         /* batches end between contacts, so one contact's events stay in order in one request */

@@ -1,20 +1,21 @@
 /* lifecycle.c — the stage rules, stored stages and the evaluation thread.
  *
- * Evaluation re-reads every live contact's facts from the engine (profile,
- * first in_group event, any added event) and classifies it; at 20k contacts
- * a pass costs a few milliseconds of CPU plus the writes of the contacts
- * whose stage changed (chunks of 2000 rows per write job). Passes run when
- * the store generation moved (at most every POLL_MS) and at least every
- * FULL_MS, so stages that change with time alone (活跃 → 沉默) are current
- * within a minute. A busy workspace backs passes off to four times their
- * own duration. */
+ * Evaluation reads a contact's facts from the engine (profile, first
+ * in_group event, any added event) and classifies it. The thread runs an
+ * incremental pass whenever the engine grew (checked every POLL_MS): only
+ * the contacts of the new events are re-classified, since nothing else about
+ * the others changed. A full pass over every live contact runs at least
+ * every FULL_MS, so stages that change with time alone (活跃 → 沉默) are
+ * current within a minute, and at once after merges or new rules. Changed
+ * stages are written in chunks of 2000 rows per write job. Slow incremental
+ * passes back the thread off to four times their duration (at most 1 s). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "lifecycle_int.h"
 
 #define DAY_MS 86400000LL
-#define POLL_MS 500
+#define POLL_MS 200
 #define FULL_MS 60000
 #define CHUNK 2000
 
@@ -308,7 +309,10 @@ static void emit_changes(sy_lifecycle *lc, change *c, size_t n) {
     free(ids);
 }
 
-int sy_lifecycle_evaluate(sy_lifecycle *lc, int emit, sy_err *e) {
+/* Classifies the live contacts (only: just those of them) and stores and
+ * records the changes. A full pass (only == NULL) also takes the stage
+ * away from contacts that are no longer live. */
+static int evaluate(sy_lifecycle *lc, int emit, const sy_idset *only, sy_err *e) {
     pthread_mutex_lock(&lc->pass_lock);
     int64_t t0 = sy_mono_ms();
     size_t n_live = 0;
@@ -326,13 +330,21 @@ int sy_lifecycle_evaluate(sy_lifecycle *lc, int emit, sy_err *e) {
     }
     sy_idset *live = NULL;
     int rc = sy_contacts_select_all(lc->contacts, &live, e);
+    sy_idset *todo = live;
+    if (rc == 0 && only) {
+        todo = sy_idset_copy(only);
+        if (!todo)
+            rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
+        else
+            sy_idset_and(todo, live);
+    }
     change *ch = NULL;
     size_t nch = 0, capch = 0;
     int64_t now = sy_now_ms();
     uint32_t ids[4096];
     uint32_t from = 0;
     while (rc == 0) {
-        size_t n = sy_idset_list(live, from, ids, 4096);
+        size_t n = sy_idset_list(todo, from, ids, 4096);
         if (!n) break;
         n_live += n;
         for (size_t i = 0; i < n && rc == 0; i++) {
@@ -348,13 +360,14 @@ int sy_lifecycle_evaluate(sy_lifecycle *lc, int emit, sy_err *e) {
         from = ids[n - 1] + 1;
     }
     /* contacts that are no longer live (merged away) lose their stage */
-    if (rc == 0) {
+    if (rc == 0 && !only) {
         pthread_mutex_lock(&lc->lock);
         for (size_t i = 1; i < lc->n && rc == 0; i++)
             if (lc->stage[i] && !sy_idset_contains(live, (uint32_t)i))
                 rc = push(&ch, &nch, &capch, (change){(uint32_t)i, lc->stage[i], 0});
         pthread_mutex_unlock(&lc->lock);
     }
+    if (todo != live) sy_idset_destroy(todo);
     sy_idset_destroy(live);
     if (rc == SY_E_NOMEM) sy_err_set(e, rc, "out of memory");
     for (size_t i = 0; rc == 0 && i < nch; i += CHUNK) {
@@ -376,11 +389,19 @@ int sy_lifecycle_evaluate(sy_lifecycle *lc, int emit, sy_err *e) {
         if (emit && rc == 0) emit_changes(lc, (change *)j.c, j.n);
     }
     if (nch)
-        sy_info("msg=\"life-cycle pass\" contacts=%zu changes=%zu ms=%lld", n_live, nch,
-                (long long)(sy_mono_ms() - t0));
+        sy_info("msg=\"life-cycle pass\" full=%d contacts=%zu changes=%zu ms=%lld", !only, n_live,
+                nch, (long long)(sy_mono_ms() - t0));
     free(ch);
     pthread_mutex_unlock(&lc->pass_lock);
     return rc;
+}
+
+int sy_lifecycle_evaluate(sy_lifecycle *lc, int emit, sy_err *e) {
+    return evaluate(lc, emit, NULL, e);
+}
+
+int sy_lifecycle_evaluate_contacts(sy_lifecycle *lc, int emit, const sy_idset *ids, sy_err *e) {
+    return evaluate(lc, emit, ids, e);
 }
 
 int sy_lifecycle_members(sy_lifecycle *lc, int stage, sy_idset **out, sy_err *e) {
@@ -409,7 +430,10 @@ static void *lc_main(void *arg) {
     sy_lifecycle *lc = arg;
     pthread_mutex_lock(&lc->lock);
     while (!lc->stopping) {
+        /* back off after slow incremental passes (full ones come once a
+         * minute whatever they cost), at most to a second */
         int64_t wait_ms = POLL_MS > lc->last_pass_ms * 4 ? POLL_MS : lc->last_pass_ms * 4;
+        if (wait_ms > 1000) wait_ms = 1000;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += wait_ms / 1000;
@@ -417,23 +441,38 @@ static void *lc_main(void *arg) {
         if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
         pthread_cond_timedwait(&lc->wake, &lc->lock, &ts);
         if (lc->stopping) break;
-        uint64_t gen = sy_store_generation(lc->st);
         size_t esize = sy_engine_size(lc->engine);
+        uint64_t mgen = sy_engine_merge_gen(lc->engine);
         int64_t now = sy_mono_ms();
-        if (gen == lc->gen && esize == lc->esize && now - lc->last_full < FULL_MS) continue;
-        if (now - lc->last_full >= FULL_MS) lc->last_full = now;
-        /* Taken before the pass: whatever commits or is published during
-         * it (the engine grows after its commit) triggers the next pass.
-         * Our own writes then cause one more pass that changes nothing. */
-        lc->gen = gen;
+        /* A stage changes with the contact's events, with merges (profiles
+         * move) and with time alone: new events re-classify just their
+         * contacts; merges, new rules (sy_lc_wake) and the minute tick
+         * re-classify everyone. */
+        int full = now - lc->last_full >= FULL_MS || mgen != lc->merge_gen;
+        if (!full && esize == lc->esize) continue;
+        if (full) lc->last_full = now;
+        /* Taken before the pass: whatever is published during it (the
+         * engine grows after its commit) is in the next pass. */
+        size_t from = lc->esize;
         lc->esize = esize;
+        lc->merge_gen = mgen;
         pthread_mutex_unlock(&lc->lock);
         int64_t t0 = sy_mono_ms();
         sy_err e;
-        if (sy_lifecycle_evaluate(lc, 1, &e))
-            sy_warn("msg=\"life-cycle pass failed\" error=\"%s\"", e.msg);
+        int rc;
+        if (full) {
+            rc = sy_lifecycle_evaluate(lc, 1, &e);
+        } else {
+            sy_idset *touched = sy_idset_create();
+            if (touched) sy_engine_contacts_between(lc->engine, from, esize, touched);
+            rc = touched ? evaluate(lc, 1, touched, &e)
+                         : sy_err_set(&e, SY_E_NOMEM, "out of memory");
+            sy_idset_destroy(touched);
+        }
+        if (rc) sy_warn("msg=\"life-cycle pass failed\" error=\"%s\"", e.msg);
         pthread_mutex_lock(&lc->lock);
-        lc->last_pass_ms = sy_mono_ms() - t0;
+        if (rc && !full) lc->last_full = 0; /* missed contacts: a full pass next */
+        if (!full) lc->last_pass_ms = sy_mono_ms() - t0;
     }
     pthread_mutex_unlock(&lc->lock);
     return NULL;
@@ -443,8 +482,8 @@ int sy_lc_start(sy_lifecycle *lc, sy_err *e) {
     if (lc->running || !lc->events) return 0;
     int rc = sy_lifecycle_evaluate(lc, 0, e); /* initial stages: stored, not recorded as events */
     if (rc) return rc;
-    lc->gen = sy_store_generation(lc->st);
     lc->esize = sy_engine_size(lc->engine);
+    lc->merge_gen = sy_engine_merge_gen(lc->engine);
     lc->last_full = sy_mono_ms();
     if (pthread_create(&lc->thread, NULL, lc_main, lc) != 0)
         return sy_err_set(e, SY_E_INTERNAL, "cannot start the life-cycle thread");

@@ -8,9 +8,9 @@
  * /api/v1/lifecycle and /api/v1/contacts/{id}/stage.
  *
  * A background thread (started by sy_lifecycle_register, i.e. only in the
- * server) re-evaluates every live contact whenever the store changed (at
- * most every 500 ms) and at least every minute (time-relative stages such
- * as 沉默). Each transition is stored in stage_history and recorded as the
+ * server) re-evaluates the contacts of newly committed events (checked
+ * every 200 ms) and every live contact at least every minute (time-relative
+ * stages such as 沉默), after merges and after the rules changed. Each transition is stored in stage_history and recorded as the
  * system event lifecycle_changed {"from","to"}; the first pass after start
  * stores stages and history but records no events (it is not a change). */
 #ifndef SY_LIFECYCLE_H
@@ -83,6 +83,10 @@ void sy_lifecycle_register(sy_lifecycle *lc, sy_http *h);
 /* Runs one evaluation pass now (tests, CLI); emit != 0 records
  * lifecycle_changed events for the changes. */
 int sy_lifecycle_evaluate(sy_lifecycle *lc, int emit, sy_err *e);
+
+/* Same for the given contacts only (those of them that are live): what
+ * the thread runs for the contacts of newly committed events. */
+int sy_lifecycle_evaluate_contacts(sy_lifecycle *lc, int emit, const sy_idset *ids, sy_err *e);
 
 /* Contacts currently in stage (SY_STAGE_ADDED … SY_STAGE_CHURNED), as of
  * the latest pass. Caller destroys. Any thread. Errors: SY_E_INVALID (not a

@@ -24,8 +24,8 @@ struct sy_lifecycle {
     pthread_t thread;
     pthread_cond_t wake;
     int running, stopping;
-    uint64_t gen;
-    size_t esize; /* engine size when the last pass started */
+    size_t esize;       /* engine size when the last pass started */
+    uint64_t merge_gen; /* engine merge counter then */
     int64_t last_full, last_pass_ms;
 };
 

@@ -445,14 +445,54 @@ static int nomem(sy_err *e) {
     return sy_err_set(e, SY_E_NOMEM, "out of memory");
 }
 
-static int eval_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t as_of, int depth,
-                     sy_idset **out, sy_err *e);
+/* Evaluation works on "raw" sets: a node's raw set R may hold contacts
+ * that are not live (merged away, unpublished imports: tag members, event
+ * contacts), and its true answer is R ∩ U, U being the live contacts. And,
+ * or and not commute with that intersection, so U is read once per
+ * evaluation and applied once at the root. A node may also answer
+ * negatively (neg = 1: the answer is U − R): "not", "did": false and
+ * upper-bound-only counts. An "and" group then subtracts such children from
+ * the intersection of its positive ones instead of materialising U − R,
+ * and a double negation costs nothing. */
+typedef struct ev_ctx {
+    const seg_env *env;
+    sy_arena *a;
+    int64_t as_of;
+    sy_idset *u; /* live contacts, read at first need */
+} ev_ctx;
 
-static int universe(const seg_env *env, sy_idset **out, sy_err *e) {
-    return sy_contacts_select_all(env->contacts, out, e);
+static int get_universe(ev_ctx *c, const sy_idset **out, sy_err *e) {
+    if (!c->u) {
+        int rc = sy_contacts_select_all(c->env->contacts, &c->u, e);
+        if (rc) return rc;
+    }
+    *out = c->u;
+    return 0;
 }
 
-static int eval_event(const seg_env *env, seg_node *n, int64_t as_of, sy_idset **out, sy_err *e) {
+/* A copy of U minus r (r destroyed): a negative answer made positive. */
+static int materialise(ev_ctx *c, sy_idset *r, sy_idset **out, sy_err *e) {
+    const sy_idset *u;
+    int rc = get_universe(c, &u, e);
+    if (rc) {
+        sy_idset_destroy(r);
+        return rc;
+    }
+    sy_idset *m = sy_idset_copy(u);
+    if (!m) {
+        sy_idset_destroy(r);
+        return nomem(e);
+    }
+    sy_idset_andnot(m, r);
+    sy_idset_destroy(r);
+    *out = m;
+    return 0;
+}
+
+static int eval_node(ev_ctx *c, seg_node *n, int depth, sy_idset **out, int *neg, sy_err *e);
+
+static int eval_event(ev_ctx *c, seg_node *n, sy_idset **out, int *neg, sy_err *e) {
+    const seg_env *env = c->env;
     int type;
     int rc = sy_events_type_id(env->events, n->name, &type, e);
     if (rc)
@@ -468,26 +508,22 @@ static int eval_event(const seg_env *env, seg_node *n, int64_t as_of, sy_idset *
     char tz[64] = "Asia/Shanghai";
     if (env->timezone) env->timezone(env->ctx, tz, sizeof tz);
     int64_t from, to;
-    sy_seg_window(n, tz, as_of, &from, &to);
+    sy_seg_window(n, tz, c->as_of, &from, &to);
+    *neg = 0;
     /* did = at least once; count/sum lower bounds are "at least" sets, an
      * upper bound is the complement of "at least bound + 1" (so an upper
      * bound alone includes contacts who never did it). */
     sy_idset *s;
-    if (!n->did || (!n->has_count_gte && !n->has_sum_gte && !n->has_count_lte && !n->has_sum_lte)) {
+    int lower = n->has_count_gte || n->has_sum_gte, upper = n->has_count_lte || n->has_sum_lte;
+    if (!n->did || (!lower && !upper)) {
         s = impossible ? sy_idset_create()
                        : sy_engine_who_counts(env->engine, type, from, to, dims, 1, INT64_MIN);
         if (!s) return nomem(e);
-        if (!n->did) {
-            sy_idset *u;
-            if ((rc = universe(env, &u, e))) {
-                sy_idset_destroy(s);
-                return rc;
-            }
-            sy_idset_andnot(u, s);
-            sy_idset_destroy(s);
-            s = u;
-        }
-    } else if (n->has_count_gte || n->has_sum_gte) {
+        *neg = !n->did;
+        *out = s;
+        return 0;
+    }
+    if (lower) {
         uint32_t minc = n->has_count_gte
                             ? (uint32_t)(n->count_gte > UINT32_MAX ? UINT32_MAX : n->count_gte)
                             : 1;
@@ -495,101 +531,135 @@ static int eval_event(const seg_env *env, seg_node *n, int64_t as_of, sy_idset *
                        : sy_engine_who_counts(env->engine, type, from, to, dims, minc,
                                               n->has_sum_gte ? n->sum_gte : INT64_MIN);
         if (!s) return nomem(e);
-    } else if ((rc = universe(env, &s, e))) {
-        return rc;
+    } else {
+        /* upper bounds alone: U minus those above them, answered negatively */
+        s = NULL;
+        *neg = 1;
     }
-    if ((n->has_count_lte || n->has_sum_lte) && !impossible) {
+    if (upper && !impossible) {
+        sy_idset *over_all = NULL;
         if (n->has_count_lte) {
-            sy_idset *over = n->count_lte >= UINT32_MAX
-                                 ? sy_idset_create()
-                                 : sy_engine_who_counts(env->engine, type, from, to, dims,
-                                                        (uint32_t)n->count_lte + 1, INT64_MIN);
-            if (!over) {
+            over_all = n->count_lte >= UINT32_MAX
+                           ? sy_idset_create()
+                           : sy_engine_who_counts(env->engine, type, from, to, dims,
+                                                  (uint32_t)n->count_lte + 1, INT64_MIN);
+            if (!over_all) {
                 sy_idset_destroy(s);
                 return nomem(e);
             }
-            sy_idset_andnot(s, over);
-            sy_idset_destroy(over);
         }
         if (n->has_sum_lte) {
             sy_idset *over =
                 sy_engine_who_counts(env->engine, type, from, to, dims, 1, n->sum_lte + 1);
             if (!over) {
                 sy_idset_destroy(s);
+                sy_idset_destroy(over_all);
                 return nomem(e);
             }
-            sy_idset_andnot(s, over);
-            sy_idset_destroy(over);
+            if (over_all) {
+                sy_idset_or(over_all, over);
+                sy_idset_destroy(over);
+            } else {
+                over_all = over;
+            }
+        }
+        if (s) {
+            sy_idset_andnot(s, over_all);
+            sy_idset_destroy(over_all);
+        } else {
+            s = over_all; /* negative: U − over */
         }
     }
-    /* merged-away ids never appear in the engine's answer, but keep the
-     * result to live contacts all the same */
-    sy_idset *u;
-    if ((rc = universe(env, &u, e))) {
-        sy_idset_destroy(s);
-        return rc;
-    }
-    sy_idset_and(s, u);
-    sy_idset_destroy(u);
+    if (!s) s = sy_idset_create(); /* negative and impossible: U − ∅ */
+    if (!s) return nomem(e);
     *out = s;
     return 0;
 }
 
-static int eval_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t as_of, int depth,
-                     sy_idset **out, sy_err *e) {
+static int eval_group(ev_ctx *c, seg_node *n, int depth, sy_idset **out, sy_err *e) {
     int rc;
-    sy_idset *s = NULL;
-    switch (n->kind) {
-    case SN_AND:
-    case SN_OR:
+    sy_idset *acc = NULL;
+    if (n->kind == SN_OR) {
         for (size_t i = 0; i < n->n_kids; i++) {
             sy_idset *k;
-            if ((rc = eval_node(env, a, n->kids[i], as_of, depth, &k, e))) {
-                sy_idset_destroy(s);
+            int kneg;
+            if ((rc = eval_node(c, n->kids[i], depth, &k, &kneg, e)) ||
+                (kneg && (rc = materialise(c, k, &k, e)))) {
+                sy_idset_destroy(acc);
                 return rc;
             }
-            if (!s)
-                s = k;
-            else {
-                if (n->kind == SN_AND)
-                    sy_idset_and(s, k);
-                else
-                    sy_idset_or(s, k);
+            if (!acc) {
+                acc = k;
+            } else {
+                sy_idset_or(acc, k);
                 sy_idset_destroy(k);
             }
         }
-        *out = s;
-        return 0;
-    case SN_NOT: {
-        sy_idset *k;
-        if ((rc = eval_node(env, a, n->kids[0], as_of, depth, &k, e))) return rc;
-        if ((rc = universe(env, &s, e))) {
-            sy_idset_destroy(k);
-            return rc;
-        }
-        sy_idset_andnot(s, k);
-        sy_idset_destroy(k);
-        *out = s;
+        *out = acc;
         return 0;
     }
+    /* and: intersect the positive children, then subtract the negative
+     * ones (U − R); only when every child is negative does U come in */
+    sy_idset **negs = sy_alloc(c->a, n->n_kids * sizeof *negs);
+    size_t nn = 0;
+    for (size_t i = 0; i < n->n_kids; i++) {
+        sy_idset *k;
+        int kneg;
+        if ((rc = eval_node(c, n->kids[i], depth, &k, &kneg, e))) goto fail;
+        if (kneg) {
+            negs[nn++] = k;
+        } else if (!acc) {
+            acc = k;
+        } else {
+            sy_idset_and(acc, k);
+            sy_idset_destroy(k);
+        }
+    }
+    if (!acc) {
+        const sy_idset *u;
+        if ((rc = get_universe(c, &u, e))) goto fail;
+        if (!(acc = sy_idset_copy(u))) {
+            rc = nomem(e);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < nn; i++) {
+        sy_idset_andnot(acc, negs[i]);
+        sy_idset_destroy(negs[i]);
+    }
+    *out = acc;
+    return 0;
+fail:
+    for (size_t i = 0; i < nn; i++)
+        sy_idset_destroy(negs[i]);
+    sy_idset_destroy(acc);
+    return rc;
+}
+
+static int eval_node(ev_ctx *c, seg_node *n, int depth, sy_idset **out, int *neg, sy_err *e) {
+    const seg_env *env = c->env;
+    sy_arena *a = c->a;
+    int rc;
+    *neg = 0;
+    switch (n->kind) {
+    case SN_AND:
+    case SN_OR:
+        return eval_group(c, n, depth, out, e);
+    case SN_NOT:
+        if ((rc = eval_node(c, n->kids[0], depth, out, neg, e))) return rc;
+        *neg = !*neg;
+        return 0;
     case SN_TAG: {
         sy_err ie = {0};
-        s = env->tag_members ? env->tag_members(env->ctx, n->id, &ie) : NULL;
+        sy_idset *s = env->tag_members ? env->tag_members(env->ctx, n->id, &ie) : NULL;
         if (!s)
             return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.tag", n->path),
                                 "tag %lld does not exist", (long long)n->id);
-        sy_idset *u;
-        if ((rc = universe(env, &u, e))) {
-            sy_idset_destroy(s);
-            return rc;
-        }
-        sy_idset_and(s, u);
-        sy_idset_destroy(u);
         *out = s;
         return 0;
     }
     case SN_ATTR:
-        return sy_contacts_select_attr(env->contacts, n->name, n->op, n->value, as_of, out, e);
+        return sy_contacts_select_attr(env->contacts, n->name, n->op, n->value, c->as_of, out, e);
     case SN_IDENT:
         return sy_contacts_select_identity(env->contacts, n->name, out, e);
     case SN_OWNER:
@@ -599,7 +669,7 @@ static int eval_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t as_of
     case SN_DEPT:
         return sy_contacts_select_ref(env->contacts, "department", n->id, out, e);
     case SN_EVENT:
-        return eval_event(env, n, as_of, out, e);
+        return eval_event(c, n, out, neg, e);
     case SN_SEGMENT: {
         if (depth >= SEG_MAX_REF_DEPTH)
             return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.segment", n->path),
@@ -611,31 +681,38 @@ static int eval_node(const seg_env *env, sy_arena *a, seg_node *n, int64_t as_of
         sy_arena_on_destroy(a, json_free_cb, def);
         seg_node *root;
         if ((rc = sy_seg_parse(a, def, &root, e))) return rc;
-        return eval_node(env, a, root, as_of, depth + 1, out, e);
+        return eval_node(c, root, depth + 1, out, neg, e);
     }
-    case SN_STAGE: {
+    case SN_STAGE:
         /* the current stage: as_of does not apply (stages are kept for now) */
         if (!env->stage_members)
             return sy_err_field(e, SY_E_UNAVAILABLE, sy_sprintf(a, "%s.stage", n->path),
                                 "life-cycle stages are not available here%s", "");
-        if ((rc = env->stage_members(env->ctx, (int)n->id, &s, e))) return rc;
-        sy_idset *u;
-        if ((rc = universe(env, &u, e))) {
-            sy_idset_destroy(s);
-            return rc;
-        }
-        sy_idset_and(s, u);
-        sy_idset_destroy(u);
-        *out = s;
-        return 0;
-    }
+        return env->stage_members(env->ctx, (int)n->id, out, e);
     }
     return sy_err_set(e, SY_E_INTERNAL, "unknown node kind %d", n->kind);
 }
 
 int sy_seg_eval(const seg_env *env, sy_arena *a, seg_node *root, int64_t as_of, sy_idset **out,
                 sy_err *e) {
-    return eval_node(env, a, root, as_of, 0, out, e);
+    ev_ctx c = {env, a, as_of, NULL};
+    sy_idset *r;
+    int neg;
+    int rc = eval_node(&c, root, 0, &r, &neg, e);
+    if (rc == 0) {
+        if (neg) {
+            rc = materialise(&c, r, &r, e);
+        } else {
+            const sy_idset *u;
+            if ((rc = get_universe(&c, &u, e)))
+                sy_idset_destroy(r);
+            else
+                sy_idset_and(r, u);
+        }
+        if (rc == 0) *out = r;
+    }
+    sy_idset_destroy(c.u);
+    return rc;
 }
 
 /* --- the module's public functions --- */

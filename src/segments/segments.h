@@ -42,4 +42,9 @@ int sy_segments_validate(sy_segments *s, json_t *definition, sy_err *e);
  * contact ids (caller destroys). Not scope-filtered. */
 int sy_segments_eval(sy_segments *s, json_t *definition, int64_t as_of, sy_idset **out, sy_err *e);
 
+/* Members of saved segment id as of as_of (UTC ms), not scope-filtered, in a
+ * new set (caller destroys). Errors: SY_E_NOT_FOUND (no such segment),
+ * SY_E_NOMEM. */
+int sy_segments_members(sy_segments *s, int64_t id, int64_t as_of, sy_idset **out, sy_err *e);
+
 #endif

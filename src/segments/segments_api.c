@@ -120,21 +120,33 @@ static int def_eval(sy_req *r, json_t *def, int64_t as_of, sy_idset **out) {
     return rc;
 }
 
-/* Members of a saved segment visible to the caller. */
-static int scoped_members(sy_req *r, int64_t id, int64_t as_of, sy_idset **out) {
-    json_t *def;
-    int rc = sy_segments_def_load(CTX(r), id, &def, &r->err);
-    if (rc) return rc;
-    sy_idset *m = NULL, *scope = NULL;
-    rc = def_eval(r, def, as_of, &m);
-    json_decref(def);
-    if (rc) return rc;
-    if ((rc = sy_contacts_select_scope(CTX(r)->contacts, sy_req_actor(r), &scope, &r->err))) {
+/* Keeps the contacts of m the caller may see; destroys m on error. An
+ * evaluation answers live contacts only, which is the whole scope of a
+ * caller who sees everyone: nothing to intersect then. */
+static int scope_filter(sy_req *r, sy_idset *m) {
+    const sy_actor *actor = sy_req_actor(r);
+    if (!actor || actor->scope == SY_SCOPE_ALL) return 0;
+    sy_idset *scope;
+    int rc = sy_contacts_select_scope(CTX(r)->contacts, actor, &scope, &r->err);
+    if (rc) {
         sy_idset_destroy(m);
         return rc;
     }
     sy_idset_and(m, scope);
     sy_idset_destroy(scope);
+    return 0;
+}
+
+/* Members of a saved segment visible to the caller. */
+static int scoped_members(sy_req *r, int64_t id, int64_t as_of, sy_idset **out) {
+    json_t *def;
+    int rc = sy_segments_def_load(CTX(r), id, &def, &r->err);
+    if (rc) return rc;
+    sy_idset *m = NULL;
+    rc = def_eval(r, def, as_of, &m);
+    json_decref(def);
+    if (rc) return rc;
+    if ((rc = scope_filter(r, m))) return rc;
     *out = m;
     return 0;
 }
@@ -190,14 +202,9 @@ static int h_preview(sy_req *r) {
         return rc;
     json_t *def = json_object_get(body, "definition");
     if (!def) return sy_err_field(&r->err, SY_E_INVALID, "definition", "definition is required");
-    sy_idset *m, *scope;
+    sy_idset *m;
     if ((rc = def_eval(r, def, as_of, &m))) return rc;
-    if ((rc = sy_contacts_select_scope(CTX(r)->contacts, sy_req_actor(r), &scope, &r->err))) {
-        sy_idset_destroy(m);
-        return rc;
-    }
-    sy_idset_and(m, scope);
-    sy_idset_destroy(scope);
+    if ((rc = scope_filter(r, m))) return rc;
     uint32_t ids[20];
     size_t n = sy_idset_list(m, 0, ids, 20);
     uint64_t count = sy_idset_count(m);
@@ -792,6 +799,7 @@ static int h_snapshot_members(sy_req *r) {
                                    "snapshot %lld of segment %lld does not exist", (long long)sid,
                                    (long long)id);
     }
+    /* frozen ids may have been merged away since: always intersect */
     sy_idset *scope;
     if ((rc = sy_contacts_select_scope(CTX(r)->contacts, sy_req_actor(r), &scope, &r->err))) {
         sy_idset_destroy(m);

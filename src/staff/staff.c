@@ -909,3 +909,32 @@ int sy_staff_demo_seed(sy_staff *s, uint64_t seed, sy_staff_demo *out, sy_err *e
     }
     return rc;
 }
+
+int sy_staff_names(sy_staff *s, const char *kind, json_t **out, sy_err *e) {
+    const char *sql = strcmp(kind, "staff") == 0        ? "SELECT id, name FROM staff"
+                      : strcmp(kind, "department") == 0 ? "SELECT id, name FROM departments"
+                      : strcmp(kind, "store") == 0      ? "SELECT id, name FROM stores"
+                                                        : NULL;
+    if (!sql) return sy_err_set(e, SY_E_INVALID, "unknown name kind \"%s\"", kind);
+    sy_db *db;
+    int rc = sy_store_read_begin(s->st, &db, e);
+    if (rc) return rc;
+    json_t *o = json_object();
+    sy_stmt *st;
+    if ((rc = sy_db_prepare(db, sql, &st, e)) == 0) {
+        while ((rc = sy_stmt_step(st, e)) == SY_ROW) {
+            char key[24];
+            snprintf(key, sizeof key, "%lld", (long long)sy_stmt_col_int(st, 0));
+            const char *nm = sy_stmt_col_text(st, 1);
+            json_object_set_new(o, key, json_string(nm ? nm : key));
+        }
+        sy_stmt_finalize(st);
+    }
+    sy_store_read_end(s->st, db);
+    if (rc < 0) {
+        json_decref(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}

@@ -97,6 +97,10 @@ int sy_staff_store_exists(sy_staff *s, int64_t store_id, sy_err *e);
 int sy_staff_department_exists(sy_staff *s, int64_t department_id, sy_err *e);
 /* Looks up a store id by exact name or code; SY_E_NOT_FOUND when none. */
 int sy_staff_find_store(sy_staff *s, const char *name, int64_t *id, sy_err *e);
+/* Display names by id for kind "staff", "department" or "store": a new
+ * JSON object {"<id>": "<name>"} (caller decrefs). Errors: SY_E_INVALID
+ * (unknown kind), SY_E_IO. */
+int sy_staff_names(sy_staff *s, const char *kind, json_t **out, sy_err *e);
 /* Workspace timezone (IANA name) copied into out. */
 void sy_staff_timezone(sy_staff *s, char *out, size_t n);
 

@@ -76,7 +76,124 @@ static void test_counts(void **state) {
     sy_engine_destroy(e);
 }
 
+/* The day-bucket path (no dimension or sum filter): events spread over many
+ * days in random order, some far outside the bucket span, appended in
+ * rounds between queries (cached day sets must follow), merges and unmerges
+ * in between, windows with edges inside days and on day boundaries. */
+#define DAY 86400000LL
+#define NDAYS 40
+#define N2 6000
+
+static void test_counts_days(void **state) {
+    (void)state;
+    sy_engine *e = sy_engine_create();
+    static sy_engine_event ev[N2];
+    uint32_t canon[NCON + 1];
+    for (uint32_t c = 0; c <= NCON; c++)
+        canon[c] = c;
+    const int64_t base = 20000 * DAY; /* 2024 */
+    for (int i = 0; i < N2; i++) {
+        ev[i] = (sy_engine_event){0};
+        ev[i].contact = 1 + rnd(NCON);
+        ev[i].type = (uint16_t)(1 + rnd(3));
+        ev[i].ts = base + (int64_t)rnd(NDAYS) * DAY + (int64_t)rnd((uint32_t)DAY);
+        if (rnd(200) == 0) ev[i].ts = rnd(2) ? -5 * DAY - 7 : base + 30000 * DAY + 11; /* far */
+        ev[i].flags = rnd(10) == 0 ? SY_EV_SYSTEM : rnd(10) == 0 ? SY_EV_META : 0;
+    }
+    size_t appended = 0;
+    for (int round = 0; round < 600; round++) {
+        if (round % 50 == 0 && appended < N2) { /* more events arrive */
+            size_t n = N2 / 10;
+            assert_int_equal(sy_engine_append(e, ev + appended, n), 0);
+            appended += n;
+        }
+        if (round == 150)
+            for (uint32_t c = 3; c <= NCON; c += 5) {
+                sy_engine_merge(e, c, c - 2);
+                canon[c] = canon[c - 2];
+            }
+        if (round == 400) {
+            sy_engine_unmerge(e, 8);
+            canon[8] = 8;
+        }
+        int type = 1 + (int)rnd(3);
+        int64_t from, to;
+        switch (rnd(4)) {
+        case 0: /* day boundaries */
+            from = base + (int64_t)rnd(NDAYS) * DAY;
+            to = from + (int64_t)rnd(NDAYS) * DAY;
+            break;
+        case 1: /* everything before a point */
+            from = INT64_MIN;
+            to = base + (int64_t)rnd(NDAYS + 2) * DAY + rnd(1000);
+            break;
+        default:
+            from = base - DAY + (int64_t)rnd((NDAYS + 1) * 24) * 3600000LL + rnd(3600000);
+            to = from + (int64_t)rnd(NDAYS * 24) * 3600000LL + rnd(3600000);
+        }
+        if (rnd(30) == 0) from = -10 * DAY, to = INT64_MAX; /* the far events too */
+        uint32_t minc = rnd(3) ? 1 : 1 + rnd(5);
+        sy_idset *got = sy_engine_who_counts(e, type, from, to, NULL, minc, INT64_MIN);
+        assert_non_null(got);
+        uint32_t cnt[NCON + 1] = {0};
+        for (size_t i = 0; i < appended; i++) {
+            if (ev[i].type != type || ev[i].ts < from || ev[i].ts >= to) continue;
+            if (ev[i].flags & (SY_EV_SYSTEM | SY_EV_META)) continue;
+            cnt[canon[ev[i].contact]]++;
+        }
+        uint64_t want_n = 0;
+        for (uint32_t c = 1; c <= NCON; c++) {
+            int want = cnt[c] >= minc;
+            want_n += want;
+            if (want != sy_idset_contains(got, c))
+                fail_msg("round %d type %d [%lld, %lld) min %u contact %u: want %d (count %u)",
+                         round, type, (long long)from, (long long)to, minc, c, want, cnt[c]);
+        }
+        assert_int_equal(sy_idset_count(got), want_n);
+        sy_idset_destroy(got);
+    }
+    sy_engine_destroy(e);
+}
+
+/* Many contacts (several roaring containers, dense and sparse), so that the
+ * bits → set conversion is exercised on both container kinds. */
+static void test_counts_wide(void **state) {
+    (void)state;
+    sy_engine *e = sy_engine_create();
+    enum { NW = 300000 };
+    sy_engine_event *ev = calloc(NW, sizeof *ev);
+    uint8_t *did = calloc(400000, 1), *twice = calloc(400000, 1);
+    for (int i = 0; i < NW; i++) {
+        /* contacts below 131072 often (bitset containers), above rarely */
+        uint32_t c = rnd(4) ? 1 + rnd(131071) : 131072 + rnd(260000);
+        ev[i].contact = c;
+        ev[i].type = 1;
+        ev[i].ts = 20000 * DAY + (int64_t)rnd(10) * DAY + rnd(1000);
+        if (did[c]) twice[c] = 1;
+        did[c] = 1;
+    }
+    assert_int_equal(sy_engine_append(e, ev, NW), 0);
+    for (uint32_t minc = 1; minc <= 2; minc++) {
+        sy_idset *got = sy_engine_who_counts(e, 1, INT64_MIN, INT64_MAX, NULL, minc, INT64_MIN);
+        assert_non_null(got);
+        uint64_t want_n = 0;
+        for (uint32_t c = 0; c < 400000; c++) {
+            int want = minc == 1 ? did[c] : twice[c];
+            want_n += want;
+            if (want != sy_idset_contains(got, c)) fail_msg("min %u contact %u", minc, c);
+        }
+        assert_int_equal(sy_idset_count(got), want_n);
+        sy_idset_destroy(got);
+    }
+    free(ev);
+    free(did);
+    free(twice);
+    sy_engine_destroy(e);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_counts)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_counts),
+                                       cmocka_unit_test(test_counts_days),
+                                       cmocka_unit_test(test_counts_wide)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,6 +54,7 @@ async function toError(res) {
 // Sends one request. body: plain object (JSON), or {raw, type} for bytes.
 // opts.noExpire: do not treat 401 as an expired session (the login form).
 // opts.response: return the fetch Response itself (downloads).
+// opts.signal: AbortSignal (the fetch rejects with an AbortError when it fires).
 export async function request(method, path, body, opts = {}) {
   const headers = { accept: 'application/json' };
   let payload;
@@ -66,7 +67,7 @@ export async function request(method, path, body, opts = {}) {
   }
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   const url = path.startsWith('/api/') ? path : BASE + path;
-  const res = await fetch(url, { method, headers, body: payload, credentials: 'same-origin' });
+  const res = await fetch(url, { method, headers, body: payload, credentials: 'same-origin', signal: opts.signal });
   if (!res.ok) {
     const err = await toError(res);
     if (res.status === 401 && !opts.noExpire && onExpired) onExpired(err);

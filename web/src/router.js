@@ -31,6 +31,20 @@ export const MENU = [
   { path: '/tags', key: 'menu.tags', icon: 'IconCollectionTag', perm: 'contacts.read' },
   { path: '/segments', key: 'menu.segments', icon: 'IconFilter', perm: 'contacts.read' },
   { path: '/events', key: 'menu.events', icon: 'IconTrendCharts', perm: 'contacts.read' },
+  // --- analytics (issue 6): 分析 with its pages ---
+  {
+    path: '/analytics', key: 'analytics.menu.title', icon: 'IconDataLine', perm: 'contacts.read',
+    children: [
+      { path: '/analytics/trends', key: 'analytics.menu.trends', perm: 'contacts.read' },
+      { path: '/analytics/funnels', key: 'analytics.menu.funnels', perm: 'contacts.read' },
+      { path: '/analytics/retention', key: 'analytics.menu.retention', perm: 'contacts.read' },
+      { path: '/analytics/lifecycle', key: 'analytics.menu.lifecycle', perm: 'contacts.read' },
+      { path: '/analytics/channels', key: 'analytics.menu.channels', perm: 'contacts.read' },
+      { path: '/analytics/metrics', key: 'analytics.menu.metrics', perm: 'contacts.read' },
+      { path: '/dashboards', key: 'analytics.menu.dashboards', perm: 'contacts.read' },
+    ],
+  },
+  // --- end analytics ---
   { path: '/identity-conflicts', key: 'menu.conflicts', icon: 'IconWarning', perm: 'contacts.merge' },
   { path: '/import', key: 'menu.import', icon: 'IconUpload', perm: 'contacts.import' },
   { path: '/export', key: 'menu.export', icon: 'IconDownload', perm: 'contacts.export' },
@@ -50,6 +64,16 @@ const routes = [
       { path: 'tags', name: 'tags', component: () => import('./pages/TagsPage.vue'), meta: { perm: 'contacts.read' } },
       { path: 'segments/:id?', name: 'segments', component: () => import('./pages/SegmentsPage.vue'), meta: { perm: 'contacts.read' } },
       { path: 'events/:name?', name: 'events', component: () => import('./pages/EventsPage.vue'), meta: { perm: 'contacts.read' } },
+      // --- analytics (issue 6) ---
+      { path: 'analytics', redirect: '/analytics/trends' },
+      { path: 'analytics/trends', name: 'analytics-trends', component: () => import('./analytics/AnalyticsTrends.vue'), meta: { perm: 'contacts.read' } },
+      { path: 'analytics/funnels', name: 'analytics-funnels', component: () => import('./analytics/AnalyticsFunnels.vue'), meta: { perm: 'contacts.read' } },
+      { path: 'analytics/retention', name: 'analytics-retention', component: () => import('./analytics/AnalyticsRetention.vue'), meta: { perm: 'contacts.read' } },
+      { path: 'analytics/lifecycle', name: 'analytics-lifecycle', component: () => import('./analytics/AnalyticsLifecycle.vue'), meta: { perm: 'contacts.read' } },
+      { path: 'analytics/channels', name: 'analytics-channels', component: () => import('./analytics/AnalyticsChannels.vue'), meta: { perm: 'contacts.read' } },
+      { path: 'analytics/metrics', name: 'analytics-metrics', component: () => import('./analytics/AnalyticsMetrics.vue'), meta: { perm: 'contacts.read' } },
+      { path: 'dashboards/:id?', name: 'dashboards', component: () => import('./pages/DashboardsPage.vue'), meta: { perm: 'contacts.read' } },
+      // --- end analytics ---
       { path: 'identity-conflicts', name: 'conflicts', component: () => import('./pages/ConflictsPage.vue'), meta: { perm: 'contacts.merge' } },
       { path: 'import', name: 'import', component: () => import('./pages/ImportPage.vue'), meta: { perm: 'contacts.import' } },
       { path: 'export', name: 'export', component: () => import('./pages/ExportPage.vue'), meta: { perm: 'contacts.export' } },

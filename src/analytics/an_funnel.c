@@ -1,0 +1,497 @@
+/* an_funnel.c — ordered funnels over each contact's events in time order.
+ *
+ * Loose funnels follow ClickHouse's windowFunnel exactly (docs/metrics.md
+ * says why: the bench checks siyu against it): whole seconds, a chain per
+ * step-1 event, each later step extending the chain of the step before it
+ * when it comes no later than the chain's start + window. Strict funnels
+ * need the steps to be consecutive activity events. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "analytics_int.h"
+#include "base/json.h"
+
+int an_funnel_level(const int64_t *ts_ms, const uint16_t *match, size_t n, int n_steps,
+                    int64_t window_ms, int strict, int *reach) {
+    if (n_steps < 1 || n == 0) return 0;
+    if (strict) {
+        int best = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!(match[i] & 1)) continue;
+            int lvl = 1;
+            while (lvl < n_steps && i + (size_t)lvl < n && (match[i + lvl] & (1u << lvl)) &&
+                   ts_ms[i + lvl] - ts_ms[i] <= window_ms)
+                lvl++;
+            if (lvl > best) {
+                best = lvl;
+                if (reach)
+                    for (int k = 0; k < lvl; k++)
+                        reach[k] = (int)(i + (size_t)k);
+            }
+            if (best == n_steps) break;
+        }
+        return best;
+    }
+    int64_t start[AN_MAX_STEPS];
+    int set[AN_MAX_STEPS] = {0};
+    int chain[AN_MAX_STEPS][AN_MAX_STEPS];
+    int64_t window_s = window_ms / 1000;
+    size_t i = 0;
+    while (i < n) {
+        int64_t sec = ts_ms[i] / 1000;
+        size_t j = i;
+        uint16_t any = 0;
+        while (j < n && ts_ms[j] / 1000 == sec)
+            any |= match[j++];
+        for (int k = 0; k < n_steps; k++) {
+            if (!(any & (1u << k))) continue;
+            for (size_t x = i; x < j; x++) {
+                if (!(match[x] & (1u << k))) continue;
+                if (k == 0) {
+                    start[0] = sec;
+                    set[0] = 1;
+                    chain[0][0] = (int)x;
+                } else if (set[k - 1] && sec <= start[k - 1] + window_s) {
+                    start[k] = start[k - 1];
+                    set[k] = 1;
+                    memcpy(chain[k], chain[k - 1], (size_t)k * sizeof chain[k][0]);
+                    chain[k][k] = (int)x;
+                    if (k + 1 == n_steps) {
+                        if (reach) memcpy(reach, chain[k], (size_t)n_steps * sizeof *reach);
+                        return n_steps;
+                    }
+                }
+            }
+        }
+        i = j;
+    }
+    for (int k = n_steps; k > 0; k--)
+        if (set[k - 1]) {
+            if (reach) memcpy(reach, chain[k - 1], (size_t)k * sizeof *reach);
+            return k;
+        }
+    return 0;
+}
+
+/* --- the question --- */
+
+typedef struct fplan {
+    sy_engine *eng;
+    an_step steps[AN_MAX_STEPS];
+    int n_steps;
+    int strict;
+    int64_t window_ms;
+    int64_t from_ms, to_ms;
+    int bd;
+    int bd_dim;
+    const an_cgroups *cg;
+    /* contacts wanted (funnel/contacts): level test */
+    int want_step, want_dropped;
+} fplan;
+
+typedef struct fctx {
+    const fplan *p;
+    uint64_t reached[AN_MAX_STEPS];
+    int64_t *dts[AN_MAX_STEPS];
+    size_t n_dt[AN_MAX_STEPS], cap_dt[AN_MAX_STEPS];
+    an_groups groups;
+    sy_idset *who;
+    int64_t *ts;
+    uint16_t *m;
+    uint32_t *pos;
+    size_t cap;
+    int oom;
+} fctx;
+
+static int grow_bufs(fctx *c, size_t need) {
+    if (need <= c->cap) return 0;
+    size_t cap = c->cap ? c->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    int64_t *t = realloc(c->ts, cap * sizeof *t);
+    if (t) c->ts = t;
+    uint16_t *m = realloc(c->m, cap * sizeof *m);
+    if (m) c->m = m;
+    uint32_t *p = realloc(c->pos, cap * sizeof *p);
+    if (p) c->pos = p;
+    if (!t || !m || !p) return -1;
+    c->cap = cap;
+    return 0;
+}
+
+static void funnel_contact(void *vctx, uint32_t contact, const sy_engine_rec *r, size_t n) {
+    fctx *c = vctx;
+    const fplan *p = c->p;
+    if (c->oom) return;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].ts < p->from_ms) continue;
+        if (r[i].ts >= p->to_ms) break;
+        uint16_t m = 0;
+        for (int s = 0; s < p->n_steps; s++) {
+            const an_step *st = &p->steps[s];
+            if (st->type >= 0 ? r[i].type != st->type : (st->type == -2 || !AN_ACTIVE(r[i].flags)))
+                continue;
+            if (st->n_filters && !an_filters_match(p->eng, r[i].pos, st->filters, st->n_filters))
+                continue;
+            m |= (uint16_t)(1u << s);
+        }
+        if (!m && (!p->strict || !AN_ACTIVE(r[i].flags))) continue;
+        if (k == c->cap && grow_bufs(c, k + 1)) {
+            c->oom = 1;
+            return;
+        }
+        c->ts[k] = r[i].ts;
+        c->m[k] = m;
+        c->pos[k] = r[i].pos;
+        k++;
+    }
+    if (k == 0) return;
+    int reach[AN_MAX_STEPS];
+    int lvl = an_funnel_level(c->ts, c->m, k, p->n_steps, p->window_ms, p->strict, reach);
+    if (c->who) {
+        if (p->want_dropped ? lvl == p->want_step - 1 : lvl >= p->want_step)
+            sy_idset_add(c->who, contact);
+        return;
+    }
+    if (lvl == 0) return;
+    for (int s = 0; s < lvl; s++) {
+        c->reached[s]++;
+        if (s == 0) continue;
+        if (c->n_dt[s] == c->cap_dt[s]) {
+            size_t cap = c->cap_dt[s] ? c->cap_dt[s] * 2 : 1024;
+            int64_t *d = realloc(c->dts[s], cap * sizeof *d);
+            if (!d) {
+                c->oom = 1;
+                return;
+            }
+            c->dts[s] = d;
+            c->cap_dt[s] = cap;
+        }
+        c->dts[s][c->n_dt[s]++] = c->ts[reach[s]] - c->ts[reach[s - 1]];
+    }
+    if (p->bd == AN_BD_NONE) return;
+    int64_t keys[10];
+    int nk;
+    if (p->bd == AN_BD_DIM) {
+        keys[0] = sy_engine_dim_unlocked(p->eng, c->pos[reach[0]], p->bd_dim);
+        nk = 1;
+    } else {
+        nk = an_cgroups_of(p->cg, contact, keys);
+    }
+    for (int g = 0; g < nk; g++) {
+        int64_t *row = an_groups_row(&c->groups, keys[g]);
+        if (!row) {
+            c->oom = 1;
+            return;
+        }
+        for (int s = 0; s < lvl; s++)
+            row[s]++;
+    }
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static const char *const funnel_keys[] = {"steps",   "window", "order", "from", "to", "breakdown",
+                                          "segment_id", "step", "status", "limit", NULL};
+
+/* Parses the funnel body into q and p. contacts: the /contacts variant. */
+static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, json_t *body,
+                        int64_t as_of, int contacts, an_q *q, fplan *p, sy_err *e) {
+    if (sy_json_only(body, contacts ? funnel_keys : (const char *const[]){"steps", "window", "order", "from", "to", "breakdown", "segment_id", NULL}, e))
+        return SY_E_INVALID;
+    memset(p, 0, sizeof *p);
+    json_t *steps = json_object_get(body, "steps");
+    if (!json_is_array(steps) || json_array_size(steps) < 2 ||
+        json_array_size(steps) > AN_MAX_STEPS)
+        return sy_err_field(e, SY_E_INVALID, "steps", "a funnel has 2 to %d steps (got %zu)",
+                            AN_MAX_STEPS, json_is_array(steps) ? json_array_size(steps) : 0);
+    int64_t window_ms = 7 * AN_DAY_MS;
+    json_t *w = json_object_get(body, "window");
+    if (w) {
+        static const char *const wkeys[] = {"value", "unit", NULL};
+        if (!json_is_object(w) || sy_json_only(w, wkeys, e))
+            return sy_err_field(e, SY_E_INVALID, "window",
+                                "window is {\"value\": n, \"unit\": \"day\"|\"hour\"|\"minute\"}");
+        json_t *v = json_object_get(w, "value");
+        const char *u = json_string_value(json_object_get(w, "unit"));
+        if (!json_is_integer(v) || json_integer_value(v) <= 0)
+            return sy_err_field(e, SY_E_INVALID, "window.value",
+                                "the window must be a positive whole number");
+        int64_t unit = !u || strcmp(u, "day") == 0 ? AN_DAY_MS
+                       : strcmp(u, "hour") == 0    ? 3600000LL
+                       : strcmp(u, "minute") == 0  ? 60000LL
+                                                   : 0;
+        if (!unit)
+            return sy_err_field(e, SY_E_INVALID, "window.unit",
+                                "unit \"%s\" is not day, hour or minute", u);
+        if (json_integer_value(v) * unit > 366 * AN_DAY_MS)
+            return sy_err_field(e, SY_E_INVALID, "window.value",
+                                "the window is longer than 366 days");
+        window_ms = json_integer_value(v) * unit;
+    }
+    const char *order = json_string_value(json_object_get(body, "order"));
+    if (json_object_get(body, "order") && (!order || (strcmp(order, "loose") && strcmp(order, "strict"))))
+        return sy_err_field(e, SY_E_INVALID, "order", "order must be \"loose\" or \"strict\"");
+    p->strict = order && strcmp(order, "strict") == 0;
+    p->window_ms = window_ms;
+    int rc = an_q_parse(an, a, actor, body, as_of,
+                        AN_F_RANGE | AN_F_BREAKDOWN | AN_F_SEGMENT, q, e);
+    if (rc) return rc;
+    size_t i;
+    json_t *s;
+    json_array_foreach(steps, i, s) {
+        static const char *const skeys[] = {"event", "filters", NULL};
+        char *path = sy_sprintf(a, "steps[%zu]", i);
+        if (!json_is_object(s)) {
+            rc = sy_err_field(e, SY_E_INVALID, path, "a step is {\"event\": name, \"filters\": [...]}");
+            break;
+        }
+        if (sy_json_only(s, skeys, e)) {
+            rc = sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.%s", path, e->field), "%s", sy_strdup(a, e->msg));
+            break;
+        }
+        if ((rc = an_step_parse(q, json_object_get(s, "event"), json_object_get(s, "filters"), path,
+                                1, &p->steps[i], e)))
+            break;
+    }
+    if (rc) {
+        an_q_done(q);
+        return rc;
+    }
+    p->n_steps = (int)json_array_size(steps);
+    p->eng = an->engine;
+    p->from_ms = an_day_start(q->tz, q->from_day);
+    p->to_ms = an_day_start(q->tz, q->to_day + 1);
+    p->bd = q->bd;
+    p->bd_dim = q->bd_dim;
+    return 0;
+}
+
+static int funnel_scan(an_q *q, fplan *p, fctx *ctx, sy_err *e) {
+    void *ptrs[AN_THREADS];
+    for (int t = 0; t < AN_THREADS; t++) {
+        memset(&ctx[t], 0, sizeof ctx[t]);
+        ctx[t].p = p;
+        an_groups_init(&ctx[t].groups, p->n_steps);
+        ptrs[t] = &ctx[t];
+    }
+    int rc = sy_engine_scan_contacts(q->an->engine, q->only, AN_THREADS, funnel_contact, ptrs);
+    int oom = rc != 0;
+    for (int t = 0; t < AN_THREADS; t++)
+        if (ctx[t].oom || ctx[t].groups.failed) oom = 1;
+    return oom ? sy_err_set(e, SY_E_NOMEM, "out of memory") : 0;
+}
+
+static void fctx_free(fctx *c) {
+    for (int s = 0; s < AN_MAX_STEPS; s++)
+        free(c->dts[s]);
+    an_groups_free(&c->groups);
+    free(c->ts);
+    free(c->m);
+    free(c->pos);
+}
+
+int an_funnel(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_of, json_t **out,
+              sy_err *e) {
+    sy_arena *a = sy_arena_create();
+    if (!a) return sy_err_set(e, SY_E_NOMEM, "out of memory");
+    an_q q;
+    fplan p;
+    an_cgroups cg = {0};
+    fctx ctx[AN_THREADS];
+    json_t *names = NULL;
+    int rc = funnel_parse(an, a, actor, body, as_of, 0, &q, &p, e);
+    if (rc) {
+        sy_arena_destroy(a);
+        return rc;
+    }
+    if (q.bd != AN_BD_NONE && q.bd != AN_BD_DIM && (rc = an_cgroups_init(&q, &cg, e))) goto done;
+    p.cg = &cg;
+    if ((rc = funnel_scan(&q, &p, ctx, e))) goto free_ctx;
+    /* merge threads */
+    uint64_t reached[AN_MAX_STEPS] = {0};
+    for (int t = 0; t < AN_THREADS; t++) {
+        for (int s = 0; s < p.n_steps; s++)
+            reached[s] += ctx[t].reached[s];
+        if (t) an_groups_merge(&ctx[0].groups, &ctx[t].groups);
+    }
+    json_t *steps = json_array();
+    for (int s = 0; s < p.n_steps; s++) {
+        json_t *median = json_null();
+        if (s > 0) {
+            size_t n = 0;
+            for (int t = 0; t < AN_THREADS; t++)
+                n += ctx[t].n_dt[s];
+            if (n) {
+                int64_t *all = malloc(n * sizeof *all);
+                if (all) {
+                    size_t k = 0;
+                    for (int t = 0; t < AN_THREADS; t++) {
+                        memcpy(all + k, ctx[t].dts[s], ctx[t].n_dt[s] * sizeof *all);
+                        k += ctx[t].n_dt[s];
+                    }
+                    qsort(all, n, sizeof *all, cmp_i64);
+                    /* the lower median: a real observed duration */
+                    json_decref(median);
+                    median = json_integer(all[(n - 1) / 2]);
+                    free(all);
+                }
+            }
+        }
+        json_array_append_new(
+            steps,
+            json_pack("{s:i,s:s,s:I,s:o,s:o,s:I,s:o}", "index", s + 1, "event", p.steps[s].name,
+                      "count", (json_int_t)reached[s], "conversion",
+                      an_num(reached[0] ? (double)reached[s] / (double)reached[0] : 0, reached[0] > 0),
+                      "step_conversion",
+                      s == 0 ? json_null()
+                             : an_num(reached[s - 1] ? (double)reached[s] / (double)reached[s - 1] : 0,
+                                      reached[s - 1] > 0),
+                      "dropped", (json_int_t)(s == 0 ? 0 : reached[s - 1] - reached[s]), "median_ms",
+                      median));
+    }
+    char fr[11], to[11];
+    an_format_day(q.from_day, fr);
+    an_format_day(q.to_day, to);
+    *out = json_pack("{s:o,s:s,s:s,s:s,s:I}", "steps", steps, "order", p.strict ? "strict" : "loose",
+                     "from", fr, "to", to, "window_ms", (json_int_t)p.window_ms);
+    if (q.bd != AN_BD_NONE) {
+        an_groups *g = &ctx[0].groups;
+        double *rank = malloc((g->n ? g->n : 1) * sizeof *rank);
+        size_t *ord = NULL;
+        if (rank) {
+            for (size_t i = 0; i < g->n; i++)
+                rank[i] = (double)g->vals[i * (size_t)g->width];
+            ord = an_groups_order(g, rank);
+        }
+        if (!rank || !ord) {
+            free(rank);
+            json_decref(*out);
+            *out = NULL;
+            rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
+            goto free_ctx;
+        }
+        if (q.bd == AN_BD_OWNER) sy_staff_names(an->staff, "staff", &names, e);
+        if (q.bd == AN_BD_DEPARTMENT) sy_staff_names(an->staff, "department", &names, e);
+        json_t *rows = json_array();
+        int64_t other[AN_MAX_STEPS] = {0};
+        int has_other = 0;
+        for (size_t i = 0; i < g->n; i++) {
+            const int64_t *v = g->vals + ord[i] * (size_t)g->width;
+            if (i >= AN_TOP) {
+                for (int s = 0; s < p.n_steps; s++)
+                    other[s] += v[s];
+                has_other = 1;
+                continue;
+            }
+            char label[128];
+            if (q.bd == AN_BD_DIM)
+                an_group_label(&q, g->keys[ord[i]], label, sizeof label);
+            else
+                an_cgroups_label(&cg, names, g->keys[ord[i]], label, sizeof label);
+            json_t *counts = json_array();
+            for (int s = 0; s < p.n_steps; s++)
+                json_array_append_new(counts, json_integer(v[s]));
+            char key[140];
+            if (q.bd == AN_BD_DIM)
+                snprintf(key, sizeof key, "%s", label);
+            else
+                snprintf(key, sizeof key, "%lld", (long long)g->keys[ord[i]]);
+            json_array_append_new(rows, json_pack("{s:s,s:s,s:o}", "key", key, "label", label,
+                                                  "counts", counts));
+        }
+        if (has_other) {
+            json_t *counts = json_array();
+            for (int s = 0; s < p.n_steps; s++)
+                json_array_append_new(counts, json_integer(other[s]));
+            json_array_append_new(rows, json_pack("{s:s,s:s,s:o}", "key", "other", "label", "other",
+                                                  "counts", counts));
+        }
+        json_object_set_new(*out, "breakdown", rows);
+        json_object_set_new(*out, "truncated", json_boolean(has_other));
+        free(rank);
+        free(ord);
+    } else {
+        json_object_set_new(*out, "truncated", json_false());
+    }
+free_ctx:
+    for (int t = 0; t < AN_THREADS; t++)
+        fctx_free(&ctx[t]);
+done:
+    json_decref(names);
+    an_cgroups_free(&cg);
+    an_q_done(&q);
+    sy_arena_destroy(a);
+    return rc;
+}
+
+int an_funnel_contacts(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_of,
+                       json_t **out, sy_err *e) {
+    sy_arena *a = sy_arena_create();
+    if (!a) return sy_err_set(e, SY_E_NOMEM, "out of memory");
+    an_q q;
+    fplan p;
+    int rc = funnel_parse(an, a, actor, body, as_of, 1, &q, &p, e);
+    if (rc) {
+        sy_arena_destroy(a);
+        return rc;
+    }
+    json_t *st = json_object_get(body, "step");
+    const char *status = json_string_value(json_object_get(body, "status"));
+    json_t *lim = json_object_get(body, "limit");
+    int64_t limit = lim ? json_integer_value(lim) : 50;
+    if (!json_is_integer(st) || json_integer_value(st) < 1 ||
+        json_integer_value(st) > p.n_steps) {
+        rc = sy_err_field(e, SY_E_INVALID, "step", "step must be 1 to %d", p.n_steps);
+    } else if (json_object_get(body, "status") &&
+               (!status || (strcmp(status, "reached") && strcmp(status, "dropped")))) {
+        rc = sy_err_field(e, SY_E_INVALID, "status", "status must be \"reached\" or \"dropped\"");
+    } else if (status && strcmp(status, "dropped") == 0 && json_integer_value(st) == 1) {
+        rc = sy_err_field(e, SY_E_INVALID, "step", "nobody drops at step 1: it is the entry");
+    } else if (lim && (!json_is_integer(lim) || limit < 1 || limit > 500)) {
+        rc = sy_err_field(e, SY_E_INVALID, "limit", "limit must be 1 to 500");
+    }
+    if (rc) goto done;
+    p.want_step = (int)json_integer_value(st);
+    p.want_dropped = status && strcmp(status, "dropped") == 0;
+    p.bd = AN_BD_NONE; /* a breakdown does not change who is at a step */
+    fctx ctx[AN_THREADS];
+    void *ptrs[AN_THREADS];
+    for (int t = 0; t < AN_THREADS; t++) {
+        memset(&ctx[t], 0, sizeof ctx[t]);
+        ctx[t].p = &p;
+        ctx[t].who = sy_idset_create();
+        ptrs[t] = &ctx[t];
+    }
+    rc = sy_engine_scan_contacts(an->engine, q.only, AN_THREADS, funnel_contact, ptrs);
+    for (int t = 1; t < AN_THREADS; t++)
+        sy_idset_or(ctx[0].who, ctx[t].who);
+    int oom = rc != 0;
+    for (int t = 0; t < AN_THREADS; t++)
+        if (ctx[t].oom) oom = 1;
+    if (oom) {
+        rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
+    } else {
+        uint32_t *ids = sy_alloc(a, (size_t)limit * sizeof *ids);
+        size_t n = sy_idset_list(ctx[0].who, 0, ids, (size_t)limit);
+        json_t *items = json_array();
+        if ((rc = sy_contacts_select_rows(an->contacts, actor, ids, n, items, e)) == 0)
+            *out = json_pack("{s:I,s:o,s:i,s:s}", "total",
+                             (json_int_t)sy_idset_count(ctx[0].who), "items", items, "step",
+                             p.want_step, "status", p.want_dropped ? "dropped" : "reached");
+        else
+            json_decref(items);
+    }
+    for (int t = 0; t < AN_THREADS; t++) {
+        sy_idset_destroy(ctx[t].who);
+        fctx_free(&ctx[t]);
+    }
+done:
+    an_q_done(&q);
+    sy_arena_destroy(a);
+    return rc;
+}

@@ -1,0 +1,210 @@
+/* an_retention.c — cohorts by the first time a contact did the start event,
+ * and who came back in each following period. One pass over contacts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "analytics_int.h"
+#include "base/json.h"
+
+#define MAX_PERIODS 90
+
+typedef struct rplan {
+    an_step start, ret;
+    int interval; /* AN_DAY or AN_WEEK */
+    int periods;
+    int on_or_after;
+    an_cal cal;        /* days [from, to + periods * period length] */
+    int n_cohorts;     /* periods of the cohort range */
+    int64_t start_ms;  /* the first day's start: earlier start events make no cohort */
+    sy_engine *eng;
+} rplan;
+
+typedef struct rctx {
+    const rplan *p;
+    uint64_t *size;  /* n_cohorts */
+    uint64_t *cells; /* n_cohorts × periods */
+} rctx;
+
+static int step_match(const rplan *p, const an_step *s, const sy_engine_rec *r) {
+    if (s->type >= 0 ? r->type != s->type : (s->type == -2 || !AN_ACTIVE(r->flags))) return 0;
+    return !s->n_filters || an_filters_match(p->eng, r->pos, s->filters, s->n_filters);
+}
+
+static void retention_contact(void *vctx, uint32_t contact, const sy_engine_rec *r, size_t n) {
+    (void)contact;
+    rctx *c = vctx;
+    const rplan *p = c->p;
+    const an_cal *cal = &p->cal;
+    size_t i = 0;
+    /* the cohort: the first start event ever (so a contact belongs to one cohort) */
+    while (i < n && !step_match(p, &p->start, &r[i]))
+        i++;
+    if (i == n || r[i].ts < p->start_ms) return;
+    int d0 = an_cal_day(cal, r[i].ts);
+    if (d0 >= cal->n_days) return;
+    int cohort = cal->period_of_day[d0];
+    if (cohort >= p->n_cohorts) return;
+    uint64_t seen[(MAX_PERIODS + 63) / 64] = {0};
+    int last = -1; /* on_or_after: the latest period with a return */
+    for (size_t k = i; k < n; k++) {
+        if (!step_match(p, &p->ret, &r[k])) continue;
+        int d = an_cal_day(cal, r[k].ts);
+        if (d >= cal->n_days) break;
+        int off = cal->period_of_day[d] - cohort;
+        if (off < 0 || off >= p->periods) continue;
+        seen[off >> 6] |= 1ull << (off & 63);
+        if (off > last) last = off;
+    }
+    c->size[cohort]++;
+    uint64_t *row = c->cells + (size_t)cohort * (size_t)p->periods;
+    if (p->on_or_after) {
+        for (int k = 0; k <= last; k++)
+            row[k]++;
+    } else {
+        for (int w = 0; w < (p->periods + 63) / 64; w++) {
+            uint64_t b = seen[w];
+            while (b) {
+                row[w * 64 + __builtin_ctzll(b)]++;
+                b &= b - 1;
+            }
+        }
+    }
+}
+
+int an_retention(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_of,
+                 json_t **out, sy_err *e) {
+    static const char *const keys[] = {"start_event", "return_event", "interval", "periods",
+                                       "mode",        "from",         "to",       "segment_id",
+                                       "start_filters", "return_filters", NULL};
+    if (sy_json_only(body, keys, e)) return SY_E_INVALID;
+    sy_arena *a = sy_arena_create();
+    if (!a) return sy_err_set(e, SY_E_NOMEM, "out of memory");
+    an_q q;
+    rplan p;
+    memset(&p, 0, sizeof p);
+    rctx ctx[AN_THREADS];
+    memset(ctx, 0, sizeof ctx);
+    int rc = an_q_parse(an, a, actor, body, as_of, AN_F_RANGE | AN_F_SEGMENT, &q, e);
+    if (rc) {
+        sy_arena_destroy(a);
+        return rc;
+    }
+    const char *iv = json_string_value(json_object_get(body, "interval"));
+    const char *mode = json_string_value(json_object_get(body, "mode"));
+    json_t *per = json_object_get(body, "periods");
+    json_t *ret = json_object_get(body, "return_event");
+    if ((rc = an_step_parse(&q, json_object_get(body, "start_event"),
+                            json_object_get(body, "start_filters"), "", 1, &p.start, e))) {
+        if (strcmp(e->field, "event") == 0) snprintf(e->field, sizeof e->field, "start_event");
+        if (strncmp(e->field, "filters", 7) == 0) {
+            char tmp[sizeof e->field + 8];
+            snprintf(tmp, sizeof tmp, "start_%s", e->field);
+            memcpy(e->field, tmp, sizeof e->field - 1);
+            e->field[sizeof e->field - 1] = 0;
+        }
+        goto done;
+    }
+    json_t *any = json_string("$active");
+    rc = an_step_parse(&q, ret ? ret : any, json_object_get(body, "return_filters"), "", 1, &p.ret,
+                       e);
+    json_decref(any);
+    if (rc) {
+        if (strcmp(e->field, "event") == 0) snprintf(e->field, sizeof e->field, "return_event");
+        if (strncmp(e->field, "filters", 7) == 0) {
+            char tmp[sizeof e->field + 8];
+            snprintf(tmp, sizeof tmp, "return_%s", e->field);
+            memcpy(e->field, tmp, sizeof e->field - 1);
+            e->field[sizeof e->field - 1] = 0;
+        }
+        goto done;
+    }
+    if (json_object_get(body, "interval") && (!iv || (strcmp(iv, "day") && strcmp(iv, "week")))) {
+        rc = sy_err_field(e, SY_E_INVALID, "interval", "interval must be \"day\" or \"week\"");
+        goto done;
+    }
+    p.interval = iv && strcmp(iv, "week") == 0 ? AN_WEEK : AN_DAY;
+    if (json_object_get(body, "mode") &&
+        (!mode || (strcmp(mode, "exact") && strcmp(mode, "on_or_after")))) {
+        rc = sy_err_field(e, SY_E_INVALID, "mode", "mode must be \"exact\" or \"on_or_after\"");
+        goto done;
+    }
+    p.on_or_after = mode && strcmp(mode, "on_or_after") == 0;
+    p.periods = per ? (int)json_integer_value(per) : (p.interval == AN_WEEK ? 8 : 30);
+    if (per && (!json_is_integer(per) || json_integer_value(per) < 1 ||
+                json_integer_value(per) > MAX_PERIODS)) {
+        rc = sy_err_field(e, SY_E_INVALID, "periods", "periods must be 1 to %d", MAX_PERIODS);
+        goto done;
+    }
+    /* weeks are whole weeks: the cohort range starts on a Monday */
+    int64_t from = q.from_day, to = q.to_day;
+    if (p.interval == AN_WEEK) {
+        from -= ((from + 3) % 7 + 7) % 7;
+        to += 6 - ((to + 3) % 7 + 7) % 7;
+    }
+    int64_t plen = p.interval == AN_WEEK ? 7 : 1;
+    int64_t last = to + (int64_t)p.periods * plen;
+    if ((rc = an_cal_build(a, q.tz, from, last, p.interval, &p.cal, e))) goto done;
+    p.n_cohorts = (int)((to - from + 1) / plen);
+    p.start_ms = p.cal.start[0];
+    p.eng = an->engine;
+    void *ptrs[AN_THREADS];
+    for (int t = 0; t < AN_THREADS; t++) {
+        ctx[t].p = &p;
+        ctx[t].size = calloc((size_t)p.n_cohorts, sizeof *ctx[t].size);
+        ctx[t].cells = calloc((size_t)p.n_cohorts * (size_t)p.periods, sizeof *ctx[t].cells);
+        if (!ctx[t].size || !ctx[t].cells) {
+            rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
+            goto done;
+        }
+        ptrs[t] = &ctx[t];
+    }
+    if ((rc = sy_engine_scan_contacts(an->engine, q.only, AN_THREADS, retention_contact, ptrs))) {
+        rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int t = 1; t < AN_THREADS; t++) {
+        for (int c = 0; c < p.n_cohorts; c++)
+            ctx[0].size[c] += ctx[t].size[c];
+        for (size_t k = 0; k < (size_t)p.n_cohorts * (size_t)p.periods; k++)
+            ctx[0].cells[k] += ctx[t].cells[k];
+    }
+    /* a period that has not begun yet has no value (null), not zero */
+    int today_idx = q.today < p.cal.first ? -1
+                    : q.today - p.cal.first >= p.cal.n_days
+                        ? p.cal.n_periods
+                        : p.cal.period_of_day[q.today - p.cal.first];
+    json_t *cohorts = json_array();
+    double *sum = calloc((size_t)p.periods, sizeof *sum);
+    uint64_t *den = calloc((size_t)p.periods, sizeof *den);
+    for (int c = 0; c < p.n_cohorts && sum && den; c++) {
+        json_t *vals = json_array();
+        uint64_t size = ctx[0].size[c];
+        for (int k = 0; k < p.periods; k++) {
+            int begun = c + k <= today_idx;
+            uint64_t v = ctx[0].cells[(size_t)c * (size_t)p.periods + (size_t)k];
+            json_array_append_new(vals, begun ? json_integer((json_int_t)v) : json_null());
+            if (begun && size) {
+                sum[k] += (double)v;
+                den[k] += size;
+            }
+        }
+        json_array_append_new(cohorts, json_pack("{s:s,s:I,s:o}", "cohort", p.cal.label[c], "size",
+                                                 (json_int_t)size, "values", vals));
+    }
+    json_t *avg = json_array();
+    for (int k = 0; k < p.periods && sum && den; k++)
+        json_array_append_new(avg, an_num(den[k] ? sum[k] / (double)den[k] : 0, den[k] > 0));
+    free(sum);
+    free(den);
+    *out = json_pack("{s:s,s:i,s:s,s:o,s:o}", "interval", p.interval == AN_WEEK ? "week" : "day",
+                     "periods", p.periods, "mode", p.on_or_after ? "on_or_after" : "exact",
+                     "cohorts", cohorts, "average", avg);
+done:
+    for (int t = 0; t < AN_THREADS; t++) {
+        free(ctx[t].size);
+        free(ctx[t].cells);
+    }
+    an_q_done(&q);
+    sy_arena_destroy(a);
+    return rc;
+}
