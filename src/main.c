@@ -20,6 +20,7 @@
 #include "segments/segments.h"
 #include "lifecycle/lifecycle.h"
 #include "analytics/analytics.h"
+#include "analytics/dashboards.h"
 #include "models/models.h"
 #include "channels/channels.h"
 
@@ -97,6 +98,7 @@ typedef struct app {
     sy_segments *segments;
     sy_lifecycle *lifecycle;
     sy_analytics *analytics;
+    sy_dashboards *dashboards;
     sy_channels *channels;
     sy_http *http;
 } app;
@@ -125,6 +127,9 @@ static int app_open(app *a, const char *dir, sy_err *e) {
     if (rc == 0)
         rc = sy_analytics_create(a->store, a->staff, a->contacts, a->engine, a->events,
                                  a->segments, a->lifecycle, &a->analytics, e);
+    if (rc == 0) sy_analytics_set_tags(a->analytics, a->tags);
+    if (rc == 0)
+        rc = sy_dashboards_create(a->store, a->staff, a->analytics, a->channels, &a->dashboards, e);
     return rc;
 }
 
@@ -151,6 +156,7 @@ static int app_http(app *a) {
     sy_lifecycle_register(a->lifecycle, a->http);
     sy_segments_register(a->segments, a->http);
     sy_analytics_register(a->analytics, a->http);
+    sy_dashboards_register(a->dashboards, a->http);
     sy_channels_register(a->channels, a->http);
     return 0;
 }
@@ -161,6 +167,7 @@ static void app_close(app *a) {
     sy_http_quiesce(a->http);
     sy_events_stop(a->events);
     sy_http_destroy(a->http);
+    sy_dashboards_destroy(a->dashboards); /* its scheduler uses analytics and channels */
     sy_analytics_destroy(a->analytics);
     sy_segments_destroy(a->segments); /* its thread reads stages: first */
     sy_lifecycle_destroy(a->lifecycle);
@@ -272,6 +279,9 @@ static int cmd_serve(int argc, char **argv) {
     snprintf(host, sizeof host, "%s", o[1].value);
     char *colon = strrchr(host, ':');
     if (colon) *colon = 0;
+    /* keep the engine's contact lists packed for analytics scans */
+    if (sy_engine_start_maintenance(a.engine))
+        sy_warn("msg=\"engine maintenance not started: analytics scans will slow down\"");
     sy_info("msg=\"siyu serving\" listening url=http://%s:%d data=%s web=%s version=%s", host,
             sy_http_port(a.http), o[0].value, web ? web : "-", SIYU_VERSION);
     int sig = 0;

@@ -214,10 +214,11 @@ function retentionFromCells(rows, periods) {
 }
 // DAU: {days: {"YYYY-MM-DD": contacts}}, days with none left out
 const daysFromRows = (rows) => ({ days: Object.fromEntries(rows.filter((r) => N(r[1]) > 0).map((r) => [dayLabel(N(r[0])), N(r[1])])) });
-// trend: {series: {channel: {"YYYY-MM-DD": events}}}, zeros left out
+// trend: {series: {channel: {"YYYY-MM-DD": events}}}, zeros left out; events
+// without a channel (or with "") are siyu's series "(none)"
 function seriesFromRows(rows) {
     const series = {};
-    for (const [d, ch, v] of rows) if (N(v) > 0) (series[ch] ??= {})[dayLabel(N(d))] = N(v);
+    for (const [d, ch, v] of rows) if (N(v) > 0) (series[ch === '' ? '(none)' : ch] ??= {})[dayLabel(N(d))] = N(v);
     return { series };
 }
 function siyuSeries(j, name) {

@@ -93,6 +93,7 @@ static json_t *rule_json(const alert_rule *r) {
 }
 
 static int rule_load(sy_dashboards *d, sy_arena *a, int64_t id, alert_rule *out, sy_err *e) {
+    memset(out, 0, sizeof *out);
     sy_db *db;
     int rc = sy_store_read_begin(d->st, &db, e);
     if (rc) return rc;
@@ -131,25 +132,20 @@ int sy_alerts_card_in_use(sy_db *db, int64_t dashboard_id, int64_t card_id, sy_e
     return rc < 0 ? rc : 0;
 }
 
-/* 0 when webhook endpoint id exists. channels.h offers no lookup yet, so
- * this reads its table directly, in this one place (asked for as
- * sy_webhook_endpoint_exists; replace this when it lands). */
+/* 0 when webhook endpoint id exists (enabled or not: it may be enabled
+ * again); a 400 naming webhook_id otherwise. */
 static int webhook_exists(sy_dashboards *d, int64_t id, sy_err *e) {
-    sy_db *db;
-    int rc = sy_store_read_begin(d->st, &db, e);
-    if (rc) return rc;
-    sy_stmt *st;
-    if ((rc = sy_db_prepare(db, "SELECT 1 FROM webhook_endpoints WHERE id = ?", &st, e)) == 0) {
-        sy_stmt_bind_int(st, 1, id);
-        rc = sy_stmt_step(st, e);
-        sy_stmt_finalize(st);
-    }
-    sy_store_read_end(d->st, db);
-    if (rc < 0) return rc;
-    if (rc == SY_DONE)
+    if (!d->channels)
+        return sy_err_field(e, SY_E_INVALID, "webhook_id",
+                            "webhook endpoint %lld cannot be used: no webhook sender here",
+                            (long long)id);
+    sy_err we = {0};
+    int rc = sy_webhook_endpoint_exists(d->channels, id, &we);
+    if (rc == SY_E_NOT_FOUND)
         return sy_err_field(e, SY_E_INVALID, "webhook_id", "webhook endpoint %lld does not exist",
                             (long long)id);
-    return 0;
+    if (rc) *e = we;
+    return rc;
 }
 
 /* --- evaluation --- */
@@ -202,6 +198,16 @@ static const char *message_of(sy_arena *a, const alert_eval *ev) {
     }
 }
 
+/* The workspace-timezone date of ms, "YYYY-MM-DD". */
+static void local_date(sy_dashboards *d, int64_t ms, char *out, size_t n) {
+    char tz[64] = "Asia/Shanghai", buf[40];
+    int off = 8 * 3600;
+    sy_staff_timezone(d->staff, tz, sizeof tz);
+    if (sy_tz_offset(tz, ms, &off)) off = 8 * 3600;
+    sy_time_format(ms + (int64_t)off * 1000, buf, sizeof buf);
+    snprintf(out, n, "%.10s", buf);
+}
+
 /* Answers a rule's question (no store writes). */
 static void evaluate_one(sy_dashboards *d, const alert_rule *r, int64_t now, alert_eval *ev) {
     memset(ev, 0, sizeof *ev);
@@ -214,6 +220,10 @@ static void evaluate_one(sy_dashboards *d, const alert_rule *r, int64_t now, ale
     }
     if (sy_analytics_headline(d->analytics, NULL, r->question, now, &ev->h, &ev->err)) return;
     ev->ok = 1;
+    /* Retention and attribution headlines cover the question's whole
+     * range and name no period: their cooldown period is the workspace
+     * day of the evaluation, so such a rule fires at most once a day. */
+    if (!ev->h.period[0]) local_date(d, now, ev->h.period, sizeof ev->h.period);
     sy_alert_check_condition(&r->cond, ev->h.has_value, ev->h.value, ev->h.has_trailing,
                              ev->h.trailing_mean, &ev->check);
     ev->reason = ev->check.reason;
@@ -265,7 +275,6 @@ static int record_job_run(sy_db *db, void *arg, sy_err *e) {
                 sy_stmt_bind_text(seen, 2, ev->h.period);
                 if ((rc = sy_stmt_step(seen, e)) < 0) break;
                 dup = rc == SY_ROW;
-                rc = 0;
             }
             if (dup) {
                 ev->reason = sy_sprintf(j->arena, "already fired for period %s", ev->h.period);
@@ -292,7 +301,6 @@ static int record_job_run(sy_db *db, void *arg, sy_err *e) {
                 rc = sy_stmt_step(ins, e);
                 free(cond);
                 if (rc < 0) break;
-                rc = 0;
                 ev->event_id = sy_db_last_id(db);
                 ev->fired = 1;
                 ev->reason = "";
@@ -623,7 +631,7 @@ static int rule_fields(sy_req *r, json_t *body, int create, rule_job *j) {
     }
     if ((v = json_object_get(body, "cooldown"))) {
         const char *s = json_is_string(v) ? json_string_value(v) : "";
-        if (strcmp(s, "period") && strcmp(s, "none"))
+        if (strcmp(s, "period") != 0 && strcmp(s, "none") != 0)
             return sy_err_field(&r->err, SY_E_INVALID, "cooldown",
                                 "cooldown must be \"period\" (fire once per period) or \"none\"");
         j->cooldown = s;

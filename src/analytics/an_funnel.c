@@ -87,6 +87,11 @@ typedef struct fplan {
     const an_cgroups *cg;
     /* contacts wanted (funnel/contacts): level test */
     int want_step, want_dropped;
+    /* steps matched by type alone (no filters), by event type; steps with
+     * filters or "$active" are tested one by one */
+    uint16_t *type_mask;
+    size_t n_type_mask;
+    uint16_t slow_steps; /* steps needing the per-event test */
 } fplan;
 
 typedef struct fctx {
@@ -127,8 +132,9 @@ static void funnel_contact(void *vctx, uint32_t contact, const sy_engine_rec *r,
     for (size_t i = 0; i < n; i++) {
         if (r[i].ts < p->from_ms) continue;
         if (r[i].ts >= p->to_ms) break;
-        uint16_t m = 0;
-        for (int s = 0; s < p->n_steps; s++) {
+        uint16_t m = r[i].type < p->n_type_mask ? p->type_mask[r[i].type] : 0;
+        for (int s = 0; p->slow_steps && s < p->n_steps; s++) {
+            if (!(p->slow_steps & (1u << s))) continue;
             const an_step *st = &p->steps[s];
             if (st->type >= 0 ? r[i].type != st->type : (st->type == -2 || !AN_ACTIVE(r[i].flags)))
                 continue;
@@ -190,13 +196,39 @@ static void funnel_contact(void *vctx, uint32_t contact, const sy_engine_rec *r,
     }
 }
 
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
+/* The k-th smallest of v[0..n) (Hoare's selection; v is reordered). */
+static int64_t select_kth(int64_t *v, size_t n, size_t k) {
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int64_t a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi];
+        int64_t pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                int64_t t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
 }
 
 static const char *const funnel_keys[] = {"steps",   "window", "order", "from", "to", "breakdown",
-                                          "segment_id", "step", "status", "limit", NULL};
+                                          "segment_id", "step", "status", "limit", "save_as", NULL};
 
 /* Parses the funnel body into q and p. contacts: the /contacts variant. */
 static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, json_t *body,
@@ -268,6 +300,22 @@ static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, js
     p->to_ms = an_day_start(q->tz, q->to_day + 1);
     p->bd = q->bd;
     p->bd_dim = q->bd_dim;
+    int max_type = 0;
+    for (int k = 0; k < p->n_steps; k++)
+        if (p->steps[k].type > max_type) max_type = p->steps[k].type;
+    p->n_type_mask = (size_t)max_type + 1;
+    p->type_mask = sy_alloc(a, p->n_type_mask * sizeof *p->type_mask);
+    if (!p->type_mask) {
+        an_q_done(q);
+        return sy_err_set(e, SY_E_NOMEM, "out of memory");
+    }
+    memset(p->type_mask, 0, p->n_type_mask * sizeof *p->type_mask);
+    for (int k = 0; k < p->n_steps; k++) {
+        if (p->steps[k].type >= 0 && !p->steps[k].n_filters)
+            p->type_mask[p->steps[k].type] |= (uint16_t)(1u << k);
+        else if (p->steps[k].type != -2)
+            p->slow_steps |= (uint16_t)(1u << k);
+    }
     return 0;
 }
 
@@ -334,10 +382,9 @@ int an_funnel(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
                         memcpy(all + k, ctx[t].dts[s], ctx[t].n_dt[s] * sizeof *all);
                         k += ctx[t].n_dt[s];
                     }
-                    qsort(all, n, sizeof *all, cmp_i64);
                     /* the lower median: a real observed duration */
                     json_decref(median);
-                    median = json_integer(all[(n - 1) / 2]);
+                    median = json_integer(select_kth(all, n, (n - 1) / 2));
                     free(all);
                 }
             }
@@ -455,6 +502,30 @@ int an_funnel_contacts(sy_analytics *an, const sy_actor *actor, json_t *body, in
     } else if (lim && (!json_is_integer(lim) || limit < 1 || limit > 500)) {
         rc = sy_err_field(e, SY_E_INVALID, "limit", "limit must be 1 to 500");
     }
+    json_t *save = json_object_get(body, "save_as");
+    const char *save_name = NULL, *save_desc = NULL;
+    if (!rc && save) {
+        static const char *const skeys[] = {"name", "description", NULL};
+        if (!json_is_object(save) || sy_json_only(save, skeys, e)) {
+            rc = sy_err_field(e, SY_E_INVALID, "save_as",
+                              "save_as is {\"name\": \"…\", \"description\": \"…\"}");
+        } else {
+            save_name = json_string_value(json_object_get(save, "name"));
+            save_desc = json_string_value(json_object_get(save, "description"));
+            if (!save_name || !*save_name || json_string_length(json_object_get(save, "name")) > 100)
+                rc = sy_err_field(e, SY_E_INVALID, "save_as.name",
+                                  "a segment name of 1 to 100 bytes is required");
+            else if (json_object_get(save, "description") &&
+                     (!save_desc || json_string_length(json_object_get(save, "description")) > 500))
+                rc = sy_err_field(e, SY_E_INVALID, "save_as.description",
+                                  "description must be a string of at most 500 bytes");
+            else if (!actor || !(actor->perms & SY_PERM_CONTACTS_WRITE))
+                rc = sy_err_set(e, SY_E_FORBIDDEN,
+                                "saving a segment needs the contacts.write permission");
+            else if (!an->tags)
+                rc = sy_err_set(e, SY_E_UNAVAILABLE, "saving segments is not available here");
+        }
+    }
     if (rc) goto done;
     p.want_step = (int)json_integer_value(st);
     p.want_dropped = status && strcmp(status, "dropped") == 0;
@@ -479,12 +550,33 @@ int an_funnel_contacts(sy_analytics *an, const sy_actor *actor, json_t *body, in
         uint32_t *ids = sy_alloc(a, (size_t)limit * sizeof *ids);
         size_t n = sy_idset_list(ctx[0].who, 0, ids, (size_t)limit);
         json_t *items = json_array();
-        if ((rc = sy_contacts_select_rows(an->contacts, actor, ids, n, items, e)) == 0)
+        int64_t tag_id = 0, seg_id = 0;
+        if ((rc = sy_contacts_select_rows(an->contacts, actor, ids, n, items, e)) == 0 &&
+            save_name) {
+            /* the list lives in a manual tag; the segment targets that tag */
+            if ((rc = sy_tags_save_list(an->tags, actor, save_name, ctx[0].who, &tag_id, e)) == 0) {
+                json_t *def = json_pack("{s:I}", "tag", (json_int_t)tag_id);
+                rc = sy_segments_save(an->segments, actor, save_name,
+                                      save_desc ? save_desc : "保存自漏斗分析", def, &seg_id, e);
+                json_decref(def);
+            }
+            if (rc && strncmp(e->field, "name", 4) == 0) {
+                char msg[sizeof e->msg];
+                snprintf(msg, sizeof msg, "%s", e->msg);
+                sy_err_field(e, rc, "save_as.name", "%s", msg);
+            }
+        }
+        if (rc == 0) {
             *out = json_pack("{s:I,s:o,s:i,s:s}", "total",
                              (json_int_t)sy_idset_count(ctx[0].who), "items", items, "step",
                              p.want_step, "status", p.want_dropped ? "dropped" : "reached");
-        else
+            if (seg_id) {
+                json_object_set_new(*out, "segment_id", json_integer(seg_id));
+                json_object_set_new(*out, "tag_id", json_integer(tag_id));
+            }
+        } else {
             json_decref(items);
+        }
     }
     for (int t = 0; t < AN_THREADS; t++) {
         sy_idset_destroy(ctx[t].who);

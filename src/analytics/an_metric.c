@@ -259,6 +259,11 @@ static void metric_contact(void *vctx, uint32_t contact, const sy_engine_rec *r,
             int x = an_cal_day(ext, r[i].ts);
             if (x == last) continue;
             last = x;
+            if (c->wrow && nk == 1) { /* no breakdown: straight into the workspace row */
+                c->wrow[period_of(p, x)]++;
+                c->wrow[P]++;
+                continue;
+            }
             put(c, keys, nk, 0, period_of(p, x), 1);
             put(c, keys, nk, 0, P, 1);
         }

@@ -22,6 +22,10 @@ void sy_analytics_destroy(sy_analytics *a) {
     free(a);
 }
 
+void sy_analytics_set_tags(sy_analytics *a, sy_tags *tags) {
+    a->tags = tags;
+}
+
 /* --- civil days (Howard Hinnant's public-domain algorithms) --- */
 
 int64_t an_days_from_civil(int y, int m, int d) {

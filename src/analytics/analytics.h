@@ -22,6 +22,7 @@
 #include "events/events.h"
 #include "segments/segments.h"
 #include "lifecycle/lifecycle.h"
+#include "tags/tags.h"
 
 typedef struct sy_analytics sy_analytics;
 
@@ -31,6 +32,9 @@ int sy_analytics_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy
                         sy_events *events, sy_segments *segments, sy_lifecycle *lifecycle,
                         sy_analytics **out, sy_err *e);
 void sy_analytics_destroy(sy_analytics *a); /* NULL ok */
+/* Gives analytics the tags module (borrowed), which holds the lists of
+ * contacts a funnel saves as a segment ("save_as"). */
+void sy_analytics_set_tags(sy_analytics *a, sy_tags *tags);
 void sy_analytics_register(sy_analytics *a, sy_http *h);
 
 /* Answers one question. `question` is the JSON body of
@@ -52,7 +56,9 @@ int sy_analytics_run(sy_analytics *a, const sy_actor *actor, json_t *question, i
  *     (a trend's first series; a metric's workspace series);
  *   funnel: overall conversion (last step / first step) over the question's
  *     range, trailing mean over the 7 preceding ranges of equal length;
- *   retention: the mean period-1 retention rate over its cohorts.
+ *   retention: the mean period-1 retention rate over its cohorts (no
+ *     period, no trailing mean);
+ *   attribution: the total conversion rate (no period, no trailing mean).
  * has_value / has_trailing are 0 when there is no data (e.g. a rate with a
  * zero denominator). Errors as sy_analytics_run. */
 typedef struct sy_headline {

@@ -26,6 +26,7 @@ struct sy_analytics {
     sy_events *events;
     sy_segments *segments;
     sy_lifecycle *lifecycle;
+    sy_tags *tags; /* NULL: funnels cannot be saved as segments */
 };
 
 /* --- civil days and calendars --- */

@@ -65,7 +65,8 @@ static int chart_member(sy_req *r, json_t *body, const char **out, int *present)
             return 0;
         }
     char *shown = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    char *copy = sy_strndup(r->arena, shown ? shown : "?", 60);
+    const char *text = shown ? shown : "?";
+    char *copy = sy_strndup(r->arena, text, strnlen(text, 60)); /* copies exactly n bytes */
     free(shown);
     return sy_err_field(&r->err, SY_E_INVALID, "chart",
                         "chart %s must be one of line, bar, number, table, funnel, heatmap", copy);

@@ -181,8 +181,7 @@ static int insert_delivery(sy_db *db, queue_job *j, int64_t ep, int64_t now, sy_
         return sy_err_field(e, SY_E_TOO_LARGE, "data", "webhook body is over %zu KiB",
                             SY_WH_BODY_MAX / 1024);
     }
-    rc = sy_db_prepare_cached(db, "UPDATE webhook_deliveries SET body = ?2 WHERE id = ?1", &st,
-                              e);
+    rc = sy_db_prepare_cached(db, "UPDATE webhook_deliveries SET body = ?2 WHERE id = ?1", &st, e);
     if (rc == 0) {
         sy_stmt_bind_int(st, 1, id);
         sy_stmt_bind_text(st, 2, body);
@@ -244,8 +243,8 @@ static int queue_write(sy_db *db, void *arg, sy_err *e) {
     if (rc == 0 && j->audit_action) {
         char target[40];
         snprintf(target, sizeof target, "webhook:%lld", (long long)j->endpoint_id);
-        json_t *d = json_pack("{s:s, s:I}", "topic", j->topic, "delivery_id",
-                              (json_int_t)j->last_id);
+        json_t *d =
+            json_pack("{s:s, s:I}", "topic", j->topic, "delivery_id", (json_int_t)j->last_id);
         rc = sy_audit_record(db, j->actor, j->audit_action, target, d, e);
         json_decref(d);
     }
@@ -266,8 +265,7 @@ int sy_wh_queue(sy_channels *c, const sy_actor *actor, const char *audit_action,
     return 0;
 }
 
-int sy_webhook_publish(sy_channels *c, const char *topic, json_t *data, size_t *queued,
-                       sy_err *e) {
+int sy_webhook_publish(sy_channels *c, const char *topic, json_t *data, size_t *queued, sy_err *e) {
     return sy_wh_queue(c, NULL, NULL, 0, topic, data, queued, NULL, e);
 }
 
@@ -279,6 +277,23 @@ int sy_webhook_send_to(sy_channels *c, int64_t endpoint_id, const char *topic, j
     if (rc == SY_E_PRECONDITION) /* the contract: disabled reads as missing */
         rc = sy_err_set(e, SY_E_NOT_FOUND, "webhook %lld is disabled", (long long)endpoint_id);
     return rc;
+}
+
+int sy_webhook_endpoint_exists(sy_channels *c, int64_t endpoint_id, sy_err *e) {
+    sy_db *db;
+    int rc = sy_store_read_begin(c->st, &db, e);
+    if (rc) return rc;
+    sy_stmt *st;
+    if ((rc = sy_db_prepare(db, "SELECT 1 FROM webhook_endpoints WHERE id = ?1", &st, e)) == 0) {
+        sy_stmt_bind_int(st, 1, endpoint_id);
+        rc = sy_stmt_step(st, e);
+        sy_stmt_finalize(st);
+    }
+    sy_store_read_end(c->st, db);
+    if (rc < 0) return rc;
+    if (rc == SY_DONE)
+        return sy_err_set(e, SY_E_NOT_FOUND, "webhook %lld not found", (long long)endpoint_id);
+    return 0;
 }
 
 /* --- the module --- */

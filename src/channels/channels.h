@@ -54,6 +54,11 @@ int sy_webhook_publish(sy_channels *c, const char *topic, json_t *data, size_t *
 int sy_webhook_send_to(sy_channels *c, int64_t endpoint_id, const char *topic, json_t *data,
                        int64_t *delivery_id, sy_err *e);
 
+/* 0 when endpoint_id names a webhook endpoint, enabled or not (for modules
+ * that store a reference to one, e.g. an alert rule's webhook_id). Any
+ * thread (one indexed read). Errors: SY_E_NOT_FOUND, SY_E_IO. */
+int sy_webhook_endpoint_exists(sy_channels *c, int64_t endpoint_id, sy_err *e);
+
 /* --- pieces exposed for tests and for other channels --- */
 
 /* Attempts per delivery before it is marked failed. */

@@ -43,12 +43,12 @@ static json_t *ep_row(sy_stmt *st) {
 static json_t *dl_row(sy_stmt *st) {
     return json_pack("{s:I, s:I, s:s, s:s, s:I, s:o, s:o, s:o, s:I, s:o, s:s}", "id",
                      (json_int_t)sy_stmt_col_int(st, 0), "endpoint_id",
-                     (json_int_t)sy_stmt_col_int(st, 1), "topic", sy_stmt_col_text(st, 2),
-                     "status", sy_stmt_col_text(st, 3), "attempts",
-                     (json_int_t)sy_stmt_col_int(st, 4), "next_attempt_at", int_or_null(st, 5),
-                     "last_status_code", int_or_null(st, 6), "last_error", text_or_null(st, 7),
-                     "created_at", (json_int_t)sy_stmt_col_int(st, 8), "delivered_at",
-                     int_or_null(st, 9), "body", sy_stmt_col_text(st, 10));
+                     (json_int_t)sy_stmt_col_int(st, 1), "topic", sy_stmt_col_text(st, 2), "status",
+                     sy_stmt_col_text(st, 3), "attempts", (json_int_t)sy_stmt_col_int(st, 4),
+                     "next_attempt_at", int_or_null(st, 5), "last_status_code", int_or_null(st, 6),
+                     "last_error", text_or_null(st, 7), "created_at",
+                     (json_int_t)sy_stmt_col_int(st, 8), "delivered_at", int_or_null(st, 9), "body",
+                     sy_stmt_col_text(st, 10));
 }
 
 /* Reads one endpoint (is_ep) or delivery by id; SY_E_NOT_FOUND when absent. */
@@ -105,6 +105,14 @@ static int body_of(sy_req *r, const char *const *allowed, int empty_ok, json_t *
 static int check_body(sy_req *r, json_t *b, int create) {
     const char *s;
     int present, flag, rc;
+    /* null means "not given", as in sy_json_str; drop such keys so that the
+     * jobs, which read the body directly, never store a JSON null */
+    const char *key;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(b, tmp, key, v) {
+        if (json_is_null(v)) json_object_del(b, key);
+    }
     if ((rc = sy_json_str(b, "name", &s, &present, &r->err))) return rc;
     if (!present && create)
         return sy_err_field(&r->err, SY_E_INVALID, "name", "field \"name\" is required");
@@ -134,12 +142,12 @@ static int check_body(sy_req *r, json_t *b, int create) {
                                 "(\"*\" for all)",
                                 SY_WH_TOPICS_MAX);
         for (size_t i = 0; i < n; i++) {
-            json_t *v = json_array_get(t, i);
+            json_t *p = json_array_get(t, i);
             char field[32];
             snprintf(field, sizeof field, "topics[%zu]", i);
-            if (!json_is_string(v))
+            if (!json_is_string(p))
                 return sy_err_field(&r->err, SY_E_INVALID, field, "%s must be a string", field);
-            if ((rc = sy_wh_check_topic(field, json_string_value(v), 1, &r->err))) return rc;
+            if ((rc = sy_wh_check_topic(field, json_string_value(p), 1, &r->err))) return rc;
         }
     }
     return 0;
@@ -266,8 +274,8 @@ static int job_rotate(sy_db *db, void *arg, sy_err *e) {
     if (rc) return rc;
     json_decref(cur);
     sy_stmt *st;
-    rc = sy_db_prepare(db, "UPDATE webhook_endpoints SET secret = ?2, updated_at = ?3 WHERE id = ?1",
-                       &st, e);
+    rc = sy_db_prepare(
+        db, "UPDATE webhook_endpoints SET secret = ?2, updated_at = ?3 WHERE id = ?1", &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, o->id);
     sy_stmt_bind_text(st, 2, o->secret);
@@ -373,8 +381,8 @@ static int list_query(sy_req *r, const char *sql, const char *count_sql, int64_t
     }
     return sy_reply_json(r, 200,
                          json_pack("{s:o, s:I, s:o}", "items", items, "total", (json_int_t)total,
-                                   "next_cursor", more ? json_sprintf("%lld", (long long)last)
-                                                       : json_null()));
+                                   "next_cursor",
+                                   more ? json_sprintf("%lld", (long long)last) : json_null()));
 }
 
 /* GET /api/v1/webhooks */
@@ -386,8 +394,7 @@ static int h_list(sy_req *r) {
     return list_query(r,
                       "SELECT " EP_COLS " FROM webhook_endpoints WHERE id > ?1 "
                       "ORDER BY id LIMIT ?2",
-                      "SELECT count(*) FROM webhook_endpoints",
-                      cursor, limit, 0, NULL, 1);
+                      "SELECT count(*) FROM webhook_endpoints", cursor, limit, 0, NULL, 1);
 }
 
 /* GET /api/v1/webhooks/{id} */
@@ -473,9 +480,8 @@ static int h_test(sy_req *r) {
     if (rc == 0) rc = body_of(r, test_fields, 1, &b);
     if (rc) return rc;
     const sy_actor *a = sy_req_actor(r);
-    json_t *data = json_pack("{s:s, s:I, s:s}", "message", "test delivery from siyu",
-                             "endpoint_id", (json_int_t)id, "by",
-                             a && a->username ? a->username : "system");
+    json_t *data = json_pack("{s:s, s:I, s:s}", "message", "test delivery from siyu", "endpoint_id",
+                             (json_int_t)id, "by", a && a->username ? a->username : "system");
     json_t *extra = json_object_get(b, "data");
     if (extra) json_object_set(data, "data", extra);
     rc = sy_wh_queue(CTX(r), a, "webhooks.test", id, "webhook.test", data, NULL, &did, &r->err);

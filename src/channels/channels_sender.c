@@ -254,8 +254,7 @@ static void *sender_main(void *arg) {
         pthread_mutex_unlock(&c->lock);
         if (stop) break;
         int64_t now = sy_now_ms();
-        if (nused < SY_WH_INFLIGHT &&
-            (kicked || now >= next_due || now - last_scan >= RESCAN_MS)) {
+        if (nused < SY_WH_INFLIGHT && (kicked || now >= next_due || now - last_scan >= RESCAN_MS)) {
             scan(c, slots, &nused, now, &next_due);
             last_scan = now;
         }

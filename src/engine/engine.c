@@ -12,25 +12,33 @@ sy_engine *sy_engine_create(void) {
     sy_engine *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     pthread_rwlock_init(&e->lock, NULL);
+    pthread_mutex_init(&e->maint_mu, NULL);
+    pthread_cond_init(&e->maint_cv, NULL);
     e->segidx = sy_segidx_create(); /* NULL: behaviour conditions scan the type lists */
     return e;
 }
 
 void sy_engine_destroy(sy_engine *e) {
     if (!e) return;
+    sy_engine_maint_stop(e);
     for (size_t i = 0; i < e->n_chunks; i++)
         free(e->chunks[i]);
     free(e->chunks);
     free(e->rev);
     for (size_t i = 0; i < e->n_contacts; i++) {
-        if (!e->contacts[i].in_slab) free(e->contacts[i].rec);
+        if (e->contacts[i].slab < 0) free(e->contacts[i].rec);
         free(e->contacts[i].children);
     }
     free(e->contacts);
     for (size_t i = 0; i < e->n_types; i++)
         free(e->by_type[i].pos);
     free(e->by_type);
-    free(e->slab);
+    for (size_t i = 0; i < e->n_slabs; i++)
+        free(e->slabs[i].mem);
+    free(e->slabs);
+    free(e->own_events);
+    pthread_mutex_destroy(&e->maint_mu);
+    pthread_cond_destroy(&e->maint_cv);
     sy_segidx_destroy(e->segidx);
     pthread_rwlock_destroy(&e->lock);
     free(e);
@@ -57,9 +65,19 @@ static int ensure_contact(sy_engine *e, uint32_t id) {
     size_t n = e->n_contacts ? e->n_contacts : 1024;
     while (n <= id)
         n *= 2;
+    size_t nr = (n + SLAB_RANGE - 1) >> SLAB_BITS;
+    if (nr > e->n_ranges) {
+        size_t *oe = realloc(e->own_events, nr * sizeof *oe);
+        if (!oe) return SY_E_NOMEM;
+        memset(oe + e->n_ranges, 0, (nr - e->n_ranges) * sizeof *oe);
+        e->own_events = oe;
+        e->n_ranges = nr;
+    }
     contact_slot *c = realloc(e->contacts, n * sizeof *c);
     if (!c) return SY_E_NOMEM;
     memset(c + e->n_contacts, 0, (n - e->n_contacts) * sizeof *c);
+    for (size_t i = e->n_contacts; i < n; i++)
+        c[i].slab = -1;
     e->contacts = c;
     e->n_contacts = n;
     return 0;
@@ -70,12 +88,23 @@ static int ensure_contact(sy_engine *e, uint32_t id) {
 static int add_position(sy_engine *e, contact_slot *c, uint32_t pos) {
     if (c->n + 1 > c->cap) {
         size_t cap = c->cap ? (size_t)c->cap * 2 : 4;
-        crec *nr = c->in_slab ? malloc(cap * sizeof *nr) : realloc(c->rec, cap * sizeof *nr);
+        crec *nr = c->slab >= 0 ? malloc(cap * sizeof *nr) : realloc(c->rec, cap * sizeof *nr);
         if (!nr) return SY_E_NOMEM;
-        if (c->in_slab && c->n) memcpy(nr, c->rec, c->n * sizeof *nr);
+        if (c->slab >= 0) {
+            if (c->n) memcpy(nr, c->rec, c->n * sizeof *nr);
+            size_t range = (size_t)(c - e->contacts) >> SLAB_BITS;
+            if (range < e->n_ranges) e->own_events[range] += c->n;
+            e->own_total += c->n;
+            sy_engine_slab_release(e, c->slab);
+            c->slab = -1;
+        }
         c->rec = nr;
         c->cap = (uint32_t)cap;
-        c->in_slab = 0;
+    }
+    if (c->slab < 0) {
+        size_t range = (size_t)(c - e->contacts) >> SLAB_BITS;
+        if (range < e->n_ranges) e->own_events[range]++;
+        e->own_total++;
     }
     const chunk *ch = e->chunks[pos >> CHUNK_BITS];
     size_t k = pos & (CHUNK - 1);
@@ -353,8 +382,7 @@ void sy_engine_memory(sy_engine *e, size_t *total, size_t *base_columns) {
     size_t t = e->n_chunks * sizeof(chunk) + e->cap_rev * sizeof(revenue) +
                e->n_contacts * sizeof(contact_slot);
     for (size_t i = 0; i < e->n_contacts; i++)
-        if (!e->contacts[i].in_slab) t += e->contacts[i].cap * sizeof(crec);
-    t += e->slab_n * sizeof(crec);
+        t += (e->contacts[i].slab < 0 ? e->contacts[i].cap : e->contacts[i].n) * sizeof(crec);
     for (size_t i = 0; i < e->n_types; i++)
         t += e->by_type[i].cap * sizeof(uint32_t);
     pthread_rwlock_unlock(&e->lock);

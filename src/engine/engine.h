@@ -144,12 +144,17 @@ typedef struct sy_engine_rec {
     uint8_t pad;
 } sy_engine_rec;
 
-/* Packs every contact's list into one block in contact order, so that a
- * contact-major scan reads memory sequentially. Call once after the start-up
- * replay (it takes the write lock for a copy of all lists); later appends
- * move a contact's list out of the block again. Returns 0 or SY_E_NOMEM
- * (the engine is unchanged then). */
+/* Packs every contact's list into slabs in contact order (one per range of
+ * 65,536 contacts, each under its own short write-lock hold), so that a
+ * contact-major scan reads memory sequentially. Call after the start-up
+ * replay; later appends move a contact's list out of its slab again.
+ * Returns 0 or SY_E_NOMEM (ranges not packed stay as they were). */
 int sy_engine_compact(sy_engine *e);
+/* Starts a thread that every 2 s repacks the contact ranges whose lists
+ * have mostly moved out of their slab (appends after the last packing),
+ * one range of 65,536 contacts per write-lock hold. Stopped by
+ * sy_engine_destroy. Returns 0 or SY_E_INTERNAL. */
+int sy_engine_start_maintenance(sy_engine *e);
 
 /* Called once per canonical contact with events: recs are its events and
  * those of contacts merged into it, in (ts, pos) order (valid during the

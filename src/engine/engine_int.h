@@ -32,6 +32,9 @@ typedef struct revenue {
     int64_t fen;
 } revenue;
 
+#define SLAB_BITS 16
+#define SLAB_RANGE (1u << SLAB_BITS)
+
 /* A contact's list holds sy_engine_rec (engine.h) entries. */
 typedef sy_engine_rec crec;
 
@@ -41,7 +44,7 @@ typedef sy_engine_rec crec;
 typedef struct contact_slot {
     crec *rec; /* own events in (ts, pos) order */
     uint32_t n, cap;
-    uint8_t in_slab;      /* rec points into e->slab: never realloc or free it */
+    int32_t slab;         /* rec points into e->slabs[slab] (never realloc or free it); -1: own */
     uint32_t merged_into; /* 0 = canonical */
     uint32_t *children;   /* contacts merged into this one */
     uint32_t n_children, cap_children;
@@ -66,10 +69,24 @@ struct sy_engine {
      * type reads only that type's events instead of scanning every column */
     type_list *by_type;
     size_t n_types; /* lists allocated: types < n_types */
-    /* contact lists packed in contact order by sy_engine_compact, so that a
-     * contact-major scan reads memory sequentially */
-    crec *slab;
-    size_t slab_n;
+    /* Contact lists packed in contact order (engine_scan.c), so that a
+     * contact-major scan reads memory sequentially: one slab per range of
+     * SLAB_RANGE contacts, freed when no list points into it any more. A
+     * list that grows moves out to its own allocation; own_events counts
+     * the events in such lists per range, and the maintenance thread
+     * repacks ranges where they pile up. */
+    struct slab {
+        crec *mem;
+        size_t refs; /* contacts whose list points into mem */
+    } *slabs;
+    size_t n_slabs, cap_slabs;
+    size_t *own_events; /* per range of SLAB_RANGE contacts */
+    size_t n_ranges;
+    size_t own_total;
+    pthread_t maint;
+    int maint_running, maint_stop;
+    pthread_mutex_t maint_mu;
+    pthread_cond_t maint_cv;
     /* --- segment indexes (engine_segidx.c) --- */
     struct seg_index *segidx; /* per-type day buckets for behaviour conditions */
     uint64_t merge_gen;       /* bumped by every merge and unmerge */
@@ -101,5 +118,11 @@ static inline int64_t sy_engine_revenue_at(const sy_engine *e, uint32_t pos) {
     }
     return lo < e->n_rev && e->rev[lo].pos == pos ? e->rev[lo].fen : 0;
 }
+
+/* Drops a contact's reference to its slab (freeing the slab when it was
+ * the last one) after its list moved out; write lock held. */
+void sy_engine_slab_release(sy_engine *e, int32_t slab);
+/* Stops the maintenance thread if running (engine.c's destroy calls it). */
+void sy_engine_maint_stop(sy_engine *e);
 
 #endif

@@ -8,35 +8,155 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <roaring/roaring.h>
 #include "engine_int.h"
 #include "base/err.h"
 
-int sy_engine_compact(sy_engine *e) {
+void sy_engine_slab_release(sy_engine *e, int32_t slab) {
+    if (slab < 0 || (size_t)slab >= e->n_slabs) return;
+    struct slab *sl = &e->slabs[slab];
+    if (sl->refs && --sl->refs == 0) {
+        free(sl->mem);
+        sl->mem = NULL;
+    }
+}
+
+/* Events held by the lists of a range's contacts. Lock held. */
+static size_t range_events(const sy_engine *e, size_t range) {
+    size_t lo = range << SLAB_BITS, hi = lo + SLAB_RANGE, n = 0;
+    if (hi > e->n_contacts) hi = e->n_contacts;
+    for (size_t i = lo; i < hi; i++)
+        n += e->contacts[i].n;
+    return n;
+}
+
+/* Repacks the lists of one range of contacts into a new slab, under the
+ * write lock (a range is small enough to copy in a few milliseconds, so
+ * ingestion and queries wait at most that long). */
+static int compact_range(sy_engine *e, size_t range) {
     pthread_rwlock_wrlock(&e->lock);
+    size_t lo = range << SLAB_BITS, hi = lo + SLAB_RANGE;
+    if (hi > e->n_contacts) hi = e->n_contacts;
     size_t total = 0;
-    for (size_t i = 0; i < e->n_contacts; i++)
+    for (size_t i = lo; i < hi; i++)
         total += e->contacts[i].n;
-    crec *slab = total ? malloc(total * sizeof *slab) : NULL;
-    if (total && !slab) {
-        pthread_rwlock_unlock(&e->lock);
-        return SY_E_NOMEM;
+    int32_t idx = -1;
+    crec *mem = NULL;
+    if (total) {
+        for (size_t k = 0; k < e->n_slabs; k++)
+            if (!e->slabs[k].mem && !e->slabs[k].refs) {
+                idx = (int32_t)k;
+                break;
+            }
+        if (idx < 0) {
+            if (e->n_slabs == e->cap_slabs) {
+                size_t cap = e->cap_slabs ? e->cap_slabs * 2 : 16;
+                struct slab *ns = realloc(e->slabs, cap * sizeof *ns);
+                if (!ns) {
+                    pthread_rwlock_unlock(&e->lock);
+                    return SY_E_NOMEM;
+                }
+                e->slabs = ns;
+                e->cap_slabs = cap;
+            }
+            idx = (int32_t)e->n_slabs++;
+            e->slabs[idx] = (struct slab){NULL, 0};
+        }
+        mem = malloc(total * sizeof *mem);
+        if (!mem) {
+            pthread_rwlock_unlock(&e->lock);
+            return SY_E_NOMEM;
+        }
+        e->slabs[idx].mem = mem;
     }
     size_t off = 0;
-    for (size_t i = 0; i < e->n_contacts; i++) {
+    for (size_t i = lo; i < hi; i++) {
         contact_slot *c = &e->contacts[i];
-        if (c->n) memcpy(slab + off, c->rec, c->n * sizeof *slab);
-        if (!c->in_slab) free(c->rec);
-        c->rec = c->n ? slab + off : NULL;
-        c->cap = c->n;
-        c->in_slab = c->n != 0;
+        if (c->n) memcpy(mem + off, c->rec, c->n * sizeof *mem);
+        if (c->slab < 0)
+            free(c->rec);
+        else
+            sy_engine_slab_release(e, c->slab);
+        if (c->n) {
+            c->rec = mem + off;
+            c->cap = c->n;
+            c->slab = idx;
+            e->slabs[idx].refs++;
+        } else {
+            c->rec = NULL;
+            c->cap = 0;
+            c->slab = -1;
+        }
         off += c->n;
     }
-    free(e->slab);
-    e->slab = slab;
-    e->slab_n = total;
+    if (range < e->n_ranges) {
+        e->own_total -= e->own_events[range];
+        e->own_events[range] = 0;
+    }
     pthread_rwlock_unlock(&e->lock);
     return 0;
+}
+
+int sy_engine_compact(sy_engine *e) {
+    pthread_rwlock_rdlock(&e->lock);
+    size_t n = e->n_ranges;
+    pthread_rwlock_unlock(&e->lock);
+    for (size_t r = 0; r < n; r++) {
+        int rc = compact_range(e, r);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* Repacks the ranges where lists that moved out of their slab hold more
+ * than an eighth of the range's events. */
+static void maintain(sy_engine *e) {
+    pthread_rwlock_rdlock(&e->lock);
+    size_t n = e->n_ranges;
+    pthread_rwlock_unlock(&e->lock);
+    for (size_t r = 0; r < n; r++) {
+        pthread_rwlock_rdlock(&e->lock);
+        size_t own = r < e->n_ranges ? e->own_events[r] : 0;
+        int due = own >= 4096 && own * 8 >= range_events(e, r);
+        pthread_rwlock_unlock(&e->lock);
+        if (due && compact_range(e, r)) return;
+    }
+}
+
+static void *maint_main(void *arg) {
+    sy_engine *e = arg;
+    pthread_mutex_lock(&e->maint_mu);
+    while (!e->maint_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 2;
+        pthread_cond_timedwait(&e->maint_cv, &e->maint_mu, &ts);
+        if (e->maint_stop) break;
+        pthread_mutex_unlock(&e->maint_mu);
+        maintain(e);
+        pthread_mutex_lock(&e->maint_mu);
+    }
+    pthread_mutex_unlock(&e->maint_mu);
+    return NULL;
+}
+
+int sy_engine_start_maintenance(sy_engine *e) {
+    if (e->maint_running) return 0;
+    e->maint_stop = 0;
+    if (pthread_create(&e->maint, NULL, maint_main, e) != 0) return SY_E_INTERNAL;
+    e->maint_running = 1;
+    return 0;
+}
+
+void sy_engine_maint_stop(sy_engine *e) {
+    if (!e->maint_running) return;
+    pthread_mutex_lock(&e->maint_mu);
+    e->maint_stop = 1;
+    pthread_cond_signal(&e->maint_cv);
+    pthread_mutex_unlock(&e->maint_mu);
+    pthread_join(e->maint, NULL);
+    e->maint_running = 0;
 }
 
 static int cmp_rec(const void *a, const void *b) {

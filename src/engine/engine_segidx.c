@@ -32,6 +32,7 @@
 #define DAY_MS 86400000LL
 #define SPAN_DAYS 16384 /* days held in buckets (~45 years); others go to `far` */
 #define CNT_MAX 65535u  /* counters saturate here: higher thresholds use the scan */
+#define LEVELS 4        /* thresholds up to this count with bit levels, not counters */
 
 typedef struct day_bucket {
     uint32_t *contact; /* raw contact ids */
@@ -64,6 +65,7 @@ struct seg_index {
     size_t n_words; /* a multiple of 1024 (one roaring container) */
     uint16_t *cnt;
     size_t n_cnt;
+    uint64_t *lv; /* LEVELS bitsets of n_words: "seen at least k times" */
     uint32_t *touched;
     size_t cap_touched;
     char *ser; /* serialisation buffer for bits → roaring */
@@ -99,6 +101,7 @@ void sy_segidx_destroy(struct seg_index *x) {
     free(x->types);
     free(x->bits);
     free(x->cnt);
+    free(x->lv);
     free(x->touched);
     free(x->ser);
     free(x->merged);
@@ -174,10 +177,15 @@ static int index_type(sy_engine *e, type_idx *t, int type) {
 static int ensure_scratch(sy_engine *e, struct seg_index *x, int need_cnt) {
     size_t words = ((e->n_contacts + 65535) / 65536) * 1024;
     if (words > x->n_words) {
-        uint64_t *b = calloc(words, sizeof *b);
-        if (!b) return -1;
+        uint64_t *b = calloc(words, sizeof *b), *l = calloc(words * LEVELS, sizeof *l);
+        if (!b || !l) {
+            free(b);
+            free(l);
+            return -1;
+        }
         free(x->bits);
-        x->bits = b, x->n_words = words;
+        free(x->lv);
+        x->bits = b, x->lv = l, x->n_words = words;
     }
     if (need_cnt && e->n_contacts > x->n_cnt) {
         uint16_t *c = calloc(e->n_contacts, sizeof *c);
@@ -211,11 +219,11 @@ static uint32_t card_of(const uint64_t *w) {
  * container keys and cardinalities, their offsets, then each container as
  * a sorted uint16 array or a 1024-word bitset) and deserialises it, which
  * copies whole containers instead of inserting ids one by one. */
-static roaring_bitmap_t *bits_take(struct seg_index *x) {
+static roaring_bitmap_t *bits_take_from(struct seg_index *x, uint64_t *bits) {
     size_t nc_all = x->n_words / 1024;
     size_t nc = 0, data = 0;
     for (size_t k = 0; k < nc_all; k++) {
-        uint32_t c = card_of(x->bits + k * 1024);
+        uint32_t c = card_of(bits + k * 1024);
         if (c) nc++, data += c > 4096 ? 8192 : (size_t)c * 2;
     }
     if (!nc) return roaring_bitmap_create();
@@ -230,7 +238,7 @@ static roaring_bitmap_t *bits_take(struct seg_index *x) {
     put32(p + 4, (uint32_t)nc);
     size_t hdr = 8, offs = 8 + nc * 4, at = 8 + nc * 8, j = 0;
     for (size_t k = 0; k < nc_all; k++) {
-        uint64_t *w = x->bits + k * 1024;
+        uint64_t *w = bits + k * 1024;
         uint32_t c = card_of(w);
         if (!c) continue;
         put16(p + hdr + j * 4, (uint16_t)k);
@@ -253,6 +261,10 @@ static roaring_bitmap_t *bits_take(struct seg_index *x) {
         j++;
     }
     return roaring_bitmap_portable_deserialize_safe(x->ser, at);
+}
+
+static roaring_bitmap_t *bits_take(struct seg_index *x) {
+    return bits_take_from(x, x->bits);
 }
 
 /* Merged-away contacts as bits and as a set, for the current merge_gen. */
@@ -314,7 +326,7 @@ roaring_bitmap_t *sy_segidx_who_counts(sy_engine *e, int type, int64_t from, int
     }
     type_idx *t = &x->types[type];
     if ((size_t)type < e->n_types && index_type(e, t, type)) goto out;
-    if (ensure_scratch(e, x, min_count > 1) || refresh_merged(e, x)) goto out;
+    if (ensure_scratch(e, x, min_count > LEVELS) || refresh_merged(e, x)) goto out;
     if (from >= to || (!t->days && !t->n_far)) {
         res = roaring_bitmap_create();
         goto out;
@@ -383,8 +395,47 @@ roaring_bitmap_t *sy_segidx_who_counts(sy_engine *e, int type, int64_t from, int
         }
         goto out;
     }
-    /* at least min_count: saturating counters over the events in the
-     * window; a contact goes into the answer when its count reaches it */
+    if (min_count <= LEVELS) {
+        /* at least min_count (2..LEVELS): bit levels, level k-1 holding
+         * "seen at least k times"; an event climbs its contact one level.
+         * The levels are a few bits per contact (they stay in cache, unlike
+         * counters), and only the top one is converted into the answer. */
+        uint64_t *lv = x->lv;
+        size_t nw = x->n_words;
+        uint32_t top = min_count - 1;
+#define CLIMB(raw)                                                                                 \
+    do {                                                                                           \
+        uint32_t id_ = merges ? canon(e, x, (raw)) : (raw);                                        \
+        size_t w_ = id_ >> 6;                                                                      \
+        uint64_t b_ = 1ULL << (id_ & 63);                                                          \
+        uint32_t k_ = 0;                                                                           \
+        while (k_ < top && (lv[k_ * nw + w_] & b_))                                                \
+            k_++;                                                                                  \
+        lv[k_ * nw + w_] |= b_;                                                                    \
+    } while (0)
+        for (int64_t d = lo; d <= hi; d++) {
+            day_bucket *b = &t->days[d - t->day0];
+            int64_t start = d * DAY_MS;
+            const uint32_t *ct = b->contact;
+            if (start >= from && start + DAY_MS <= to) {
+                for (uint32_t i = 0; i < b->n; i++)
+                    CLIMB(ct[i]);
+            } else {
+                for (uint32_t i = 0; i < b->n; i++) {
+                    int64_t ts = start + b->ms[i];
+                    if (ts >= from && ts < to) CLIMB(ct[i]);
+                }
+            }
+        }
+        for (size_t i = 0; i < t->n_far; i++)
+            if (t->far[i].ts >= from && t->far[i].ts < to) CLIMB(t->far[i].contact);
+#undef CLIMB
+        res = bits_take_from(x, lv + (size_t)top * nw);
+        memset(lv, 0, (size_t)min_count * nw * sizeof *lv);
+        goto out;
+    }
+    /* above LEVELS: saturating counters over the events in the window; a
+     * contact goes into the answer when its count reaches min_count */
     size_t nt = 0;
     int failed = 0;
 #define COUNT(raw)                                                                                 \
@@ -432,6 +483,7 @@ roaring_bitmap_t *sy_segidx_who_counts(sy_engine *e, int type, int64_t from, int
 out:
     /* a failure may leave bits set: the scratch must start zeroed */
     if (!res && x->bits) memset(x->bits, 0, x->n_words * sizeof *x->bits);
+    if (!res && x->lv) memset(x->lv, 0, (size_t)LEVELS * x->n_words * sizeof *x->lv);
     pthread_mutex_unlock(&x->lock);
     return res;
 }

@@ -47,4 +47,10 @@ int sy_segments_eval(sy_segments *s, json_t *definition, int64_t as_of, sy_idset
  * SY_E_NOMEM. */
 int sy_segments_members(sy_segments *s, int64_t id, int64_t as_of, sy_idset **out, sy_err *e);
 
+/* Saves a new segment (version 1) with a definition validated as the API
+ * does, audited as actor. Errors: SY_E_INVALID (field = JSON path),
+ * SY_E_CONFLICT with field "name" when the name is taken, SY_E_IO. */
+int sy_segments_save(sy_segments *s, const sy_actor *actor, const char *name,
+                     const char *description, json_t *definition, int64_t *id, sy_err *e);
+
 #endif

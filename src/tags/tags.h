@@ -98,4 +98,11 @@ int sy_tags_ensure_model_tag(sy_tags *t, const char *category, const char *scena
 int sy_tags_set_model_members(sy_tags *t, int64_t tag_id, const sy_idset *want, size_t *added,
                               size_t *removed, sy_err *e);
 
+/* Saves a list of contacts (live ids, already scope-checked) as a new manual
+ * tag `name` in the category 分析人群 (created when missing), audited as the
+ * actor. Errors: SY_E_CONFLICT with field "name" when that name is taken
+ * (nothing saved), SY_E_NOMEM, SY_E_IO. */
+int sy_tags_save_list(sy_tags *t, const sy_actor *actor, const char *name, const sy_idset *members,
+                      int64_t *tag_id, sy_err *e);
+
 #endif

@@ -111,6 +111,9 @@ step('the contacts who dropped at a step are listed and saved as a segment', asy
   assert.match(await text(page, 'funnel-contacts-total'), new RegExp(`共 ${nf(api.total)} 条`));
   const rows = await dlg.locator('tbody tr').count();
   assert.equal(rows, Math.min(api.items.length, 100));
+  // The page asks exactly what the API was asked (same total, same rows).
+  const ids = await dlg.locator('tbody tr td:first-child').allInnerTexts();
+  assert.deepEqual(ids.map((x) => Number(x.trim())), api.items.slice(0, 100).map((c) => c.id));
   await page.getByTestId('funnel-save-name').fill('加购未支付（浏览器测试）');
   await page.getByTestId('funnel-save').click();
   await page.getByTestId('funnel-saved').waitFor();
@@ -123,6 +126,9 @@ step('the contacts who dropped at a step are listed and saved as a segment', asy
 });
 
 step('a long query shows its progress and can be cancelled', async (page) => {
+  await page.goto(`${srv.base}/analytics/funnels?q=${encodeURIComponent(JSON.stringify(FUNNEL))}`);
+  await page.getByTestId('funnel-table').waitFor();
+  await waitIdle(page);
   let release;
   const held = new Promise((r) => { release = r; });
   await page.route('**/api/v1/analytics/funnel', async (route) => { await held; await route.continue().catch(() => {}); });
@@ -211,4 +217,52 @@ step('概览 shows the default dashboard with its cards and colours', async (pag
     const status = data.status && data.status !== 'none' ? data.status : '';
     assert.equal(await el.getAttribute('data-status'), status, `card ${c.title}`);
   }
+});
+
+step('a dashboard gets a card with thresholds and an alert rule from the editors', async (page) => {
+  await page.goto(`${srv.base}/dashboards`);
+  await page.waitForURL(/\/dashboards\/\d+$/); // the first dashboard opens
+  const first = page.url();
+  await page.getByTestId('dashboard-new').click();
+  await page.locator('.el-message-box input').fill('运营周报（浏览器测试）');
+  await page.locator('.el-message-box__btns .el-button--primary').click();
+  await page.waitForURL((u) => /\/dashboards\/\d+$/.test(u.pathname) && u.href !== first);
+  const id = Number(page.url().split('/').pop());
+  assert.equal((await admin.get(`/api/v1/dashboards/${id}`)).body.name, '运营周报（浏览器测试）');
+  await page.getByTestId('card-new').click();
+  await page.getByTestId('card-editor').waitFor();
+  await page.getByTestId('card-title').fill('GMV 周');
+  await pickOption(page, 'metric-pick', 'GMV');
+  await page.getByTestId('metric-interval').getByText('按周').click();
+  await page.getByTestId('card-chart').getByText('柱状').click();
+  await page.getByTestId('card-th-on').click();
+  await page.getByTestId('card-th-green').locator('input').fill('20000');
+  await page.getByTestId('card-th-red').locator('input').fill('10000.5');
+  await page.getByTestId('card-th-red').locator('input').blur();
+  await page.getByTestId('card-save').click();
+  await page.getByTestId('card-editor').waitFor({ state: 'hidden' });
+  const d = (await admin.get(`/api/v1/dashboards/${id}`)).body;
+  assert.equal(d.cards.length, 1);
+  const c = d.cards[0];
+  assert.equal(c.title, 'GMV 周');
+  assert.equal(c.chart, 'bar');
+  assert.deepEqual(c.question, { kind: 'metric', metric: 'gmv', interval: 'week' });
+  // Yuan in the form, fen in the API.
+  assert.deepEqual(c.thresholds, { direction: 'higher_is_better', green: 2000000, red: 1000050 });
+  const data = (await admin.get(`/api/v1/dashboards/${id}/cards/${c.id}/data`)).body;
+  const el = page.getByTestId(`card-${c.id}`);
+  await page.getByTestId(`card-value-${c.id}`).getByText(fmtValue(data.headline.value, 'fen'), { exact: true }).waitFor();
+  assert.equal(await el.getAttribute('data-status'), data.status === 'none' ? '' : data.status);
+
+  await page.getByRole('tab', { name: '告警' }).click();
+  await page.getByTestId('alert-new').click();
+  await page.getByTestId('alert-dialog').waitFor();
+  await page.getByTestId('alert-name').fill('GMV 下滑');
+  await page.getByTestId('alert-save').click();
+  await page.getByTestId('alert-dialog').waitFor({ state: 'hidden' });
+  const rules = (await admin.get('/api/v1/alerts')).body.items.filter((r) => r.card_id === c.id);
+  assert.equal(rules.length, 1);
+  assert.equal(rules[0].name, 'GMV 下滑');
+  assert.deepEqual(rules[0].condition, { type: 'drop_pct_vs_trailing_7', value: 15 });
+  await page.getByTestId('alerts-table').getByText('比前 7 期均值下降超过 15%').waitFor();
 });

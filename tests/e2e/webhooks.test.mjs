@@ -2,8 +2,9 @@
 // bad input refused with the field named and nothing saved, a node receiver
 // that verifies X-Siyu-Signature exactly as docs/channels.md tells
 // receivers to, retries with backoff (a receiver failing twice), failure
-// after 8 attempts and a manual retry, kill -9 with a delivery in flight →
-// delivered after restart, permissions, audit and /metrics.
+// after 8 attempts and a manual retry, kill -9 (and a normal stop) with a
+// delivery in flight → delivered after restart, permissions, audit and
+// /metrics.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -108,6 +109,13 @@ test('create shows the secret once; list and read never show it; patch, rotate, 
   assert.equal(p.body.enabled, false);
   assert.deepEqual(p.body.topics, ['*']);
   assert.ok(!('secret' in p.body));
+
+  // null means "not given": nothing changes
+  const pn = await admin.patch(`/api/v1/webhooks/${id}`, { enabled: null, topics: null, name: null });
+  assert.equal(pn.status, 200, pn.text);
+  assert.equal(pn.body.enabled, false);
+  assert.deepEqual(pn.body.topics, ['*']);
+  assert.equal(pn.body.name, '告警');
 
   const r1 = await admin.post(`/api/v1/webhooks/${id}/rotate-secret`);
   assert.equal(r1.status, 200, r1.text);
@@ -350,7 +358,7 @@ test('8 failed attempts mark a delivery failed; a manual retry sends it again', 
   }
 });
 
-test('kill -9 with a delivery in flight: after restart it is delivered', async () => {
+for (const signal of ['SIGKILL', 'SIGTERM']) test(`${signal} with a delivery in flight: after restart it is delivered`, async () => {
   const s1 = await startServer({ contacts: 0, env: { SIYU_WEBHOOK_RETRY_BASE_MS: '50' } });
   let s2;
   try {
@@ -361,7 +369,9 @@ test('kill -9 with a delivery in flight: after restart it is delivered', async (
     const t = await a1.post(`/api/v1/webhooks/${c.body.id}/test`);
     assert.equal(t.status, 202);
     assert.ok(await until(() => rcv.reqs.length >= 1), 'first attempt reached the receiver');
-    await s1.stop('SIGKILL');
+    const t0 = Date.now();
+    await s1.stop(signal);
+    assert.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms with a request in flight`);
     hang = false;
     s2 = await startServer({ dataDir: s1.dir, env: { SIYU_WEBHOOK_RETRY_BASE_MS: '50' } });
     const a2 = new Client(s2.base, { token: s1.demo.admin.api_token });

@@ -12,7 +12,8 @@
 static void test_signature_vectors(void **state) {
     (void)state;
     char sig[SY_WEBHOOK_SIG_MAX];
-    /* printf '%s' '1795320000.{"id":42,...}' | openssl dgst -sha256 -hmac 'whsec_test_secret_0123456789' */
+    /* printf '%s' '1795320000.{"id":42,...}' | openssl dgst -sha256 -hmac
+     * 'whsec_test_secret_0123456789' */
     const char *body =
         "{\"id\":42,\"topic\":\"alert.fired\",\"created_at\":1795320000000,\"data\":{\"metric\":"
         "\"dau\",\"value\":123}}";
@@ -91,9 +92,9 @@ static void test_url_and_secret(void **state) {
     assert_ok(sy_wh_check_url("https://example.com/hooks/siyu", &e), &e);
     assert_ok(sy_wh_check_url("http://127.0.0.1:8080/x?y=1", &e), &e);
     assert_ok(sy_wh_check_url("HTTPS://EXAMPLE.COM", &e), &e);
-    const char *bad[] = {"",          "example.com/hook", "ftp://example.com/x",
-                         "file:///etc/passwd", "https://",   "https://exa mple.com",
-                         "http:///nohost", "javascript:alert(1)"};
+    const char *bad[] = {
+        "",         "example.com/hook",     "ftp://example.com/x", "file:///etc/passwd",
+        "https://", "https://exa mple.com", "http:///nohost",      "javascript:alert(1)"};
     for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
         sy_err_clear(&e);
         if (sy_wh_check_url(bad[i], &e) != SY_E_INVALID) fail_msg("url \"%s\" accepted", bad[i]);
@@ -116,16 +117,17 @@ static void test_url_and_secret(void **state) {
 
 static int seed_endpoints(sy_db *db, void *arg, sy_err *e) {
     (void)arg;
-    return sy_db_exec(db,
-                      "INSERT INTO webhook_endpoints (id, name, url, secret, topics, enabled, "
-                      "created_at, updated_at) VALUES "
-                      "(1, 'all', 'http://127.0.0.1:9/a', 'whsec_aaaaaaaaaaaaaaaa', '[\"*\"]', 1, 0, 0),"
-                      "(2, 'alerts', 'http://127.0.0.1:9/b', 'whsec_bbbbbbbbbbbbbbbb', "
-                      "'[\"alert.*\"]', 1, 0, 0),"
-                      "(3, 'off', 'http://127.0.0.1:9/c', 'whsec_cccccccccccccccc', '[\"*\"]', 0, 0, 0),"
-                      "(4, 'tests', 'http://127.0.0.1:9/d', 'whsec_dddddddddddddddd', "
-                      "'[\"webhook.test\"]', 1, 0, 0)",
-                      e);
+    return sy_db_exec(
+        db,
+        "INSERT INTO webhook_endpoints (id, name, url, secret, topics, enabled, "
+        "created_at, updated_at) VALUES "
+        "(1, 'all', 'http://127.0.0.1:9/a', 'whsec_aaaaaaaaaaaaaaaa', '[\"*\"]', 1, 0, 0),"
+        "(2, 'alerts', 'http://127.0.0.1:9/b', 'whsec_bbbbbbbbbbbbbbbb', "
+        "'[\"alert.*\"]', 1, 0, 0),"
+        "(3, 'off', 'http://127.0.0.1:9/c', 'whsec_cccccccccccccccc', '[\"*\"]', 0, 0, 0),"
+        "(4, 'tests', 'http://127.0.0.1:9/d', 'whsec_dddddddddddddddd', "
+        "'[\"webhook.test\"]', 1, 0, 0)",
+        e);
 }
 
 static void test_queue(void **state) {
@@ -141,10 +143,14 @@ static void test_queue(void **state) {
     json_t *data = json_pack("{s:s, s:f}", "metric", "dau", "value", 1.5);
     size_t n = 99;
     assert_ok(sy_webhook_publish(c, "alert.fired", data, &n, &e), &e);
-    assert_int_equal(n, 2); /* endpoints 1 (*) and 2 (alert.*); 3 is disabled, 4 does not subscribe */
+    assert_int_equal(n,
+                     2); /* endpoints 1 (*) and 2 (alert.*); 3 is disabled, 4 does not subscribe */
     assert_ok(sy_webhook_publish(c, "contact.created", data, &n, &e), &e);
     assert_int_equal(n, 1);
     assert_int_equal(sy_webhook_publish(c, "Bad Topic", data, &n, &e), SY_E_INVALID);
+
+    assert_ok(sy_webhook_endpoint_exists(c, 3, &e), &e); /* disabled still exists */
+    assert_int_equal(sy_webhook_endpoint_exists(c, 99, &e), SY_E_NOT_FOUND);
 
     int64_t did = 0;
     assert_ok(sy_webhook_send_to(c, 4, "alert.fired", data, &did, &e), &e);

@@ -26,8 +26,10 @@ CREATE TABLE dashboard_cards (
 );
 CREATE INDEX dashboard_cards_dashboard ON dashboard_cards (dashboard_id, position, id);
 
+-- AUTOINCREMENT: a rule's id is never reused, so the events of a deleted
+-- rule (kept as history, also the cooldown record) never pass for a new one's.
 CREATE TABLE alert_rules (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
     card_id INTEGER REFERENCES dashboard_cards(id), -- watched card, or NULL with question
     question TEXT,                   -- JSON question when card_id is NULL
@@ -47,7 +49,7 @@ CREATE INDEX alert_rules_card ON alert_rules (card_id);
 
 -- Kept when their rule is deleted (history); name copied for that reason.
 CREATE TABLE alert_events (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     alert_id INTEGER NOT NULL,
     name TEXT NOT NULL,
     fired_at INTEGER NOT NULL,

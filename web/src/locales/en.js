@@ -157,6 +157,16 @@ export default {
     once: 'Copy it now: this secret is shown only once:', copy: 'Copy', copied: 'Copied', prefix: 'Prefix', owner: 'Staff',
     lastUsed: 'Last used', revoked: 'Revoked', revoke: 'Revoke',
   },
+  webhooks: {
+    tab: 'Webhooks', url: 'URL', topics: 'Topics', topicsPh: 'comma-separated, e.g. alert.*, webhook.test; empty = all (*)',
+    secret: 'Signing secret', secretPh: 'leave empty to generate one', secretOnce: 'Copy the signing secret now; it is shown only once:',
+    verifyHint: 'Receivers check X-Siyu-Signature (HMAC-SHA256) with this secret; see docs/channels.md.', test: 'Send test',
+    testQueued: 'Test delivery #{id} queued', deliveries: 'Deliveries', rotate: 'Rotate secret',
+    rotateConfirm: 'Generate a new signing secret for "{name}"? The old one stops working at once; update the receiver.', retry: 'Retry', retried: 'Queued again',
+    status: 'Status', topic: 'Topic', attempts: 'Attempts', lastCode: 'HTTP status', lastError: 'Last error', createdAt: 'Created',
+    when: 'Delivered / next attempt', updatedAt: 'Updated',
+    st: { pending: 'Pending', delivered: 'Delivered', failed: 'Failed' },
+  },
   audit: { action: 'Action', who: 'Who', when: 'When', target: 'Target', from: 'From', detail: 'Detail', system: 'System' },
   lifecycle: {
     title: 'Life cycle', current: 'Current stage', since: 'since {when}', at: 'When', from: 'From', to: 'To',
@@ -189,9 +199,10 @@ export default {
     conversionRate: 'Conversion', revenue: 'Revenue', cost: 'Cost', cac: 'CAC', roi: 'ROI', costs: 'Channel costs', costsHint: 'Spend per acquisition channel and period (yuan), used for CAC and ROI; editing needs workspace settings permission',
     addCost: 'Add cost', noCosts: 'No channel costs yet', costYuan: 'Cost (yuan)',
     metric: 'Metric', koujing: 'Definition', dictionary: 'Metric definition', allMetrics: 'All metrics', noDefinition: 'No definition for {key}',
+    param: { activation_event: 'Activation event', days: 'Days', event: 'Event' },
     def: { formula: 'Formula', day_boundary: 'Day boundary', dedup: 'De-duplication', edge_cases: 'Edge cases', params: 'Parameters', default: 'default' },
     unitName: { contacts: 'contacts', count: 'count', fen: 'yuan', ratio: 'ratio', days: 'days' },
-    groups: { active: 'Activity', growth: 'Growth', conversion: 'Conversion', revenue: 'Revenue', retention: 'Retention', referral: 'Referral', channel: 'Channels' },
+    groups: { activity: 'Activity', acquisition: 'Acquisition', conversion: 'Conversion', revenue: 'Revenue', retention: 'Retention', referral: 'Referral' },
   },
   dashboards: {
     title: 'Dashboards', new: 'New dashboard', rename: 'Rename', namePrompt: 'Dashboard name', none: 'No dashboards yet', open: 'Open dashboard', cards: 'Cards', alerts: 'Alerts',
@@ -207,7 +218,7 @@ export default {
     conditions: { above: 'Above', below: 'Below', drop_pct_vs_trailing_7: 'Drops vs trailing 7 by more than', rise_pct_vs_trailing_7: 'Rises vs trailing 7 by more than' },
     condText: { above: 'above {v}', below: 'below {v}', drop_pct_vs_trailing_7: 'drops more than {v}% vs trailing 7', rise_pct_vs_trailing_7: 'rises more than {v}% vs trailing 7' },
     period: 'Period', threshold: 'Threshold', deliveryQueued: 'Queued', deliveryNone: 'Not sent',
-    webhook: 'Webhook', noWebhook: 'No webhook', enabled: 'On', evaluate: 'Check now', fired: 'Alert fired', notFired: 'Not fired',
+    webhook: 'Webhook', noWebhook: 'Every webhook subscribed to alert.fired', cooldown: 'Cooldown', cooldowns: { period: 'At most once per period', none: 'Every evaluation' }, enabled: 'On', evaluate: 'Check now', fired: 'Alert fired', notFired: 'Not fired',
     firedAlerts: 'Fired alerts', noFired: 'No alert has fired yet', firedValue: 'Value', trailingMean: 'Trailing mean', delivery: 'Delivery', message: 'Message',
   },
   // --- end analytics ---

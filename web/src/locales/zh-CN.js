@@ -155,6 +155,16 @@ export default {
     once: '请立即复制保存，此密钥只显示这一次：', copy: '复制', copied: '已复制', prefix: '前缀', owner: '所属员工', lastUsed: '最近使用',
     revoked: '已吊销', revoke: '吊销',
   },
+  webhooks: {
+    tab: 'Webhook', url: '接收地址', topics: '订阅主题', topicsPh: '逗号分隔，如 alert.*, webhook.test；留空 = 全部 (*)',
+    secret: '签名密钥', secretPh: '留空则自动生成', secretOnce: '请立即复制保存签名密钥，它只显示这一次：',
+    verifyHint: '接收方用此密钥校验 X-Siyu-Signature（HMAC-SHA256），见 docs/channels.md。', test: '发送测试',
+    testQueued: '已排队测试投递 #{id}', deliveries: '投递记录', rotate: '更换密钥',
+    rotateConfirm: '为“{name}”生成新的签名密钥？旧密钥立即失效，接收方需同步更新。', retry: '重试', retried: '已重新排队',
+    status: '状态', topic: '主题', attempts: '尝试次数', lastCode: 'HTTP 状态', lastError: '最近错误', createdAt: '创建时间',
+    when: '送达 / 下次尝试', updatedAt: '更新时间',
+    st: { pending: '待发送', delivered: '已送达', failed: '失败' },
+  },
   audit: { action: '操作', who: '操作人', when: '时间', target: '对象', from: '来源地址', detail: '详情', system: '系统' },
   lifecycle: {
     title: '生命周期', current: '当前阶段', since: '自 {when}', at: '时间', from: '原阶段', to: '新阶段',
@@ -187,9 +197,10 @@ export default {
     conversionRate: '转化率', revenue: '收入', cost: '成本', cac: '获客成本 CAC', roi: 'ROI', costs: '渠道成本', costsHint: '各获客渠道在一段时间内的投放成本（元），用于计算 CAC 与 ROI；修改需要“工作区设置”权限',
     addCost: '录入成本', noCosts: '还没有录入渠道成本', costYuan: '成本（元）',
     metric: '指标', koujing: '口径', dictionary: '指标口径', allMetrics: '全部指标', noDefinition: '指标 {key} 没有口径定义',
+    param: { activation_event: '激活事件', days: '天数', event: '事件' },
     def: { formula: '公式', day_boundary: '日界', dedup: '去重', edge_cases: '边界情况', params: '参数', default: '默认' },
     unitName: { contacts: '人', count: '次', fen: '元', ratio: '比率', days: '天' },
-    groups: { active: '活跃', growth: '增长', conversion: '转化', revenue: '收入', retention: '留存', referral: '转介绍', channel: '渠道' },
+    groups: { activity: '活跃', acquisition: '获客', conversion: '转化', revenue: '收入', retention: '留存', referral: '转介绍' },
   },
   dashboards: {
     title: '看板', new: '新建看板', rename: '重命名', namePrompt: '看板名称', none: '还没有看板', open: '打开看板', cards: '卡片', alerts: '告警',
@@ -205,7 +216,7 @@ export default {
     conditions: { above: '高于', below: '低于', drop_pct_vs_trailing_7: '比前 7 期均值下降超过', rise_pct_vs_trailing_7: '比前 7 期均值上升超过' },
     condText: { above: '高于 {v}', below: '低于 {v}', drop_pct_vs_trailing_7: '比前 7 期均值下降超过 {v}%', rise_pct_vs_trailing_7: '比前 7 期均值上升超过 {v}%' },
     period: '周期', threshold: '阈值', deliveryQueued: '已排队推送', deliveryNone: '未推送',
-    webhook: 'Webhook', noWebhook: '不推送', enabled: '启用', evaluate: '立即检查', fired: '已触发告警', notFired: '未触发',
+    webhook: 'Webhook', noWebhook: '订阅 alert.fired 的全部 Webhook', cooldown: '冷却', cooldowns: { period: '每个周期最多一次', none: '每次检查都可触发' }, enabled: '启用', evaluate: '立即检查', fired: '已触发告警', notFired: '未触发',
     firedAlerts: '已触发的告警', noFired: '还没有触发过告警', firedValue: '触发值', trailingMean: '前 7 期均值', delivery: '推送', message: '说明',
   },
   // --- end analytics ---
