@@ -35,6 +35,8 @@ int an_funnel_level(const int64_t *ts_ms, const uint16_t *match, size_t n, int n
     int64_t start[AN_MAX_STEPS];
     int set[AN_MAX_STEPS] = {0};
     int chain[AN_MAX_STEPS][AN_MAX_STEPS];
+    /* the first chain to reach each level: what reach reports */
+    int first[AN_MAX_STEPS][AN_MAX_STEPS];
     int64_t window_s = window_ms / 1000;
     size_t i = 0;
     while (i < n) {
@@ -49,13 +51,15 @@ int an_funnel_level(const int64_t *ts_ms, const uint16_t *match, size_t n, int n
                 if (!(match[x] & (1u << k))) continue;
                 if (k == 0) {
                     start[0] = sec;
+                    if (!set[0]) first[0][0] = (int)x;
                     set[0] = 1;
                     chain[0][0] = (int)x;
                 } else if (set[k - 1] && sec <= start[k - 1] + window_s) {
                     start[k] = start[k - 1];
-                    set[k] = 1;
                     memcpy(chain[k], chain[k - 1], (size_t)k * sizeof chain[k][0]);
                     chain[k][k] = (int)x;
+                    if (!set[k]) memcpy(first[k], chain[k], (size_t)(k + 1) * sizeof chain[k][0]);
+                    set[k] = 1;
                     if (k + 1 == n_steps) {
                         if (reach) memcpy(reach, chain[k], (size_t)n_steps * sizeof *reach);
                         return n_steps;
@@ -67,7 +71,7 @@ int an_funnel_level(const int64_t *ts_ms, const uint16_t *match, size_t n, int n
     }
     for (int k = n_steps; k > 0; k--)
         if (set[k - 1]) {
-            if (reach) memcpy(reach, chain[k - 1], (size_t)k * sizeof *reach);
+            if (reach) memcpy(reach, first[k - 1], (size_t)k * sizeof *reach);
             return k;
         }
     return 0;
@@ -174,7 +178,10 @@ static void funnel_contact(void *vctx, uint32_t contact, const sy_engine_rec *r,
             c->dts[s] = d;
             c->cap_dt[s] = cap;
         }
-        c->dts[s][c->n_dt[s]++] = c->ts[reach[s]] - c->ts[reach[s - 1]];
+        /* loose funnels order by whole seconds: a step may come a few ms
+         * before the previous one within the same second; that counts as 0 */
+        int64_t dt = c->ts[reach[s]] - c->ts[reach[s - 1]];
+        c->dts[s][c->n_dt[s]++] = dt > 0 ? dt : 0;
     }
     if (p->bd == AN_BD_NONE) return;
     int64_t keys[10];
@@ -245,9 +252,12 @@ static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, js
     json_t *w = json_object_get(body, "window");
     if (w) {
         static const char *const wkeys[] = {"value", "unit", NULL};
-        if (!json_is_object(w) || sy_json_only(w, wkeys, e))
+        if (!json_is_object(w))
             return sy_err_field(e, SY_E_INVALID, "window",
                                 "window is {\"value\": n, \"unit\": \"day\"|\"hour\"|\"minute\"}");
+        if (sy_json_only(w, wkeys, e))
+            return sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "window.%s", e->field), "%s",
+                                sy_strdup(a, e->msg));
         json_t *v = json_object_get(w, "value");
         const char *u = json_string_value(json_object_get(w, "unit"));
         if (!json_is_integer(v) || json_integer_value(v) <= 0)
@@ -379,7 +389,8 @@ int an_funnel(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
                 if (all) {
                     size_t k = 0;
                     for (int t = 0; t < AN_THREADS; t++) {
-                        memcpy(all + k, ctx[t].dts[s], ctx[t].n_dt[s] * sizeof *all);
+                        if (ctx[t].n_dt[s])
+                            memcpy(all + k, ctx[t].dts[s], ctx[t].n_dt[s] * sizeof *all);
                         k += ctx[t].n_dt[s];
                     }
                     /* the lower median: a real observed duration */

@@ -568,7 +568,10 @@ int an_metric(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
     /* metrics group contacts: "channel" means the acquisition channel and
      * "store" the contact's store */
     json_t *bd = json_object_get(body, "breakdown");
-    const char *by = bd ? json_string_value(json_object_get(bd, "by")) : NULL;
+    const char *by0 = bd ? json_string_value(json_object_get(bd, "by")) : NULL;
+    char by_buf[32];
+    snprintf(by_buf, sizeof by_buf, "%s", by0 ? by0 : "");
+    const char *by = by0 ? by_buf : NULL; /* a copy: the body is rewritten below */
     int cstore = 0;
     if (by && (strcmp(by, "category") == 0 || strcmp(by, "sku") == 0))
         return sy_err_field(e, SY_E_INVALID, "breakdown.by",

@@ -49,8 +49,13 @@ static void retention_contact(void *vctx, uint32_t contact, const sy_engine_rec 
     for (size_t k = i; k < n; k++) {
         if (!step_match(p, &p->ret, &r[k])) continue;
         int d = an_cal_day(cal, r[k].ts);
-        if (d >= cal->n_days) break;
+        if (d >= cal->n_days) {
+            /* after the table's last period: "on or after" every N */
+            if (p->on_or_after) last = p->periods - 1;
+            break;
+        }
         int off = cal->period_of_day[d] - cohort;
+        if (off >= p->periods && p->on_or_after) off = p->periods - 1; /* "or after" */
         if (off < 0 || off >= p->periods) continue;
         seen[off >> 6] |= 1ull << (off & 63);
         if (off > last) last = off;

@@ -80,7 +80,21 @@ int64_t an_local_day(const char *tz, int64_t ms) {
 
 int64_t an_day_start(const char *tz, int64_t day) {
     int64_t guess = day * AN_DAY_MS - (int64_t)tz_off_ms(tz, day * AN_DAY_MS) * 1000;
-    return day * AN_DAY_MS - (int64_t)tz_off_ms(tz, guess) * 1000;
+    int64_t start = day * AN_DAY_MS - (int64_t)tz_off_ms(tz, guess) * 1000;
+    /* where the clock jumps at midnight, local midnight does not exist: the
+     * day begins at the jump, the first instant whose local day is `day` */
+    if (an_local_day(tz, start) != day || an_local_day(tz, start - 1) == day) {
+        int64_t lo = start - 6 * 3600000LL, hi = start + 6 * 3600000LL;
+        while (lo < hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (an_local_day(tz, mid) >= day)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        start = lo;
+    }
+    return start;
 }
 
 int an_cal_build(sy_arena *a, const char *tz, int64_t first, int64_t last, int interval,

@@ -172,7 +172,8 @@ void an_costs_register(sy_analytics *an, sy_http *h);
  * starts at every step-1 event and step k extends the chain of step k-1 when
  * it is no more than window_s seconds after that chain's start.
  * match[i] is a bitmask of the steps event i matches. When reach is not
- * NULL it receives the ms time each step of the deepest chain was reached. */
+ * NULL it receives, for each step of the level, the index (into ts_ms) of
+ * the event of the first chain that reached that level. */
 int an_funnel_level(const int64_t *ts_ms, const uint16_t *match, size_t n, int n_steps,
                     int64_t window_ms, int strict, int *reach);
 
