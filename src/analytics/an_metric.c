@@ -656,9 +656,25 @@ int an_metric(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
         if (!ctx[t].wrow) ctx[t].oom = 1;
         if (q.bd != AN_BD_NONE) ctx[t].wrow = NULL;
     }
-    if (d->id != MX_NEW && d->id != MX_REF_NEW_SHARE && d->id != MX_CAC &&
-        sy_engine_scan_contacts(an->engine, q.only, AN_THREADS, metric_contact, ptrs))
+    if (d->id == MX_DAU && q.bd == AN_BD_NONE && ctx[0].wrow) {
+        /* one set of active contacts per day (engine_days.c): no scan */
+        sy_idset **sets = calloc((size_t)p.n_req, sizeof *sets);
+        if (!sets || sy_engine_active_day_sets(an->engine, q.tz, -1, q.from_day, p.n_req, sets)) {
+            ctx[0].oom = 1;
+        } else {
+            for (int i = 0; i < p.n_req; i++) {
+                int64_t n = (int64_t)(q.only ? sy_idset_and_count(sets[i], q.only)
+                                             : sy_idset_count(sets[i]));
+                ctx[0].wrow[p.pc.period_of_day[i]] += n;
+                ctx[0].wrow[p.P] += n;
+                sy_idset_destroy(sets[i]);
+            }
+        }
+        free(sets);
+    } else if (d->id != MX_NEW && d->id != MX_REF_NEW_SHARE && d->id != MX_CAC &&
+               sy_engine_scan_contacts(an->engine, q.only, AN_THREADS, metric_contact, ptrs)) {
         ctx[0].oom = 1;
+    }
     /* cohort sizes (den) from the facts: new contacts without events count */
     if (needs_facts && d->id != MX_EFFECTIVE_NEW) {
         ctx[1 % AN_THREADS].wrow = NULL;

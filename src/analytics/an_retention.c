@@ -76,6 +76,117 @@ static void retention_contact(void *vctx, uint32_t contact, const sy_engine_rec 
     }
 }
 
+/* --- the same answer from per-day sets (return event "$active", exact) ---
+ * A contact's first start event is activity, so it is active on its cohort
+ * day at or after that event; every later period's activity comes after it.
+ * Cell (c, N) is then |cohort c ∩ active in period c + N|. */
+
+typedef struct firsts {
+    int64_t *ts; /* per canonical contact: first start event, 0 = none */
+    uint8_t *active;
+    size_t n;
+    int oom;
+} firsts;
+
+static void first_fn(void *ctx, uint32_t contact, const sy_engine_rec *r) {
+    firsts *f = ctx;
+    if (f->oom) return;
+    if (contact >= f->n) {
+        size_t n = f->n ? f->n : 1024;
+        while (n <= contact)
+            n *= 2;
+        int64_t *t = realloc(f->ts, n * sizeof *t);
+        if (t) f->ts = t;
+        uint8_t *a = realloc(f->active, n);
+        if (a) f->active = a;
+        if (!t || !a) {
+            f->oom = 1;
+            return;
+        }
+        memset(f->ts + f->n, 0, (n - f->n) * sizeof *t);
+        memset(f->active + f->n, 0, n - f->n);
+        f->n = n;
+    }
+    if (!f->ts[contact] || r->ts < f->ts[contact] ||
+        (r->ts == f->ts[contact] && !f->active[contact])) {
+        f->ts[contact] = r->ts;
+        f->active[contact] = AN_ACTIVE(r->flags);
+    }
+}
+
+/* Returns 0, 1 (not answerable this way) or SY_E_NOMEM. */
+static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t *size,
+                             uint64_t *cells) {
+    const an_cal *cal = &p->cal;
+    firsts f = {0};
+    sy_engine_scan_type(an->engine, p->start.type, INT64_MIN, INT64_MAX, first_fn, &f);
+    int rc = f.oom ? SY_E_NOMEM : 0;
+    uint32_t **ids = calloc((size_t)p->n_cohorts, sizeof *ids);
+    size_t *n_ids = calloc((size_t)p->n_cohorts, sizeof *n_ids),
+           *cap = calloc((size_t)p->n_cohorts, sizeof *cap);
+    sy_idset **coh = calloc((size_t)p->n_cohorts, sizeof *coh);
+    sy_idset **day = calloc((size_t)cal->n_days, sizeof *day);
+    sy_idset **per = calloc((size_t)cal->n_periods, sizeof *per);
+    if (!ids || !n_ids || !cap || !coh || !day || !per) rc = SY_E_NOMEM;
+    int64_t lo = cal->start[0], hi = cal->start[cal->n_days];
+    for (size_t c = 1; rc == 0 && c < f.n; c++) {
+        if (!f.ts[c] || f.ts[c] < lo || f.ts[c] >= hi) continue;
+        if (!f.active[c]) {
+            rc = 1;
+            break;
+        }
+        int k = cal->period_of_day[an_cal_day(cal, f.ts[c])];
+        if (k >= p->n_cohorts) continue;
+        if (q->only && !sy_idset_contains(q->only, (uint32_t)c)) continue;
+        if (n_ids[k] == cap[k]) {
+            size_t nc = cap[k] ? cap[k] * 2 : 1024;
+            uint32_t *x = realloc(ids[k], nc * sizeof *x);
+            if (!x) {
+                rc = SY_E_NOMEM;
+                break;
+            }
+            ids[k] = x;
+            cap[k] = nc;
+        }
+        ids[k][n_ids[k]++] = (uint32_t)c;
+    }
+    if (rc == 0 && sy_engine_active_day_sets(an->engine, q->tz, -1, cal->first, cal->n_days, day))
+        rc = SY_E_NOMEM;
+    for (int k = 0; rc == 0 && k < cal->n_periods; k++) {
+        per[k] = day[cal->period_first[k]];
+        day[cal->period_first[k]] = NULL;
+        for (int d = cal->period_first[k] + 1; d < cal->period_first[k + 1]; d++)
+            sy_idset_or(per[k], day[d]);
+    }
+    for (int k = 0; rc == 0 && k < p->n_cohorts; k++) {
+        if (!(coh[k] = sy_idset_create())) {
+            rc = SY_E_NOMEM;
+            break;
+        }
+        sy_idset_add_many(coh[k], ids[k], n_ids[k]);
+        size[k] = n_ids[k];
+        for (int n = 0; n < p->periods && k + n < cal->n_periods; n++)
+            cells[(size_t)k * (size_t)p->periods + (size_t)n] = sy_idset_and_count(coh[k], per[k + n]);
+    }
+    for (int k = 0; ids && k < p->n_cohorts; k++)
+        free(ids[k]);
+    for (int k = 0; coh && k < p->n_cohorts; k++)
+        sy_idset_destroy(coh[k]);
+    for (int d = 0; day && d < cal->n_days; d++)
+        sy_idset_destroy(day[d]);
+    for (int k = 0; per && k < cal->n_periods; k++)
+        sy_idset_destroy(per[k]);
+    free(ids);
+    free(n_ids);
+    free(cap);
+    free(coh);
+    free(day);
+    free(per);
+    free(f.ts);
+    free(f.active);
+    return rc;
+}
+
 int an_retention(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_of,
                  json_t **out, sy_err *e) {
     static const char *const keys[] = {"start_event", "return_event", "interval", "periods",
@@ -163,7 +274,22 @@ int an_retention(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t 
         }
         ptrs[t] = &ctx[t];
     }
-    if ((rc = sy_engine_scan_contacts(an->engine, q.only, AN_THREADS, retention_contact, ptrs))) {
+    int fast = p.ret.type == -1 && !p.ret.n_filters && !p.on_or_after && p.start.type >= 0 &&
+               !p.start.n_filters;
+    if (fast) {
+        rc = retention_by_days(an, &q, &p, ctx[0].size, ctx[0].cells);
+        if (rc == 1) { /* a start event that is not activity: answer by scanning */
+            fast = 0;
+            rc = 0;
+            memset(ctx[0].size, 0, (size_t)p.n_cohorts * sizeof *ctx[0].size);
+            memset(ctx[0].cells, 0, (size_t)p.n_cohorts * (size_t)p.periods * sizeof *ctx[0].cells);
+        } else if (rc) {
+            rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    if (!fast &&
+        (rc = sy_engine_scan_contacts(an->engine, q.only, AN_THREADS, retention_contact, ptrs))) {
         rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
         goto done;
     }

@@ -15,6 +15,7 @@ sy_engine *sy_engine_create(void) {
     pthread_mutex_init(&e->maint_mu, NULL);
     pthread_cond_init(&e->maint_cv, NULL);
     e->segidx = sy_segidx_create(); /* NULL: behaviour conditions scan the type lists */
+    e->days_idx = sy_days_create();
     return e;
 }
 
@@ -40,6 +41,7 @@ void sy_engine_destroy(sy_engine *e) {
     pthread_mutex_destroy(&e->maint_mu);
     pthread_cond_destroy(&e->maint_cv);
     sy_segidx_destroy(e->segidx);
+    sy_days_destroy(e->days_idx);
     pthread_rwlock_destroy(&e->lock);
     free(e);
 }

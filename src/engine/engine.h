@@ -177,6 +177,20 @@ typedef void (*sy_engine_event_fn)(void *ctx, uint32_t contact, const sy_engine_
 size_t sy_engine_scan_type(sy_engine *e, int type, int64_t from, int64_t to, sy_engine_event_fn fn,
                            void *ctx);
 
+/* For each local day first_day + i (i < n_days; day numbers since
+ * 1970-01-01 in timezone tz), a new set (out[i], caller destroys) of the
+ * contacts (canonical ids) with at least one activity event — system and
+ * meta events never count — of type `type`, or of any type when type < 0,
+ * that day. Served from a per-day index built at the first call and brought
+ * up to date at each call (engine_days.c). Returns 0 or SY_E_NOMEM (every
+ * out[i] is then NULL). */
+int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t first_day,
+                              int n_days, sy_idset **out);
+/* |a ∩ b| without building it. */
+uint64_t sy_idset_and_count(const sy_idset *a, const sy_idset *b);
+/* Adds n ids (any order). */
+void sy_idset_add_many(sy_idset *s, const uint32_t *ids, size_t n);
+
 /* Inside a scan callback only (the read lock is held): a dimension value
  * and the revenue (fen; 0 when none) of the event at pos. */
 uint16_t sy_engine_dim_unlocked(const sy_engine *e, uint32_t pos, int dim);

@@ -83,6 +83,7 @@ struct sy_engine {
     size_t *own_events; /* per range of SLAB_RANGE contacts */
     size_t n_ranges;
     size_t own_total;
+    struct day_index *days_idx; /* engine_days.c; NULL: day sets unavailable */
     pthread_t maint;
     int maint_running, maint_stop;
     pthread_mutex_t maint_mu;
@@ -118,6 +119,9 @@ static inline int64_t sy_engine_revenue_at(const sy_engine *e, uint32_t pos) {
     }
     return lo < e->n_rev && e->rev[lo].pos == pos ? e->rev[lo].fen : 0;
 }
+
+struct day_index *sy_days_create(void);     /* NULL on out-of-memory */
+void sy_days_destroy(struct day_index *x); /* NULL ok */
 
 /* Drops a contact's reference to its slab (freeing the slab when it was
  * the last one) after its list moved out; write lock held. */

@@ -139,6 +139,7 @@ static void form_pass(sy_segments *s, struct seg_live *l) {
 
 /* One pass: list saved segments, evaluate each, diff, record changes. */
 static void pass(sy_segments *s, struct seg_live *l) {
+    int64_t t0 = sy_mono_ms();
     sy_db *db;
     sy_err e;
     if (sy_store_read_begin(s->st, &db, &e)) return;
@@ -229,8 +230,12 @@ static void pass(sy_segments *s, struct seg_live *l) {
     free(ids);
     free(versions);
     free(defs);
+    int64_t t1 = sy_mono_ms();
     rule_pass(s);
+    int64_t t2 = sy_mono_ms();
     form_pass(s, l);
+    sy_debug("msg=\"segment pass parts\" segments_ms=%lld rules_ms=%lld forms_ms=%lld",
+             (long long)(t1 - t0), (long long)(t2 - t1), (long long)(sy_mono_ms() - t2));
 }
 
 static void *live_main(void *arg) {

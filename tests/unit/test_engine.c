@@ -177,10 +177,108 @@ static void test_idset(void **state) {
     sy_idset_destroy(NULL);
 }
 
+/* --- analytics scans: contact-major lists and day sets against plain loops,
+ * across merges, packing (sy_engine_compact) and appends after packing --- */
+
+static uint32_t canon_of(const uint32_t *merged_into, uint32_t c) {
+    while (merged_into[c])
+        c = merged_into[c];
+    return c;
+}
+
+typedef struct scan_check {
+    uint64_t events, contacts;
+    int64_t last_ts;
+    uint32_t last_contact;
+    int ordered;
+    uint64_t per_contact[N_CONTACTS + 1];
+} scan_check;
+
+static void scan_fn(void *ctx, uint32_t contact, const sy_engine_rec *r, size_t n) {
+    scan_check *c = ctx;
+    c->contacts++;
+    c->events += n;
+    if (contact <= N_CONTACTS) c->per_contact[contact] += n;
+    if (contact <= c->last_contact && c->contacts > 1) c->ordered = 0;
+    c->last_contact = contact;
+    for (size_t i = 1; i < n; i++)
+        if (r[i].ts < r[i - 1].ts) c->ordered = 0;
+}
+
+static sy_engine_event all_evs[N_EV + 50];
+
+static void check_scans(sy_engine *e, const uint32_t *merged_into, int n_ev) {
+    /* contact-major scan: every event once, under its canonical contact, in time order */
+    scan_check a = {0}, b = {0};
+    a.ordered = b.ordered = 1;
+    void *ctx[2] = {&a, &b};
+    assert_int_equal(sy_engine_scan_contacts(e, NULL, 2, scan_fn, ctx), 0);
+    assert_int_equal(a.events + b.events, (uint64_t)n_ev);
+    assert_true(a.ordered && b.ordered);
+    uint64_t want[N_CONTACTS + 1] = {0};
+    for (int i = 0; i < n_ev; i++)
+        want[canon_of(merged_into, all_evs[i].contact)]++;
+    for (uint32_t c = 1; c <= N_CONTACTS; c++)
+        assert_int_equal(a.per_contact[c] + b.per_contact[c], want[c]);
+    /* day sets: day = floor((ts + 8 h) / 24 h) in Asia/Shanghai */
+    int64_t first = (1700000000000LL + 8 * 3600000LL) / 86400000LL;
+    enum { DAYS = 92 };
+    sy_idset *sets[DAYS];
+    assert_int_equal(sy_engine_active_day_sets(e, "Asia/Shanghai", -1, first, DAYS, sets), 0);
+    for (int d = 0; d < DAYS; d++) {
+        static uint8_t seen[N_CONTACTS + 1];
+        memset(seen, 0, sizeof seen);
+        uint64_t n = 0;
+        for (int i = 0; i < n_ev; i++) {
+            if (all_evs[i].flags & (SY_EV_SYSTEM | SY_EV_META)) continue;
+            if ((all_evs[i].ts + 8 * 3600000LL) / 86400000LL != first + d) continue;
+            uint32_t c = canon_of(merged_into, all_evs[i].contact);
+            if (!seen[c]) {
+                seen[c] = 1;
+                n++;
+                assert_true(sy_idset_contains(sets[d], c));
+            }
+        }
+        assert_int_equal(sy_idset_count(sets[d]), n);
+        sy_idset_destroy(sets[d]);
+    }
+}
+
+static void test_analytics_scans(void **state) {
+    (void)state;
+    sy_engine *e = sy_engine_create();
+    fill(e); /* appends every event */
+    memcpy(all_evs, evs, sizeof evs);
+    static uint32_t merged_into[N_CONTACTS + 1];
+    memset(merged_into, 0, sizeof merged_into);
+    check_scans(e, merged_into, N_EV);
+    assert_int_equal(sy_engine_compact(e), 0);
+    check_scans(e, merged_into, N_EV);
+    sy_engine_merge(e, 7, 3);
+    merged_into[7] = 3;
+    sy_engine_merge(e, 3, 11);
+    merged_into[3] = 11;
+    check_scans(e, merged_into, N_EV);
+    /* appends after packing move lists out of their slab */
+    for (int i = 0; i < 50; i++) {
+        all_evs[N_EV + i] = evs[(i * 397) % N_EV];
+        all_evs[N_EV + i].ts += 1000 * (i + 1);
+    }
+    assert_int_equal(sy_engine_append(e, all_evs + N_EV, 50), 0);
+    check_scans(e, merged_into, N_EV + 50);
+    sy_engine_unmerge(e, 7);
+    merged_into[7] = 0;
+    check_scans(e, merged_into, N_EV + 50);
+    assert_int_equal(sy_engine_compact(e), 0);
+    check_scans(e, merged_into, N_EV + 50);
+    sy_engine_destroy(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_idset),
+        cmocka_unit_test(test_analytics_scans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
