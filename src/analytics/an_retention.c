@@ -124,10 +124,9 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
     uint32_t **ids = calloc((size_t)p->n_cohorts, sizeof *ids);
     size_t *n_ids = calloc((size_t)p->n_cohorts, sizeof *n_ids),
            *cap = calloc((size_t)p->n_cohorts, sizeof *cap);
-    sy_idset **coh = calloc((size_t)p->n_cohorts, sizeof *coh);
     sy_idset **day = calloc((size_t)cal->n_days, sizeof *day);
     sy_idset **per = calloc((size_t)cal->n_periods, sizeof *per);
-    if (!ids || !n_ids || !cap || !coh || !day || !per) rc = SY_E_NOMEM;
+    if (!ids || !n_ids || !cap || !day || !per) rc = SY_E_NOMEM;
     int64_t lo = cal->start[0], hi = cal->start[cal->n_days];
     for (size_t c = 1; rc == 0 && c < f.n; c++) {
         if (!f.ts[c] || f.ts[c] < lo || f.ts[c] >= hi) continue;
@@ -158,20 +157,58 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
         for (int d = cal->period_first[k] + 1; d < cal->period_first[k + 1]; d++)
             sy_idset_or(per[k], day[d]);
     }
-    for (int k = 0; rc == 0 && k < p->n_cohorts; k++) {
-        if (!(coh[k] = sy_idset_create())) {
-            rc = SY_E_NOMEM;
-            break;
+    /* cells: each cohort member gets a bit per period offset it was active
+     * in (walking the period sets once), then the bits are counted */
+    size_t members = 0;
+    for (int k = 0; rc == 0 && k < p->n_cohorts; k++)
+        members += n_ids[k];
+    int32_t *member_of = rc == 0 ? malloc((f.n ? f.n : 1) * sizeof *member_of) : NULL;
+    int16_t *cohort_of = rc == 0 ? malloc((members ? members : 1) * sizeof *cohort_of) : NULL;
+    uint64_t(*bits)[2] = rc == 0 ? calloc(members ? members : 1, sizeof *bits) : NULL;
+    uint32_t *buf = rc == 0 ? malloc(4096 * sizeof *buf) : NULL;
+    if (rc == 0 && (!member_of || !cohort_of || !bits || !buf)) rc = SY_E_NOMEM;
+    if (rc == 0) {
+        for (size_t c = 0; c < f.n; c++)
+            member_of[c] = -1;
+        size_t m = 0;
+        for (int k = 0; k < p->n_cohorts; k++) {
+            size[k] = n_ids[k];
+            for (size_t i = 0; i < n_ids[k]; i++) {
+                member_of[ids[k][i]] = (int32_t)m;
+                cohort_of[m++] = (int16_t)k;
+            }
         }
-        sy_idset_add_many(coh[k], ids[k], n_ids[k]);
-        size[k] = n_ids[k];
-        for (int n = 0; n < p->periods && k + n < cal->n_periods; n++)
-            cells[(size_t)k * (size_t)p->periods + (size_t)n] = sy_idset_and_count(coh[k], per[k + n]);
+        for (int pk = 0; pk < cal->n_periods; pk++) {
+            uint32_t from = 0;
+            size_t got;
+            while ((got = sy_idset_list(per[pk], from, buf, 4096)) > 0) {
+                for (size_t i = 0; i < got; i++) {
+                    if (buf[i] >= f.n) continue;
+                    int32_t mi = member_of[buf[i]];
+                    if (mi < 0) continue;
+                    int off = pk - cohort_of[mi];
+                    if (off >= 0 && off < p->periods) bits[mi][off >> 6] |= 1ull << (off & 63);
+                }
+                from = buf[got - 1] + 1;
+                if (from == 0 || got < 4096) break;
+            }
+        }
+        for (size_t mi = 0; mi < members; mi++)
+            for (int w = 0; w < 2; w++) {
+                uint64_t b = bits[mi][w];
+                while (b) {
+                    cells[(size_t)cohort_of[mi] * (size_t)p->periods +
+                          (size_t)(w * 64 + __builtin_ctzll(b))]++;
+                    b &= b - 1;
+                }
+            }
     }
+    free(member_of);
+    free(cohort_of);
+    free(bits);
+    free(buf);
     for (int k = 0; ids && k < p->n_cohorts; k++)
         free(ids[k]);
-    for (int k = 0; coh && k < p->n_cohorts; k++)
-        sy_idset_destroy(coh[k]);
     for (int d = 0; day && d < cal->n_days; d++)
         sy_idset_destroy(day[d]);
     for (int k = 0; per && k < cal->n_periods; k++)
@@ -179,7 +216,6 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
     free(ids);
     free(n_ids);
     free(cap);
-    free(coh);
     free(day);
     free(per);
     free(f.ts);
