@@ -165,11 +165,11 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
     int32_t *member_of = rc == 0 ? malloc((f.n ? f.n : 1) * sizeof *member_of) : NULL;
     int16_t *cohort_of = rc == 0 ? malloc((members ? members : 1) * sizeof *cohort_of) : NULL;
     uint64_t(*bits)[2] = rc == 0 ? calloc(members ? members : 1, sizeof *bits) : NULL;
-    uint32_t *buf = rc == 0 ? malloc(4096 * sizeof *buf) : NULL;
+    size_t buf_cap = 4096;
+    uint32_t *buf = rc == 0 ? malloc(buf_cap * sizeof *buf) : NULL;
     if (rc == 0 && (!member_of || !cohort_of || !bits || !buf)) rc = SY_E_NOMEM;
     if (rc == 0) {
-        for (size_t c = 0; c < f.n; c++)
-            member_of[c] = -1;
+        memset(member_of, 0xff, f.n * sizeof *member_of); /* -1: not in a cohort */
         size_t m = 0;
         for (int k = 0; k < p->n_cohorts; k++) {
             size[k] = n_ids[k];
@@ -178,19 +178,24 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
                 cohort_of[m++] = (int16_t)k;
             }
         }
-        for (int pk = 0; pk < cal->n_periods; pk++) {
-            uint32_t from = 0;
-            size_t got;
-            while ((got = sy_idset_list(per[pk], from, buf, 4096)) > 0) {
-                for (size_t i = 0; i < got; i++) {
-                    if (buf[i] >= f.n) continue;
-                    int32_t mi = member_of[buf[i]];
-                    if (mi < 0) continue;
-                    int off = pk - cohort_of[mi];
-                    if (off >= 0 && off < p->periods) bits[mi][off >> 6] |= 1ull << (off & 63);
+        for (int pk = 0; pk < cal->n_periods && rc == 0; pk++) {
+            size_t got = (size_t)sy_idset_count(per[pk]);
+            if (got > buf_cap) {
+                uint32_t *nb = realloc(buf, got * sizeof *nb);
+                if (!nb) {
+                    rc = SY_E_NOMEM;
+                    break;
                 }
-                from = buf[got - 1] + 1;
-                if (from == 0 || got < 4096) break;
+                buf = nb;
+                buf_cap = got;
+            }
+            sy_idset_to_array(per[pk], buf);
+            for (size_t i = 0; i < got; i++) {
+                if (buf[i] >= f.n) break; /* ascending: the rest are larger */
+                int32_t mi = member_of[buf[i]];
+                if (mi < 0) continue;
+                int off = pk - cohort_of[mi];
+                if (off >= 0 && off < p->periods) bits[mi][off >> 6] |= 1ull << (off & 63);
             }
         }
         for (size_t mi = 0; mi < members; mi++)

@@ -188,6 +188,8 @@ int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t fi
                               int n_days, sy_idset **out);
 /* |a ∩ b| without building it. */
 uint64_t sy_idset_and_count(const sy_idset *a, const sy_idset *b);
+/* Writes every id, ascending, to out (sy_idset_count(s) entries). */
+void sy_idset_to_array(const sy_idset *s, uint32_t *out);
 /* Adds n ids (any order). */
 void sy_idset_add_many(sy_idset *s, const uint32_t *ids, size_t n);
 

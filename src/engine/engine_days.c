@@ -216,3 +216,7 @@ uint64_t sy_idset_and_count(const sy_idset *a, const sy_idset *b) {
 void sy_idset_add_many(sy_idset *s, const uint32_t *ids, size_t n) {
     roaring_bitmap_add_many(s->r, n, ids);
 }
+
+void sy_idset_to_array(const sy_idset *s, uint32_t *out) {
+    roaring_bitmap_to_uint32_array(s->r, out);
+}

@@ -288,7 +288,8 @@ size_t sy_engine_scan_type(sy_engine *e, int type, int64_t from, int64_t to, sy_
         size_t k = pos & (CHUNK - 1);
         if (c->ts[k] < from || c->ts[k] >= to) continue;
         uint32_t id = c->contact[k];
-        while (id < n && e->contacts[id].merged_into)
+        /* without merges every id is canonical: skip a cache miss per event */
+        while (e->n_merged && id < n && e->contacts[id].merged_into)
             id = e->contacts[id].merged_into;
         crec r = {c->ts[k], pos, c->type[k], c->flags[k], 0};
         fn(ctx, id, &r);
