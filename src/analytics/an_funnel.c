@@ -158,6 +158,10 @@ static int loose_level(const fplan *p, const sy_engine_rec *r, size_t lo, size_t
     size_t i = lo;
     while (i < hi) {
         uint16_t m0 = step_mask(p, &r[i]);
+        if (!m0) { /* most events are no step: no run to order */
+            i++;
+            continue;
+        }
         int64_t sec = r[i].ts / 1000;
         size_t j = i + 1;
         uint16_t any = m0;

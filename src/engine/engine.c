@@ -609,3 +609,23 @@ uint64_t sy_engine_merge_gen(sy_engine *e) {
     pthread_rwlock_unlock(&e->lock);
     return g;
 }
+
+size_t sy_engine_type_positions(sy_engine *e, int type, size_t from, uint32_t *out, size_t cap) {
+    size_t n = 0;
+    pthread_rwlock_rdlock(&e->lock);
+    if (type >= 0 && (size_t)type < e->n_types) {
+        const type_list *tl = &e->by_type[type];
+        size_t lo = 0, hi = tl->n; /* first entry >= from */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (tl->pos[mid] < from)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (size_t i = lo; i < tl->n && n < cap; i++)
+            out[n++] = tl->pos[i];
+    }
+    pthread_rwlock_unlock(&e->lock);
+    return n;
+}

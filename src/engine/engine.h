@@ -206,5 +206,9 @@ void sy_engine_contacts_between(sy_engine *e, size_t from, size_t to, sy_idset *
 /* A counter moved by every merge and unmerge (profiles of the contacts
  * involved changed without new events). */
 uint64_t sy_engine_merge_gen(sy_engine *e);
+/* Positions of the events of one type at positions >= from, ascending,
+ * up to cap of them into out; returns how many were written. Lets a pass
+ * that only cares about one type (form_submitted) skip all others. */
+size_t sy_engine_type_positions(sy_engine *e, int type, size_t from, uint32_t *out, size_t cap);
 
 #endif

@@ -112,27 +112,35 @@ static void form_pass(sy_segments *s, struct seg_live *l) {
         l->form_pos = end;
         return;
     }
-    for (size_t pos = l->form_pos; pos < end; pos++) {
-        sy_engine_event ev;
-        sy_engine_event_at(s->engine, (uint32_t)pos, &ev);
-        if (ev.type != type || (ev.flags & SY_EV_SYSTEM)) continue;
-        json_t *props;
-        if (sy_events_properties_at(s->events, (uint32_t)pos, &props, &e)) continue;
-        json_t *fid = json_object_get(props, "form_id"),
-               *answers = json_object_get(props, "answers");
-        int64_t form_id = json_is_integer(fid) ? json_integer_value(fid) : 0;
-        if (json_is_string(fid)) sy_parse_i64(json_string_value(fid), &form_id);
-        if (form_id > 0 && json_is_object(answers)) {
-            json_t *res = NULL;
-            if (sy_tags_form_submit(s->tags, NULL, form_id,
-                                    sy_engine_canonical(s->engine, ev.contact), answers, "event",
-                                    &res, &e))
-                sy_warn(
-                    "msg=\"form_submitted event not applied\" form=%lld contact=%u error=\"%s\"",
-                    (long long)form_id, ev.contact, e.msg);
-            json_decref(res);
+    /* only form_submitted positions: the engine's list of that type */
+    uint32_t poss[256];
+    size_t from = l->form_pos, n;
+    while (from < end && (n = sy_engine_type_positions(s->engine, type, from, poss, 256)) > 0) {
+        for (size_t i = 0; i < n && poss[i] < end; i++) {
+            uint32_t pos = poss[i];
+            sy_engine_event ev;
+            sy_engine_event_at(s->engine, pos, &ev);
+            if (ev.flags & SY_EV_SYSTEM) continue;
+            json_t *props;
+            if (sy_events_properties_at(s->events, pos, &props, &e)) continue;
+            json_t *fid = json_object_get(props, "form_id"),
+                   *answers = json_object_get(props, "answers");
+            int64_t form_id = json_is_integer(fid) ? json_integer_value(fid) : 0;
+            if (json_is_string(fid)) sy_parse_i64(json_string_value(fid), &form_id);
+            if (form_id > 0 && json_is_object(answers)) {
+                json_t *res = NULL;
+                if (sy_tags_form_submit(s->tags, NULL, form_id,
+                                        sy_engine_canonical(s->engine, ev.contact), answers,
+                                        "event", &res, &e))
+                    sy_warn("msg=\"form_submitted event not applied\" form=%lld contact=%u "
+                            "error=\"%s\"",
+                            (long long)form_id, ev.contact, e.msg);
+                json_decref(res);
+            }
+            json_decref(props);
         }
-        json_decref(props);
+        if (n < 256 || poss[n - 1] + 1 >= end) break;
+        from = poss[n - 1] + 1;
     }
     l->form_pos = end;
 }
