@@ -335,7 +335,7 @@ static int cmd_demo(int argc, char **argv) {
              "  --contacts N   number of contacts (default 20000)\n"
              "  --days N       days of customer behaviour (events) to generate (default 90; 0 = "
              "none)\n"
-             "  --scale        benchmark size: 1,000,000 contacts and about 15 million events");
+             "  --scale        benchmark size: 1,000,000 contacts and about 20 million events");
         return 0;
     }
     if (p) return p;
