@@ -74,7 +74,7 @@ void sy_events_get_stats(sy_events *ev, sy_events_stats *out);
 /* Demo behaviour: about `days` days of events for every demo contact, sent
  * through the ingestion path (no side door). Deterministic for seed.
  * intensity (>= 1) divides the time between visits: 1 gives about 8 events
- * per contact, about 20 at the bench scale (, `siyu demo --scale`). */
+ * per contact, about 20 at the bench scale (`siyu demo --scale`). */
 int sy_events_demo_seed(sy_events *ev, int64_t write_key_id, uint64_t seed, int days, int intensity,
                         sy_err *e);
 
