@@ -1087,6 +1087,9 @@ int sy_events_export_file(sy_events *ev, const char *path, size_t *rows_out, sy_
                                   (json_int_t)sy_engine_canonical(ev->engine, rows[i].ev.contact),
                                   "event", rows[i].name, "timestamp", (json_int_t)rows[i].ev.ts,
                                   "received_at", (json_int_t)rows[i].received_at);
+            /* who produced it: peers and exports can tell activity apart */
+            json_object_set_new(o, "source",
+                                json_string(rows[i].ev.flags & SY_EV_SYSTEM ? "system" : "user"));
             json_t *payload =
                 rows[i].payload ? json_loadb(rows[i].payload, rows[i].payload_len, 0, NULL) : NULL;
             if (payload) {
