@@ -245,39 +245,6 @@ typedef struct seg_job {
     json_t *detail;
 } seg_job;
 
-static int job_create(sy_db *db, void *arg, sy_err *e) {
-    seg_job *j = arg;
-    sy_stmt *st;
-    int rc = sy_db_prepare(db,
-                           "INSERT INTO segments(name, description, version, definition, "
-                           "created_by, created_at, updated_at) VALUES (?,?,1,?,?,?,?)",
-                           &st, e);
-    if (rc) return rc;
-    sy_stmt_bind_text(st, 1, j->name);
-    sy_stmt_bind_text(st, 2, j->description);
-    sy_stmt_bind_text(st, 3, j->definition);
-    if (j->actor && j->actor->staff_id) sy_stmt_bind_int(st, 4, j->actor->staff_id);
-    sy_stmt_bind_int(st, 5, j->now);
-    sy_stmt_bind_int(st, 6, j->now);
-    rc = sy_stmt_step(st, e);
-    sy_stmt_finalize(st);
-    if (rc < 0) return rc;
-    j->id = sy_db_last_id(db);
-    j->version = 1;
-    if ((rc = sy_db_prepare(db,
-                            "INSERT INTO segment_versions SELECT id, version, name, description, "
-                            "definition, created_by, updated_at FROM segments WHERE id = ?",
-                            &st, e)))
-        return rc;
-    sy_stmt_bind_int(st, 1, j->id);
-    rc = sy_stmt_step(st, e);
-    sy_stmt_finalize(st);
-    if (rc < 0) return rc;
-    char target[40];
-    snprintf(target, sizeof target, "segment:%lld", (long long)j->id);
-    return sy_audit_record(db, j->actor, "segments.create", target, NULL, e);
-}
-
 static int job_update(sy_db *db, void *arg, sy_err *e) {
     seg_job *j = arg;
     sy_stmt *st;
@@ -408,15 +375,12 @@ static int h_create(sy_req *r) {
     json_t *def = json_object_get(body, "definition");
     if (!def) return sy_err_field(&r->err, SY_E_INVALID, "definition", "definition is required");
     if ((rc = def_check(r, def, 0))) return rc;
-    char *dump = sy_json_dump(def);
-    j.definition = dump;
-    j.actor = sy_req_actor(r);
-    j.now = sy_now_ms();
-    rc = sy_store_write(CTX(r)->st, job_create, &j, &r->err);
-    free(dump);
-    if (rc) return rc;
+    int64_t id;
+    if ((rc = sy_segments_save(CTX(r), sy_req_actor(r), j.name, j.description, def, &id,
+                               &r->err)))
+        return rc;
     json_t *out;
-    if ((rc = segment_get(CTX(r), j.id, &out, &r->err))) return rc;
+    if ((rc = segment_get(CTX(r), id, &out, &r->err))) return rc;
     return sy_reply_json(r, 201, out);
 }
 

@@ -22,7 +22,7 @@
 #include <string.h>
 #include "segments_int.h"
 
-#define POLL_MS 200
+#define POLL_MS 100
 #define FULL_MS 60000
 
 typedef struct live_seg {
@@ -42,6 +42,8 @@ struct seg_live {
     int64_t last_full;
     int64_t last_pass_ms;
     size_t form_pos; /* next engine position to look at for form_submitted */
+    pthread_t form_thread;
+    int form_running;
     size_t esize;    /* engine size seen by the last pass */
 };
 
@@ -240,10 +242,8 @@ static void pass(sy_segments *s, struct seg_live *l) {
     free(defs);
     int64_t t1 = sy_mono_ms();
     rule_pass(s);
-    int64_t t2 = sy_mono_ms();
-    form_pass(s, l);
-    sy_debug("msg=\"segment pass parts\" segments_ms=%lld rules_ms=%lld forms_ms=%lld",
-             (long long)(t1 - t0), (long long)(t2 - t1), (long long)(sy_mono_ms() - t2));
+    sy_debug("msg=\"segment pass parts\" segments_ms=%lld rules_ms=%lld", (long long)(t1 - t0),
+             (long long)(sy_mono_ms() - t1));
 }
 
 static void *live_main(void *arg) {
@@ -283,6 +283,29 @@ static void *live_main(void *arg) {
     return NULL;
 }
 
+/* Form submissions have their own thread: applying one reads the event's
+ * properties from the log and writes tags, which under heavy ingestion
+ * queues behind the ingestion batches. On the segment thread that held
+ * every membership change back by as long. */
+static void *form_main(void *arg) {
+    sy_segments *s = arg;
+    struct seg_live *l = s->live;
+    pthread_mutex_lock(&l->lock);
+    while (!l->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += POLL_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&l->wake, &l->lock, &ts);
+        if (l->stopping) break;
+        pthread_mutex_unlock(&l->lock);
+        if (sy_engine_size(s->engine) > l->form_pos) form_pass(s, l);
+        pthread_mutex_lock(&l->lock);
+    }
+    pthread_mutex_unlock(&l->lock);
+    return NULL;
+}
+
 int sy_segments_live_start(sy_segments *s, sy_err *e) {
     if (s->live || !s->events) return 0;
     struct seg_live *l = calloc(1, sizeof *l);
@@ -295,7 +318,18 @@ int sy_segments_live_start(sy_segments *s, sy_err *e) {
     pass(s, l);                    /* the first sets: not changes, nothing recorded */
     l->gen = sy_store_generation(s->st);
     l->last_full = sy_mono_ms();
-    if (pthread_create(&l->thread, NULL, live_main, s) != 0) {
+    int started = pthread_create(&l->thread, NULL, live_main, s) == 0;
+    if (started && pthread_create(&l->form_thread, NULL, form_main, s) == 0) {
+        l->form_running = 1;
+    } else if (started) {
+        pthread_mutex_lock(&l->lock);
+        l->stopping = 1;
+        pthread_cond_broadcast(&l->wake);
+        pthread_mutex_unlock(&l->lock);
+        pthread_join(l->thread, NULL);
+        started = 0;
+    }
+    if (!started) {
         s->live = NULL;
         for (size_t i = 0; i < l->n; i++)
             sy_idset_destroy(l->segs[i].members);
@@ -314,6 +348,7 @@ void sy_segments_live_stop(sy_segments *s) {
     pthread_cond_broadcast(&l->wake);
     pthread_mutex_unlock(&l->lock);
     pthread_join(l->thread, NULL);
+    if (l->form_running) pthread_join(l->form_thread, NULL);
     for (size_t i = 0; i < l->n; i++)
         sy_idset_destroy(l->segs[i].members);
     free(l->segs);
