@@ -83,44 +83,19 @@ static void retention_contact(void *vctx, uint32_t contact, const sy_engine_rec 
 
 typedef struct firsts {
     int64_t *ts; /* per canonical contact: first start event, 0 = none */
-    uint8_t *active;
     size_t n;
-    int oom;
 } firsts;
-
-static void first_fn(void *ctx, uint32_t contact, const sy_engine_rec *r) {
-    firsts *f = ctx;
-    if (f->oom) return;
-    if (contact >= f->n) {
-        size_t n = f->n ? f->n : 1024;
-        while (n <= contact)
-            n *= 2;
-        int64_t *t = realloc(f->ts, n * sizeof *t);
-        if (t) f->ts = t;
-        uint8_t *a = realloc(f->active, n);
-        if (a) f->active = a;
-        if (!t || !a) {
-            f->oom = 1;
-            return;
-        }
-        memset(f->ts + f->n, 0, (n - f->n) * sizeof *t);
-        memset(f->active + f->n, 0, n - f->n);
-        f->n = n;
-    }
-    if (!f->ts[contact] || r->ts < f->ts[contact] ||
-        (r->ts == f->ts[contact] && !f->active[contact])) {
-        f->ts[contact] = r->ts;
-        f->active[contact] = AN_ACTIVE(r->flags);
-    }
-}
 
 /* Returns 0, 1 (not answerable this way) or SY_E_NOMEM. */
 static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t *size,
                              uint64_t *cells) {
     const an_cal *cal = &p->cal;
     firsts f = {0};
-    sy_engine_scan_type(an->engine, p->start.type, INT64_MIN, INT64_MAX, first_fn, &f);
-    int rc = f.oom ? SY_E_NOMEM : 0;
+    int all_active = 0;
+    int rc = sy_engine_first_times(an->engine, q->tz, p->start.type, &f.ts, &f.n, &all_active)
+                 ? SY_E_NOMEM
+                 : 0;
+    if (rc == 0 && !all_active) rc = 1; /* system start events: the scan answers */
     uint32_t **ids = calloc((size_t)p->n_cohorts, sizeof *ids);
     size_t *n_ids = calloc((size_t)p->n_cohorts, sizeof *n_ids),
            *cap = calloc((size_t)p->n_cohorts, sizeof *cap);
@@ -130,10 +105,6 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
     int64_t lo = cal->start[0], hi = cal->start[cal->n_days];
     for (size_t c = 1; rc == 0 && c < f.n; c++) {
         if (!f.ts[c] || f.ts[c] < lo || f.ts[c] >= hi) continue;
-        if (!f.active[c]) {
-            rc = 1;
-            break;
-        }
         int k = cal->period_of_day[an_cal_day(cal, f.ts[c])];
         if (k >= p->n_cohorts) continue;
         if (q->only && !sy_idset_contains(q->only, (uint32_t)c)) continue;
@@ -224,7 +195,6 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
     free(day);
     free(per);
     free(f.ts);
-    free(f.active);
     return rc;
 }
 

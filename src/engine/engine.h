@@ -186,6 +186,13 @@ size_t sy_engine_scan_type(sy_engine *e, int type, int64_t from, int64_t to, sy_
  * out[i] is then NULL). */
 int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t first_day,
                               int n_days, sy_idset **out);
+/* The time of each contact's first event of type (>= 0), system and meta
+ * events included, as a new array (*out, caller frees) indexed by canonical
+ * contact id (*n entries; 0 = never); *all_active is 0 when some event of
+ * the type is not activity. From the same lazily kept index as the day
+ * sets. Returns 0, SY_E_INVALID (type < 0) or SY_E_NOMEM. */
+int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t **out, size_t *n,
+                          int *all_active);
 /* |a ∩ b| without building it. */
 uint64_t sy_idset_and_count(const sy_idset *a, const sy_idset *b);
 /* Writes every id, ascending, to out (sy_idset_count(s) entries). */

@@ -32,6 +32,11 @@ typedef struct day_key {
     int64_t day0;
     roaring_bitmap_t **days;
     size_t n_days;
+    /* type >= 0: time of each raw contact's first event of the type (0 =
+     * none), and whether any event of the type is not activity */
+    int64_t *first;
+    size_t n_first;
+    int inactive;
 } day_key;
 
 struct day_index {
@@ -57,6 +62,10 @@ static void key_clear(day_key *k) {
     k->days = NULL;
     k->n_days = 0;
     k->done = 0;
+    free(k->first);
+    k->first = NULL;
+    k->n_first = 0;
+    k->inactive = 0;
 }
 
 void sy_days_destroy(struct day_index *x) {
@@ -119,7 +128,24 @@ static int key_update(sy_engine *e, struct day_index *x, day_key *k) {
         uint32_t pos = k->type < 0 ? (uint32_t)k->done : tl->pos[k->done];
         const chunk *c = e->chunks[pos >> CHUNK_BITS];
         size_t j = pos & (CHUNK - 1);
-        if (c->flags[j] & (SY_EV_SYSTEM | SY_EV_META)) continue;
+        if (k->type >= 0) {
+            uint32_t id = c->contact[j];
+            if (id >= k->n_first) {
+                size_t n = k->n_first ? k->n_first : 1024;
+                while (n <= id)
+                    n *= 2;
+                int64_t *f = realloc(k->first, n * sizeof *f);
+                if (!f) return SY_E_NOMEM;
+                memset(f + k->n_first, 0, (n - k->n_first) * sizeof *f);
+                k->first = f;
+                k->n_first = n;
+            }
+            if (!k->first[id] || c->ts[j] < k->first[id]) k->first[id] = c->ts[j];
+        }
+        if (c->flags[j] & (SY_EV_SYSTEM | SY_EV_META)) {
+            k->inactive = 1;
+            continue;
+        }
         roaring_bitmap_t *r = day_set(k, local_day(x, c->ts[j]));
         if (r) roaring_bitmap_add(r, c->contact[j]);
     }
@@ -134,6 +160,65 @@ static roaring_bitmap_t *merged_set(const sy_engine *e) {
     return m;
 }
 
+/* The key of type in timezone tz (another timezone clears every key: its
+ * days are other days). Index lock held. NULL when out of memory. */
+static day_key *key_get(struct day_index *x, const char *tz, int type) {
+    if (strcmp(x->tz, tz) != 0) {
+        for (size_t i = 0; i < x->n_keys; i++)
+            key_clear(&x->keys[i]);
+        snprintf(x->tz, sizeof x->tz, "%s", tz);
+        memset(x->slot_key, 0, sizeof x->slot_key);
+    }
+    for (size_t i = 0; i < x->n_keys; i++)
+        if (x->keys[i].type == type) return &x->keys[i];
+    day_key *nk = realloc(x->keys, (x->n_keys + 1) * sizeof *nk);
+    if (!nk) return NULL;
+    x->keys = nk;
+    day_key *k = &x->keys[x->n_keys++];
+    memset(k, 0, sizeof *k);
+    k->type = type;
+    return k;
+}
+
+int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t **out, size_t *n,
+                          int *all_active) {
+    *out = NULL;
+    *n = 0;
+    if (type < 0) return SY_E_INVALID;
+    pthread_rwlock_rdlock(&e->lock);
+    struct day_index *x = e->days_idx;
+    int rc = x ? 0 : SY_E_NOMEM;
+    if (rc == 0) {
+        pthread_mutex_lock(&x->lock);
+        day_key *k = key_get(x, tz, type);
+        if (!k || key_update(e, x, k)) rc = SY_E_NOMEM;
+        size_t have = k ? k->n_first : 0;
+        /* room for survivors with a higher id than any filed contact */
+        size_t m = e->n_merged && e->n_contacts > have ? e->n_contacts : have;
+        int64_t *f = rc == 0 ? calloc(m ? m : 1, sizeof *f) : NULL;
+        if (rc == 0 && !f) rc = SY_E_NOMEM;
+        if (rc == 0) {
+            if (have) memcpy(f, k->first, have * sizeof *f);
+            /* a merged-away contact's first event counts for its survivor */
+            for (size_t i = 0; e->n_merged && i < m && i < e->n_contacts; i++) {
+                if (!e->contacts[i].merged_into || !f[i]) continue;
+                uint32_t c = (uint32_t)i;
+                for (int hops = 0; c < e->n_contacts && e->contacts[c].merged_into && hops < 64;
+                     hops++)
+                    c = e->contacts[c].merged_into;
+                if (c < m && (!f[c] || f[i] < f[c])) f[c] = f[i];
+                f[i] = 0;
+            }
+            *out = f;
+            *n = m;
+            *all_active = !k->inactive;
+        }
+        pthread_mutex_unlock(&x->lock);
+    }
+    pthread_rwlock_unlock(&e->lock);
+    return rc;
+}
+
 int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t first_day,
                               int n_days, sy_idset **out) {
     for (int i = 0; i < n_days; i++)
@@ -146,27 +231,11 @@ int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t fi
     }
     pthread_mutex_lock(&x->lock);
     int rc = 0;
-    if (strcmp(x->tz, tz) != 0) { /* another timezone: other days */
-        for (size_t i = 0; i < x->n_keys; i++)
-            key_clear(&x->keys[i]);
-        snprintf(x->tz, sizeof x->tz, "%s", tz);
-        memset(x->slot_key, 0, sizeof x->slot_key);
+    day_key *k = key_get(x, tz, type);
+    if (!k || key_update(e, x, k)) {
+        rc = SY_E_NOMEM;
+        goto done;
     }
-    day_key *k = NULL;
-    for (size_t i = 0; i < x->n_keys; i++)
-        if (x->keys[i].type == type) k = &x->keys[i];
-    if (!k) {
-        day_key *nk = realloc(x->keys, (x->n_keys + 1) * sizeof *nk);
-        if (!nk) {
-            rc = SY_E_NOMEM;
-            goto done;
-        }
-        x->keys = nk;
-        k = &x->keys[x->n_keys++];
-        memset(k, 0, sizeof *k);
-        k->type = type;
-    }
-    key_update(e, x, k);
     roaring_bitmap_t *merged = e->n_merged ? merged_set(e) : NULL;
     for (int i = 0; i < n_days && rc == 0; i++) {
         int64_t d = first_day + i;

@@ -242,6 +242,24 @@ static void check_scans(sy_engine *e, const uint32_t *merged_into, int n_ev) {
         assert_int_equal(sy_idset_count(sets[d]), n);
         sy_idset_destroy(sets[d]);
     }
+    /* first time of type 2 per canonical contact */
+    int64_t *firsts;
+    size_t nf;
+    int all_active;
+    assert_int_equal(sy_engine_first_times(e, "Asia/Shanghai", 2, &firsts, &nf, &all_active), 0);
+    assert_true(all_active);
+    for (uint32_t c = 1; c <= N_CONTACTS; c++) {
+        int64_t f0 = 0;
+        for (int i = 0; i < n_ev; i++)
+            if (all_evs[i].type == 2 && canon_of(merged_into, all_evs[i].contact) == c &&
+                (!f0 || all_evs[i].ts < f0))
+                f0 = all_evs[i].ts;
+        assert_int_equal(c < nf ? firsts[c] : 0, f0);
+    }
+    free(firsts);
+    assert_int_equal(sy_engine_first_times(e, "Asia/Shanghai", 6, &firsts, &nf, &all_active), 0);
+    assert_false(all_active); /* type 6 is a system event in fill() */
+    free(firsts);
 }
 
 static void test_analytics_scans(void **state) {
