@@ -91,6 +91,24 @@ static void trend_event(void *vctx, uint32_t contact, const sy_engine_rec *r) {
     }
 }
 
+/* From the engine's per-day counts (no event is read). */
+static void trend_count(void *vctx, int day, uint16_t value, int64_t count, int64_t sum_fen) {
+    tctx *c = vctx;
+    const tplan *p = c->p;
+    int per = p->cal.period_of_day[day], P = p->cal.n_periods;
+    int64_t *row = an_groups_row(&c->g, p->q->bd == AN_BD_DIM ? value : 0);
+    if (!row) {
+        c->oom = 1;
+        return;
+    }
+    row[per] += count;
+    row[P] += count;
+    if (p->width > P + 1) {
+        row[P + 1 + per] += sum_fen;
+        row[P + 1 + P] += sum_fen;
+    }
+}
+
 static int seen_add(tctx *c, int64_t key, int per) {
     for (size_t i = 0; i < c->n_seen; i++)
         if (c->seen_k[i] == key && c->seen_p[i] == per) return 0;
@@ -205,7 +223,16 @@ int an_trend(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_o
             ptrs[t] = &ctx[t];
         if (sy_engine_scan_contacts(an->engine, q.only, AN_THREADS, trend_contact, ptrs))
             ctx[0].oom = 1;
+    } else if (p.ev.type >= 0 && !p.ev.n_filters && !q.only &&
+               (q.bd == AN_BD_NONE || q.bd == AN_BD_DIM) &&
+               sy_engine_type_day_counts(an->engine, q.tz, p.ev.type,
+                                         q.bd == AN_BD_DIM ? q.bd_dim : -1, q.from_day,
+                                         p.cal.n_days, trend_count, &ctx[0]) == 0) {
+        /* answered from the per-day counts */
     } else if (p.ev.type != -2) {
+        an_groups_free(&ctx[0].g); /* the counts may have failed half way */
+        an_groups_init(&ctx[0].g, p.width);
+        ctx[0].oom = 0;
         if (q.bd == AN_BD_DIM && !(ctx[0].dim_row = calloc(65536, sizeof *ctx[0].dim_row)))
             ctx[0].oom = 1;
         else

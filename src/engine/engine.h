@@ -193,6 +193,18 @@ int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t fi
  * sets. Returns 0, SY_E_INVALID (type < 0) or SY_E_NOMEM. */
 int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t **out, size_t *n,
                           int *all_active);
+/* Per local day first_day + i (i < n_days, timezone tz): the number of
+ * events of type (>= 0; every event of the type, system ones included) and
+ * the sum of their amounts (fen; orders and refunds as stored), grouped by
+ * the value of dimension dim (SY_DIM_*; -1: one group, value 0). Calls fn
+ * for every non-empty (day, value). Raw ids are not involved (no merges
+ * matter). Kept like the day sets. Returns 0, SY_E_INVALID,
+ * SY_E_UNSUPPORTED (the dimension has more than 1,024 values: scan
+ * instead) or SY_E_NOMEM. */
+typedef void (*sy_engine_count_fn)(void *ctx, int day, uint16_t value, int64_t count,
+                                   int64_t sum_fen);
+int sy_engine_type_day_counts(sy_engine *e, const char *tz, int type, int dim, int64_t first_day,
+                              int n_days, sy_engine_count_fn fn, void *ctx);
 /* |a ∩ b| without building it. */
 uint64_t sy_idset_and_count(const sy_idset *a, const sy_idset *b);
 /* Writes every id, ascending, to out (sy_idset_count(s) entries). */

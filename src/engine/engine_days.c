@@ -41,12 +41,16 @@ typedef struct day_key {
 
 struct day_index {
     pthread_mutex_t lock;
+    struct count_index *counts; /* per-day counts by dimension (below) */
     char tz[64];
     day_key *keys;
     size_t n_keys;
     int64_t slot_key[SLOTS];
     int slot_off[SLOTS];
 };
+
+struct count_index;
+void sy_days_counts_free(struct day_index *x);
 
 struct day_index *sy_days_create(void) {
     struct day_index *x = calloc(1, sizeof *x);
@@ -73,6 +77,7 @@ void sy_days_destroy(struct day_index *x) {
     for (size_t i = 0; i < x->n_keys; i++)
         key_clear(&x->keys[i]);
     free(x->keys);
+    sy_days_counts_free(x);
     pthread_mutex_destroy(&x->lock);
     free(x);
 }
@@ -288,4 +293,196 @@ void sy_idset_add_many(sy_idset *s, const uint32_t *ids, size_t n) {
 
 void sy_idset_to_array(const sy_idset *s, uint32_t *out) {
     roaring_bitmap_to_uint32_array(s->r, out);
+}
+
+/* --- per-day counts of one event type by one dimension ---
+ * Event counts and amount sums per (day, dimension value) answer a trend
+ * without reading events; kept like the day sets (lazily, by cursor). */
+
+#define MAX_SLOTS 1024 /* dimension values a count key tracks; more: the caller scans */
+
+typedef struct count_key {
+    int type, dim; /* dim -1: no grouping */
+    size_t done;
+    int64_t day0;
+    size_t n_days;
+    int64_t **cnt, **sum; /* per day: slot_cap counters */
+    int32_t *slot_of;     /* dim value → slot + 1 */
+    uint16_t *value_of;   /* slot → dim value */
+    size_t n_slots, slot_cap;
+    int too_many;
+    char tz[64];
+} count_key;
+
+struct count_index {
+    count_key *keys;
+    size_t n_keys;
+};
+
+static void count_key_free(count_key *k) {
+    for (size_t d = 0; d < k->n_days; d++) {
+        free(k->cnt[d]);
+        free(k->sum[d]);
+    }
+    free(k->cnt);
+    free(k->sum);
+    free(k->slot_of);
+    free(k->value_of);
+    memset(k, 0, sizeof *k);
+}
+
+void sy_days_counts_free(struct day_index *x);
+
+static int count_day(count_key *k, int64_t day, size_t *i) {
+    if (!k->n_days) k->day0 = day;
+    if (day < k->day0) {
+        size_t grow = (size_t)(k->day0 - day);
+        if (grow + k->n_days > MAX_SPAN) return -1;
+        int64_t **c = realloc(k->cnt, (grow + k->n_days) * sizeof *c);
+        if (c) k->cnt = c;
+        int64_t **s = realloc(k->sum, (grow + k->n_days) * sizeof *s);
+        if (s) k->sum = s;
+        if (!c || !s) return -1;
+        memmove(k->cnt + grow, k->cnt, k->n_days * sizeof *c);
+        memmove(k->sum + grow, k->sum, k->n_days * sizeof *s);
+        memset(k->cnt, 0, grow * sizeof *c);
+        memset(k->sum, 0, grow * sizeof *s);
+        k->n_days += grow;
+        k->day0 = day;
+    }
+    size_t at = (size_t)(day - k->day0);
+    if (at >= k->n_days) {
+        if (at >= MAX_SPAN) return -1;
+        size_t n = at + 1 + 32;
+        int64_t **c = realloc(k->cnt, n * sizeof *c);
+        if (c) k->cnt = c;
+        int64_t **s = realloc(k->sum, n * sizeof *s);
+        if (s) k->sum = s;
+        if (!c || !s) return -1;
+        memset(k->cnt + k->n_days, 0, (n - k->n_days) * sizeof *c);
+        memset(k->sum + k->n_days, 0, (n - k->n_days) * sizeof *s);
+        k->n_days = n;
+    }
+    if (!k->cnt[at]) {
+        k->cnt[at] = calloc(k->slot_cap, sizeof **k->cnt);
+        k->sum[at] = calloc(k->slot_cap, sizeof **k->sum);
+        if (!k->cnt[at] || !k->sum[at]) return -1;
+    }
+    *i = at;
+    return 0;
+}
+
+static int count_slot(count_key *k, uint16_t v, size_t *slot) {
+    if (k->slot_of[v]) {
+        *slot = (size_t)k->slot_of[v] - 1;
+        return 0;
+    }
+    if (k->n_slots == MAX_SLOTS) {
+        k->too_many = 1;
+        return -1;
+    }
+    if (k->n_slots == k->slot_cap) { /* widen every day's counters */
+        size_t cap = k->slot_cap * 2;
+        for (size_t d = 0; d < k->n_days; d++) {
+            if (!k->cnt[d]) continue;
+            int64_t *c = realloc(k->cnt[d], cap * sizeof *c);
+            if (c) k->cnt[d] = c;
+            int64_t *s = realloc(k->sum[d], cap * sizeof *s);
+            if (s) k->sum[d] = s;
+            if (!c || !s) return -1;
+            memset(c + k->slot_cap, 0, (cap - k->slot_cap) * sizeof *c);
+            memset(s + k->slot_cap, 0, (cap - k->slot_cap) * sizeof *s);
+        }
+        uint16_t *vo = realloc(k->value_of, cap * sizeof *vo);
+        if (!vo) return -1;
+        k->value_of = vo;
+        k->slot_cap = cap;
+    }
+    k->value_of[k->n_slots] = v;
+    k->slot_of[v] = (int32_t)++k->n_slots;
+    *slot = k->n_slots - 1;
+    return 0;
+}
+
+int sy_engine_type_day_counts(sy_engine *e, const char *tz, int type, int dim, int64_t first_day,
+                              int n_days, sy_engine_count_fn fn, void *ctx) {
+    if (type < 0 || dim >= SY_DIM_COUNT) return SY_E_INVALID;
+    pthread_rwlock_rdlock(&e->lock);
+    struct day_index *x = e->days_idx;
+    if (!x) {
+        pthread_rwlock_unlock(&e->lock);
+        return SY_E_NOMEM;
+    }
+    pthread_mutex_lock(&x->lock);
+    int rc = 0;
+    struct count_index *ci = x->counts;
+    if (!ci && !(ci = x->counts = calloc(1, sizeof *ci))) rc = SY_E_NOMEM;
+    count_key *k = NULL;
+    for (size_t i = 0; rc == 0 && i < ci->n_keys; i++)
+        if (ci->keys[i].type == type && ci->keys[i].dim == dim) k = &ci->keys[i];
+    if (rc == 0 && !k) {
+        count_key *nk = realloc(ci->keys, (ci->n_keys + 1) * sizeof *nk);
+        if (!nk) {
+            rc = SY_E_NOMEM;
+        } else {
+            ci->keys = nk;
+            k = &ci->keys[ci->n_keys++];
+            memset(k, 0, sizeof *k);
+            k->type = type;
+            k->dim = dim;
+        }
+    }
+    if (rc == 0 && strcmp(k->tz, tz) != 0) { /* (re)start in this timezone */
+        count_key_free(k);
+        k->type = type;
+        k->dim = dim;
+        snprintf(k->tz, sizeof k->tz, "%s", tz);
+    }
+    if (rc == 0 && !k->slot_of) {
+        k->slot_of = calloc(65536, sizeof *k->slot_of);
+        k->value_of = calloc(4, sizeof *k->value_of);
+        k->slot_cap = 4;
+        if (!k->slot_of || !k->value_of) rc = SY_E_NOMEM;
+    }
+    if (rc == 0 && strcmp(x->tz, tz) != 0) { /* the offset cache follows x->tz */
+        for (size_t i = 0; i < x->n_keys; i++)
+            key_clear(&x->keys[i]);
+        snprintf(x->tz, sizeof x->tz, "%s", tz);
+        memset(x->slot_key, 0, sizeof x->slot_key);
+    }
+    const type_list *tl = (size_t)type < e->n_types ? &e->by_type[type] : NULL;
+    size_t total = tl ? tl->n : 0;
+    for (; rc == 0 && !k->too_many && k->done < total; k->done++) {
+        uint32_t pos = tl->pos[k->done];
+        const chunk *c = e->chunks[pos >> CHUNK_BITS];
+        size_t j = pos & (CHUNK - 1);
+        size_t at, slot;
+        uint16_t v = dim >= 0 ? c->dims[dim][j] : 0;
+        if (count_slot(k, v, &slot)) break;
+        if (count_day(k, local_day(x, c->ts[j]), &at)) continue; /* outside the span */
+        k->cnt[at][slot]++;
+        if (c->flags[j] & (SY_EV_ORDER | SY_EV_REFUND)) k->sum[at][slot] += sy_engine_revenue_at(e, pos);
+    }
+    if (rc == 0 && k->too_many) rc = SY_E_UNSUPPORTED;
+    for (int i = 0; rc == 0 && i < n_days; i++) {
+        int64_t d = first_day + i;
+        if (!k->n_days || d < k->day0 || d >= k->day0 + (int64_t)k->n_days) continue;
+        size_t at = (size_t)(d - k->day0);
+        if (!k->cnt[at]) continue;
+        for (size_t s = 0; s < k->n_slots; s++)
+            if (k->cnt[at][s]) fn(ctx, i, k->value_of[s], k->cnt[at][s], k->sum[at][s]);
+    }
+    pthread_mutex_unlock(&x->lock);
+    pthread_rwlock_unlock(&e->lock);
+    return rc;
+}
+
+void sy_days_counts_free(struct day_index *x) {
+    struct count_index *ci = x->counts;
+    if (!ci) return;
+    for (size_t i = 0; i < ci->n_keys; i++)
+        count_key_free(&ci->keys[i]);
+    free(ci->keys);
+    free(ci);
+    x->counts = NULL;
 }
