@@ -207,6 +207,17 @@ static void scan_fn(void *ctx, uint32_t contact, const sy_engine_rec *r, size_t 
 
 static sy_engine_event all_evs[N_EV + 50];
 
+typedef struct counts_check {
+    int64_t cnt[92][5], sum[92][5];
+} counts_check;
+
+static void counts_fn(void *ctx, int day, uint16_t value, int64_t count, int64_t sum_fen) {
+    counts_check *c = ctx;
+    assert_true(day >= 0 && day < 92 && value < 5);
+    c->cnt[day][value] += count;
+    c->sum[day][value] += sum_fen;
+}
+
 static void check_scans(sy_engine *e, const uint32_t *merged_into, int n_ev) {
     /* contact-major scan: every event once, under its canonical contact, in time order */
     scan_check a = {0}, b = {0};
@@ -260,6 +271,21 @@ static void check_scans(sy_engine *e, const uint32_t *merged_into, int n_ev) {
     assert_int_equal(sy_engine_first_times(e, "Asia/Shanghai", 6, &firsts, &nf, &all_active), 0);
     assert_false(all_active); /* type 6 is a system event in fill() */
     free(firsts);
+    /* per-day counts and amounts of type 3 (orders) by category */
+    static counts_check got, expect;
+    memset(&got, 0, sizeof got);
+    memset(&expect, 0, sizeof expect);
+    assert_int_equal(sy_engine_type_day_counts(e, "Asia/Shanghai", 3, SY_DIM_CATEGORY, first, DAYS,
+                                               counts_fn, &got),
+                     0);
+    for (int i = 0; i < n_ev; i++) {
+        if (all_evs[i].type != 3) continue;
+        int64_t d = (all_evs[i].ts + 8 * 3600000LL) / 86400000LL - first;
+        if (d < 0 || d >= DAYS) continue;
+        expect.cnt[d][all_evs[i].dims[SY_DIM_CATEGORY]]++;
+        expect.sum[d][all_evs[i].dims[SY_DIM_CATEGORY]] += all_evs[i].revenue_fen;
+    }
+    assert_memory_equal(&got, &expect, sizeof got);
 }
 
 static void test_analytics_scans(void **state) {
