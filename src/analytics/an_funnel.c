@@ -96,6 +96,11 @@ typedef struct fplan {
     uint16_t *type_mask;
     size_t n_type_mask;
     uint16_t slow_steps; /* steps needing the per-event test */
+    /* loose funnels over per-type lists: the distinct step types, step 1's
+     * first, and the steps each one matches */
+    int list_types[AN_MAX_STEPS];
+    uint16_t list_mask[AN_MAX_STEPS];
+    int n_lists;
 } fplan;
 
 typedef struct fctx {
@@ -203,6 +208,55 @@ static int loose_level(const fplan *p, const sy_engine_rec *r, size_t lo, size_t
     return 0;
 }
 
+/* Adds one contact's level (and its chain's times) to the accumulators. */
+static void funnel_count(fctx *c, uint32_t contact, int lvl, const int *reach,
+                         const int64_t *tsv, const uint32_t *posv) {
+    const fplan *p = c->p;
+
+    if (c->who) {
+        if (p->want_dropped ? lvl == p->want_step - 1 : lvl >= p->want_step)
+            sy_idset_add(c->who, contact);
+        return;
+    }
+    if (lvl == 0) return;
+    for (int s = 0; s < lvl; s++) {
+        c->reached[s]++;
+        if (s == 0) continue;
+        if (c->n_dt[s] == c->cap_dt[s]) {
+            size_t cap = c->cap_dt[s] ? c->cap_dt[s] * 2 : 1024;
+            int64_t *d = realloc(c->dts[s], cap * sizeof *d);
+            if (!d) {
+                c->oom = 1;
+                return;
+            }
+            c->dts[s] = d;
+            c->cap_dt[s] = cap;
+        }
+        /* loose funnels order by whole seconds: a step may come a few ms
+         * before the previous one within the same second; that counts as 0 */
+        int64_t dt = tsv[reach[s]] - tsv[reach[s - 1]];
+        c->dts[s][c->n_dt[s]++] = dt > 0 ? dt : 0;
+    }
+    if (p->bd == AN_BD_NONE) return;
+    int64_t keys[10];
+    int nk;
+    if (p->bd == AN_BD_DIM) {
+        keys[0] = sy_engine_dim_unlocked(p->eng, posv[reach[0]], p->bd_dim);
+        nk = 1;
+    } else {
+        nk = an_cgroups_of(p->cg, contact, keys);
+    }
+    for (int g = 0; g < nk; g++) {
+        int64_t *row = an_groups_row(&c->groups, keys[g]);
+        if (!row) {
+            c->oom = 1;
+            return;
+        }
+        for (int s = 0; s < lvl; s++)
+            row[s]++;
+    }
+}
+
 static void funnel_contact(void *vctx, uint32_t contact, const sy_engine_rec *r, size_t n) {
     fctx *c = vctx;
     const fplan *p = c->p;
@@ -249,49 +303,46 @@ static void funnel_contact(void *vctx, uint32_t contact, const sy_engine_rec *r,
     tsv = c->ts;
     posv = c->pos;
 counted:
+    funnel_count(c, contact, lvl, reach, tsv, posv);
+}
 
-    if (c->who) {
-        if (p->want_dropped ? lvl == p->want_step - 1 : lvl >= p->want_step)
-            sy_idset_add(c->who, contact);
+/* A contact's step events from the per-type lists (loose order, steps
+ * without filters): merged in (ts, pos) order, then leveled like any other. */
+static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *const *lists,
+                         const size_t *counts, int n) {
+    fctx *c = vctx;
+    const fplan *p = c->p;
+    if (c->oom) return;
+    size_t at[SY_TYPELISTS_MAX] = {0}, total = 0;
+    for (int l = 0; l < n; l++)
+        total += counts[l];
+    if (total > c->cap && grow_bufs(c, total)) {
+        c->oom = 1;
         return;
     }
-    if (lvl == 0) return;
-    for (int s = 0; s < lvl; s++) {
-        c->reached[s]++;
-        if (s == 0) continue;
-        if (c->n_dt[s] == c->cap_dt[s]) {
-            size_t cap = c->cap_dt[s] ? c->cap_dt[s] * 2 : 1024;
-            int64_t *d = realloc(c->dts[s], cap * sizeof *d);
-            if (!d) {
-                c->oom = 1;
-                return;
-            }
-            c->dts[s] = d;
-            c->cap_dt[s] = cap;
+    size_t k = 0;
+    for (;;) {
+        int best = -1;
+        for (int l = 0; l < n; l++) {
+            while (at[l] < counts[l] && lists[l][at[l]].ts < p->from_ms)
+                at[l]++;
+            if (at[l] >= counts[l] || lists[l][at[l]].ts >= p->to_ms) continue;
+            if (best < 0 || lists[l][at[l]].ts < lists[best][at[best]].ts ||
+                (lists[l][at[l]].ts == lists[best][at[best]].ts &&
+                 lists[l][at[l]].pos < lists[best][at[best]].pos))
+                best = l;
         }
-        /* loose funnels order by whole seconds: a step may come a few ms
-         * before the previous one within the same second; that counts as 0 */
-        int64_t dt = tsv[reach[s]] - tsv[reach[s - 1]];
-        c->dts[s][c->n_dt[s]++] = dt > 0 ? dt : 0;
+        if (best < 0) break;
+        const sy_engine_tev *t = &lists[best][at[best]++];
+        c->ts[k] = t->ts;
+        c->m[k] = p->list_mask[best];
+        c->pos[k] = t->pos;
+        k++;
     }
-    if (p->bd == AN_BD_NONE) return;
-    int64_t keys[10];
-    int nk;
-    if (p->bd == AN_BD_DIM) {
-        keys[0] = sy_engine_dim_unlocked(p->eng, posv[reach[0]], p->bd_dim);
-        nk = 1;
-    } else {
-        nk = an_cgroups_of(p->cg, contact, keys);
-    }
-    for (int g = 0; g < nk; g++) {
-        int64_t *row = an_groups_row(&c->groups, keys[g]);
-        if (!row) {
-            c->oom = 1;
-            return;
-        }
-        for (int s = 0; s < lvl; s++)
-            row[s]++;
-    }
+    if (!k) return;
+    int reach[AN_MAX_STEPS];
+    int lvl = an_funnel_level(c->ts, c->m, k, p->n_steps, p->window_ms, 0, reach);
+    funnel_count(c, contact, lvl, reach, c->ts, c->pos);
 }
 
 /* The k-th smallest of v[0..n) (Hoare's selection; v is reordered). */
@@ -417,7 +468,25 @@ static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, js
         else if (p->steps[k].type != -2)
             p->slow_steps |= (uint16_t)(1u << k);
     }
+    for (int k = 0; k < p->n_steps && p->steps[0].type >= 0; k++) {
+        int l = 0;
+        while (l < p->n_lists && p->list_types[l] != p->steps[k].type)
+            l++;
+        if (l == p->n_lists) p->list_types[p->n_lists++] = p->steps[k].type;
+        p->list_mask[l] |= (uint16_t)(1u << k);
+    }
     return 0;
+}
+
+/* Loose funnels whose steps are plain event types read only those types'
+ * events (per-type lists); the rest walk every contact's events. */
+static int funnel_run(an_q *q, fplan *p, void **ptrs) {
+    if (!p->strict && !p->slow_steps && p->n_lists > 0) {
+        int rc = sy_engine_scan_type_lists(q->an->engine, p->list_types, p->n_lists, q->only,
+                                           AN_THREADS, funnel_lists, ptrs);
+        if (rc != SY_E_UNSUPPORTED) return rc;
+    }
+    return sy_engine_scan_contacts(q->an->engine, q->only, AN_THREADS, funnel_contact, ptrs);
 }
 
 static int funnel_scan(an_q *q, fplan *p, fctx *ctx, sy_err *e) {
@@ -428,7 +497,7 @@ static int funnel_scan(an_q *q, fplan *p, fctx *ctx, sy_err *e) {
         an_groups_init(&ctx[t].groups, p->n_steps);
         ptrs[t] = &ctx[t];
     }
-    int rc = sy_engine_scan_contacts(q->an->engine, q->only, AN_THREADS, funnel_contact, ptrs);
+    int rc = funnel_run(q, p, ptrs);
     int oom = rc != 0;
     for (int t = 0; t < AN_THREADS; t++)
         if (ctx[t].oom || ctx[t].groups.failed) oom = 1;
@@ -640,7 +709,7 @@ int an_funnel_contacts(sy_analytics *an, const sy_actor *actor, json_t *body, in
         ctx[t].who = sy_idset_create();
         ptrs[t] = &ctx[t];
     }
-    rc = sy_engine_scan_contacts(an->engine, q.only, AN_THREADS, funnel_contact, ptrs);
+    rc = funnel_run(&q, &p, ptrs);
     for (int t = 1; t < AN_THREADS; t++)
         sy_idset_or(ctx[0].who, ctx[t].who);
     int oom = rc != 0;

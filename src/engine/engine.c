@@ -16,6 +16,7 @@ sy_engine *sy_engine_create(void) {
     pthread_cond_init(&e->maint_cv, NULL);
     e->segidx = sy_segidx_create(); /* NULL: behaviour conditions scan the type lists */
     e->days_idx = sy_days_create();
+    e->typelists = sy_typelists_create();
     return e;
 }
 
@@ -42,6 +43,7 @@ void sy_engine_destroy(sy_engine *e) {
     pthread_cond_destroy(&e->maint_cv);
     sy_segidx_destroy(e->segidx);
     sy_days_destroy(e->days_idx);
+    sy_typelists_destroy(e->typelists);
     pthread_rwlock_destroy(&e->lock);
     free(e);
 }

@@ -205,6 +205,25 @@ typedef void (*sy_engine_count_fn)(void *ctx, int day, uint16_t value, int64_t c
                                    int64_t sum_fen);
 int sy_engine_type_day_counts(sy_engine *e, const char *tz, int type, int dim, int64_t first_day,
                               int n_days, sy_engine_count_fn fn, void *ctx);
+/* Each contact's events of a few types, for loose funnels: calls
+ * fn(ctx[t], contact, lists, counts, n) for every contact (restricted to
+ * `only` when not NULL) with at least one event of types[0]; lists[k] holds
+ * its counts[k] events of types[k] (all of them, any flags) in (ts, pos)
+ * order, valid during the call. Contacts are split over `threads` threads
+ * as sy_engine_scan_contacts does. Served from per-type lists packed by
+ * contact (engine_typelists.c). Returns 0, SY_E_INVALID (n < 1 or more than
+ * SY_TYPELISTS_MAX types), SY_E_UNSUPPORTED (merged contacts exist: scan
+ * contacts instead) or SY_E_NOMEM. */
+#define SY_TYPELISTS_MAX 10
+typedef struct sy_engine_tev {
+    int64_t ts;
+    uint32_t pos;
+} sy_engine_tev;
+typedef void (*sy_engine_typelists_fn)(void *ctx, uint32_t contact,
+                                       const sy_engine_tev *const *lists, const size_t *counts,
+                                       int n);
+int sy_engine_scan_type_lists(sy_engine *e, const int *types, int n_types, const sy_idset *only,
+                              int threads, sy_engine_typelists_fn fn, void **ctx);
 /* |a ∩ b| without building it. */
 uint64_t sy_idset_and_count(const sy_idset *a, const sy_idset *b);
 /* Writes every id, ascending, to out (sy_idset_count(s) entries). */

@@ -84,6 +84,7 @@ struct sy_engine {
     size_t n_ranges;
     size_t own_total;
     struct day_index *days_idx; /* engine_days.c; NULL: day sets unavailable */
+    struct type_lists *typelists; /* engine_typelists.c; NULL: unavailable */
     pthread_t maint;
     int maint_running, maint_stop;
     pthread_mutex_t maint_mu;
@@ -120,6 +121,8 @@ static inline int64_t sy_engine_revenue_at(const sy_engine *e, uint32_t pos) {
     return lo < e->n_rev && e->rev[lo].pos == pos ? e->rev[lo].fen : 0;
 }
 
+struct type_lists *sy_typelists_create(void);     /* NULL on out-of-memory */
+void sy_typelists_destroy(struct type_lists *x); /* NULL ok */
 struct day_index *sy_days_create(void);     /* NULL on out-of-memory */
 void sy_days_destroy(struct day_index *x); /* NULL ok */
 

@@ -288,6 +288,52 @@ static void check_scans(sy_engine *e, const uint32_t *merged_into, int n_ev) {
     assert_memory_equal(&got, &expect, sizeof got);
 }
 
+typedef struct lists_check {
+    uint64_t n[N_CONTACTS + 1][2];
+    int64_t ts_sum[N_CONTACTS + 1][2];
+    int ordered;
+} lists_check;
+
+static void lists_fn(void *ctx, uint32_t contact, const sy_engine_tev *const *lists,
+                     const size_t *counts, int n) {
+    lists_check *c = ctx;
+    assert_int_equal(n, 2);
+    assert_true(contact <= N_CONTACTS && counts[0] > 0);
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < counts[k]; i++) {
+            c->n[contact][k]++;
+            c->ts_sum[contact][k] += lists[k][i].ts;
+            if (i && lists[k][i].ts < lists[k][i - 1].ts) c->ordered = 0;
+        }
+}
+
+/* Per-type lists (no merges): every contact with a type-2 event, its type-2
+ * and type-4 events, in time order. */
+static void check_lists(sy_engine *e, int n_ev) {
+    static lists_check a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    a.ordered = b.ordered = 1;
+    void *ctx[2] = {&a, &b};
+    int types[2] = {2, 4};
+    assert_int_equal(sy_engine_scan_type_lists(e, types, 2, NULL, 2, lists_fn, ctx), 0);
+    assert_true(a.ordered && b.ordered);
+    for (uint32_t c = 1; c <= N_CONTACTS; c++) {
+        uint64_t n2 = 0, n4 = 0;
+        int64_t s2 = 0, s4 = 0;
+        for (int i = 0; i < n_ev; i++) {
+            if (all_evs[i].contact != c) continue;
+            if (all_evs[i].type == 2) n2++, s2 += all_evs[i].ts;
+            if (all_evs[i].type == 4) n4++, s4 += all_evs[i].ts;
+        }
+        if (!n2) n4 = 0, s4 = 0; /* only contacts with a step-1 event are visited */
+        assert_int_equal(a.n[c][0] + b.n[c][0], n2);
+        assert_int_equal(a.n[c][1] + b.n[c][1], n4);
+        assert_int_equal(a.ts_sum[c][0] + b.ts_sum[c][0], s2);
+        assert_int_equal(a.ts_sum[c][1] + b.ts_sum[c][1], s4);
+    }
+}
+
 static void test_analytics_scans(void **state) {
     (void)state;
     sy_engine *e = sy_engine_create();
@@ -298,18 +344,25 @@ static void test_analytics_scans(void **state) {
     check_scans(e, merged_into, N_EV);
     assert_int_equal(sy_engine_compact(e), 0);
     check_scans(e, merged_into, N_EV);
-    sy_engine_merge(e, 7, 3);
-    merged_into[7] = 3;
-    sy_engine_merge(e, 3, 11);
-    merged_into[3] = 11;
-    check_scans(e, merged_into, N_EV);
-    /* appends after packing move lists out of their slab */
+    check_lists(e, N_EV); /* builds the lists */
+    /* a few appends: served as a delta merged into the packed lists */
     for (int i = 0; i < 50; i++) {
         all_evs[N_EV + i] = evs[(i * 397) % N_EV];
         all_evs[N_EV + i].ts += 1000 * (i + 1);
     }
     assert_int_equal(sy_engine_append(e, all_evs + N_EV, 50), 0);
+    check_lists(e, N_EV + 50);
+    sy_engine_merge(e, 7, 3);
+    merged_into[7] = 3;
+    sy_engine_merge(e, 3, 11);
+    merged_into[3] = 11;
     check_scans(e, merged_into, N_EV + 50);
+    {
+        int types[2] = {2, 4};
+        void *ctx[2] = {NULL, NULL};
+        assert_int_equal(sy_engine_scan_type_lists(e, types, 2, NULL, 2, lists_fn, ctx),
+                         SY_E_UNSUPPORTED); /* merged contacts: callers scan contacts */
+    }
     sy_engine_unmerge(e, 7);
     merged_into[7] = 0;
     check_scans(e, merged_into, N_EV + 50);

@@ -1,0 +1,323 @@
+/* engine_typelists.c — each contact's events of one type, packed by contact.
+ *
+ * A loose funnel only looks at its steps' events; reading every event of
+ * every contact to find them costs most of its time. For each event type a
+ * funnel asked about, this index keeps the type's events grouped by contact
+ * (offsets + time + position, time order within a contact), built at the
+ * first question. Events appended since are handled at each question as a
+ * small sorted delta merged in contact order; when the delta grows past a
+ * sixteenth of the type, the type is rebuilt.
+ *
+ * Contact ids are raw: with merged contacts present the caller scans
+ * contacts instead (sy_engine_scan_type_lists returns SY_E_UNSUPPORTED).
+ * State is guarded by the index mutex; callers hold the engine read lock
+ * while the index is used. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "engine_int.h"
+#include "base/err.h"
+
+typedef struct tlist {
+    int type;
+    size_t done;    /* entries of by_type[type] packed */
+    uint32_t n_ids; /* contact ids < n_ids have offsets */
+    uint32_t *off;  /* n_ids + 1 */
+    sy_engine_tev *ev;
+} tlist;
+
+struct type_lists {
+    pthread_mutex_t lock;
+    tlist *lists;
+    size_t n_lists;
+};
+
+struct type_lists *sy_typelists_create(void) {
+    struct type_lists *x = calloc(1, sizeof *x);
+    if (x) pthread_mutex_init(&x->lock, NULL);
+    return x;
+}
+
+static void tlist_free(tlist *t) {
+    free(t->off);
+    free(t->ev);
+    t->off = NULL;
+    t->ev = NULL;
+    t->n_ids = 0;
+    t->done = 0;
+}
+
+void sy_typelists_destroy(struct type_lists *x) {
+    if (!x) return;
+    for (size_t i = 0; i < x->n_lists; i++)
+        tlist_free(&x->lists[i]);
+    free(x->lists);
+    pthread_mutex_destroy(&x->lock);
+    free(x);
+}
+
+static int cmp_tev(const void *a, const void *b) {
+    const sy_engine_tev *x = a, *y = b;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return x->pos < y->pos ? -1 : (x->pos > y->pos);
+}
+
+/* Packs every event of the type (counting sort by contact, then time order
+ * within each contact). Engine read lock held. */
+static int tlist_build(const sy_engine *e, tlist *t) {
+    const type_list *tl = (size_t)t->type < e->n_types ? &e->by_type[t->type] : NULL;
+    size_t n = tl ? tl->n : 0;
+    uint32_t max_id = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t pos = tl->pos[i];
+        uint32_t c = e->chunks[pos >> CHUNK_BITS]->contact[pos & (CHUNK - 1)];
+        if (c > max_id) max_id = c;
+    }
+    uint32_t n_ids = n ? max_id + 1 : 0;
+    uint32_t *off = calloc((size_t)n_ids + 1, sizeof *off);
+    sy_engine_tev *ev = malloc((n ? n : 1) * sizeof *ev);
+    if (!off || !ev) {
+        free(off);
+        free(ev);
+        return SY_E_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t pos = tl->pos[i];
+        off[e->chunks[pos >> CHUNK_BITS]->contact[pos & (CHUNK - 1)] + 1]++;
+    }
+    for (uint32_t c = 0; c < n_ids; c++)
+        off[c + 1] += off[c];
+    uint32_t *fill = malloc(((size_t)n_ids ? n_ids : 1) * sizeof *fill);
+    if (!fill) {
+        free(off);
+        free(ev);
+        return SY_E_NOMEM;
+    }
+    memcpy(fill, off, (size_t)n_ids * sizeof *fill);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t pos = tl->pos[i];
+        const chunk *ch = e->chunks[pos >> CHUNK_BITS];
+        size_t k = pos & (CHUNK - 1);
+        ev[fill[ch->contact[k]]++] = (sy_engine_tev){ch->ts[k], pos};
+    }
+    free(fill);
+    for (uint32_t c = 0; c < n_ids; c++) {
+        uint32_t a = off[c], b = off[c + 1];
+        /* positions ascend, times mostly do too: sort only when needed */
+        for (uint32_t i = a + 1; i < b; i++)
+            if (cmp_tev(&ev[i - 1], &ev[i]) > 0) {
+                qsort(ev + a, b - a, sizeof *ev, cmp_tev);
+                break;
+            }
+    }
+    tlist_free(t);
+    t->off = off;
+    t->ev = ev;
+    t->n_ids = n_ids;
+    t->done = n;
+    return 0;
+}
+
+/* --- the scan --- */
+
+typedef struct delta {
+    uint32_t contact;
+    sy_engine_tev ev;
+} delta;
+
+static int cmp_delta(const void *a, const void *b) {
+    const delta *x = a, *y = b;
+    if (x->contact != y->contact) return x->contact < y->contact ? -1 : 1;
+    return cmp_tev(&x->ev, &y->ev);
+}
+
+typedef struct tpart {
+    const sy_engine *e;
+    tlist *const *lists;
+    int n;
+    delta *const *dl; /* per list: appended events, by (contact, time) */
+    const size_t *n_dl;
+    const roaring_bitmap_t *only;
+    uint32_t lo, hi;
+    sy_engine_typelists_fn fn;
+    void *ctx;
+    int rc;
+} tpart;
+
+static void *tpart_run(void *arg) {
+    tpart *p = arg;
+    const sy_engine_tev *lists[SY_TYPELISTS_MAX];
+    size_t counts[SY_TYPELISTS_MAX];
+    size_t di[SY_TYPELISTS_MAX] = {0};
+    sy_engine_tev *merged[SY_TYPELISTS_MAX] = {0};
+    size_t cap[SY_TYPELISTS_MAX] = {0};
+    const tlist *first = p->lists[0];
+    /* delta cursors start at the first entry of a contact >= lo */
+    for (int k = 0; k < p->n; k++) {
+        size_t a = 0, b = p->n_dl[k];
+        while (a < b) {
+            size_t m = (a + b) / 2;
+            if (p->dl[k][m].contact < p->lo)
+                a = m + 1;
+            else
+                b = m;
+        }
+        di[k] = a;
+    }
+    /* contacts with a step-1 event: packed ones, and the step-1 delta's */
+    size_t d0 = di[0];
+    for (uint32_t c = p->lo; c < p->hi && p->rc == 0; c++) {
+        int in_packed = c < first->n_ids && first->off[c] != first->off[c + 1];
+        int in_delta = d0 < p->n_dl[0] && p->dl[0][d0].contact == c;
+        if (!in_packed && !in_delta) {
+            /* skip ahead: the next contact that can have a step-1 event */
+            if (c >= first->n_ids && (d0 >= p->n_dl[0])) break;
+            continue;
+        }
+        while (d0 < p->n_dl[0] && p->dl[0][d0].contact == c)
+            d0++;
+        if (p->only && !roaring_bitmap_contains(p->only, c)) continue;
+        if (p->e->contacts[c].merged_into) continue;
+        for (int k = 0; k < p->n; k++) {
+            const tlist *t = p->lists[k];
+            const sy_engine_tev *base = c < t->n_ids ? t->ev + t->off[c] : NULL;
+            size_t nb = c < t->n_ids ? t->off[c + 1] - t->off[c] : 0;
+            while (di[k] < p->n_dl[k] && p->dl[k][di[k]].contact < c)
+                di[k]++;
+            size_t de = di[k];
+            while (de < p->n_dl[k] && p->dl[k][de].contact == c)
+                de++;
+            size_t nd = de - di[k];
+            if (!nd) {
+                lists[k] = base;
+                counts[k] = nb;
+                continue;
+            }
+            if (nb + nd > cap[k]) {
+                size_t nc = (nb + nd) * 2;
+                sy_engine_tev *m = realloc(merged[k], nc * sizeof *m);
+                if (!m) {
+                    p->rc = SY_E_NOMEM;
+                    break;
+                }
+                merged[k] = m;
+                cap[k] = nc;
+            }
+            size_t i = 0, j = di[k], o = 0;
+            while (i < nb || j < de) {
+                if (j >= de || (i < nb && cmp_tev(&base[i], &p->dl[k][j].ev) <= 0))
+                    merged[k][o++] = base[i++];
+                else
+                    merged[k][o++] = p->dl[k][j++].ev;
+            }
+            lists[k] = merged[k];
+            counts[k] = o;
+            di[k] = de;
+        }
+        if (p->rc == 0) p->fn(p->ctx, c, lists, counts, p->n);
+    }
+    for (int k = 0; k < p->n; k++)
+        free(merged[k]);
+    return NULL;
+}
+
+int sy_engine_scan_type_lists(sy_engine *e, const int *types, int n_types, const sy_idset *only,
+                              int threads, sy_engine_typelists_fn fn, void **ctx) {
+    if (n_types < 1 || n_types > SY_TYPELISTS_MAX) return SY_E_INVALID;
+    if (threads < 1) threads = 1;
+    if (threads > 8) threads = 8;
+    pthread_rwlock_rdlock(&e->lock);
+    struct type_lists *x = e->typelists;
+    if (!x || e->n_merged) { /* raw ids would split merged contacts */
+        pthread_rwlock_unlock(&e->lock);
+        return x ? SY_E_UNSUPPORTED : SY_E_NOMEM;
+    }
+    pthread_mutex_lock(&x->lock);
+    int rc = 0;
+    tlist *lists[SY_TYPELISTS_MAX];
+    delta *dl[SY_TYPELISTS_MAX] = {0};
+    size_t n_dl[SY_TYPELISTS_MAX] = {0};
+    /* every entry first: adding one moves the array */
+    size_t at[SY_TYPELISTS_MAX];
+    for (int k = 0; k < n_types && rc == 0; k++) {
+        size_t i = 0;
+        while (i < x->n_lists && x->lists[i].type != types[k])
+            i++;
+        if (i == x->n_lists) {
+            tlist *nl = realloc(x->lists, (x->n_lists + 1) * sizeof *nl);
+            if (!nl) {
+                rc = SY_E_NOMEM;
+                break;
+            }
+            x->lists = nl;
+            memset(&x->lists[i], 0, sizeof *nl);
+            x->lists[i].type = types[k];
+            x->n_lists++;
+        }
+        at[k] = i;
+    }
+    for (int k = 0; k < n_types && rc == 0; k++) {
+        tlist *t = &x->lists[at[k]];
+        const type_list *tl = (size_t)types[k] < e->n_types ? &e->by_type[types[k]] : NULL;
+        size_t n = tl ? tl->n : 0;
+        if (!t->off || (n - t->done) * 16 > n) rc = tlist_build(e, t);
+        lists[k] = t;
+        /* the appended events as a sorted delta */
+        size_t m = n - t->done;
+        if (rc == 0 && m) {
+            dl[k] = malloc(m * sizeof *dl[k]);
+            if (!dl[k]) {
+                rc = SY_E_NOMEM;
+                break;
+            }
+            for (size_t i = 0; i < m; i++) {
+                uint32_t pos = tl->pos[t->done + i];
+                const chunk *ch = e->chunks[pos >> CHUNK_BITS];
+                size_t j = pos & (CHUNK - 1);
+                dl[k][i] = (delta){ch->contact[j], {ch->ts[j], pos}};
+            }
+            qsort(dl[k], m, sizeof *dl[k], cmp_delta);
+            n_dl[k] = m;
+        }
+    }
+    /* the mutex stays held: another question could rebuild a list */
+    if (rc == 0) {
+        /* split the contacts of step 1 evenly by events */
+        uint32_t n_ids = lists[0]->n_ids;
+        for (size_t i = 0; i < n_dl[0]; i++)
+            if (dl[0][i].contact + 1 > n_ids) n_ids = dl[0][i].contact + 1;
+        tpart parts[8];
+        int np = 0;
+        uint32_t start = 0;
+        size_t total = lists[0]->off ? lists[0]->off[lists[0]->n_ids] : 0;
+        size_t per = total / (size_t)threads + 1;
+        for (uint32_t c = 0; c < lists[0]->n_ids && np < threads - 1; c++)
+            if (lists[0]->off[c + 1] >= per * (size_t)(np + 1)) {
+                parts[np] = (tpart){e, lists, n_types, dl, n_dl, only ? only->r : NULL, start, c + 1,
+                                    fn, ctx[np], 0};
+                np++;
+                start = c + 1;
+            }
+        parts[np] = (tpart){e, lists, n_types, dl, n_dl, only ? only->r : NULL, start, n_ids, fn,
+                            ctx[np], 0};
+        np++;
+        pthread_t tid[8];
+        int started[8] = {0};
+        for (int t = 1; t < np; t++)
+            started[t] = pthread_create(&tid[t], NULL, tpart_run, &parts[t]) == 0;
+        tpart_run(&parts[0]);
+        for (int t = 1; t < np; t++) {
+            if (started[t])
+                pthread_join(tid[t], NULL);
+            else
+                tpart_run(&parts[t]);
+        }
+        for (int t = 0; t < np; t++)
+            if (parts[t].rc) rc = parts[t].rc;
+    }
+    pthread_mutex_unlock(&x->lock);
+    for (int k = 0; k < n_types; k++)
+        free(dl[k]);
+    pthread_rwlock_unlock(&e->lock);
+    return rc;
+}
