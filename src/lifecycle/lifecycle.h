@@ -10,9 +10,9 @@
  * A background thread (started by sy_lifecycle_register, i.e. only in the
  * server) re-evaluates the contacts of newly committed events (checked
  * every 200 ms) and every live contact at least every minute (time-relative
- * stages such as 沉默), after merges and after the rules changed. Each transition is stored in stage_history and recorded as the
- * system event lifecycle_changed {"from","to"}; the first pass after start
- * stores stages and history but records no events (it is not a change). */
+ * stages such as 沉默), after merges and after the rules changed. Each transition is stored in
+ * stage_history and recorded as the system event lifecycle_changed {"from","to"}; the first pass
+ * after start stores stages and history but records no events (it is not a change). */
 #ifndef SY_LIFECYCLE_H
 #define SY_LIFECYCLE_H
 

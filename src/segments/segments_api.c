@@ -376,8 +376,7 @@ static int h_create(sy_req *r) {
     if (!def) return sy_err_field(&r->err, SY_E_INVALID, "definition", "definition is required");
     if ((rc = def_check(r, def, 0))) return rc;
     int64_t id;
-    if ((rc = sy_segments_save(CTX(r), sy_req_actor(r), j.name, j.description, def, &id,
-                               &r->err)))
+    if ((rc = sy_segments_save(CTX(r), sy_req_actor(r), j.name, j.description, def, &id, &r->err)))
         return rc;
     json_t *out;
     if ((rc = segment_get(CTX(r), id, &out, &r->err))) return rc;

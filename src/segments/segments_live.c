@@ -15,8 +15,11 @@
  * changes and records tag_added / tag_removed. Unlike segments, a rule tag's
  * members are stored, so its first evaluation does record events.
  *
- * Cost: one evaluation per saved segment and rule tag per pass; after a slow
- * pass the next waits as long as that pass took (at most a second). */
+ * Cost: one evaluation per saved segment and rule tag per pass (behaviour
+ * conditions read only their window's days of the engine's per-type day
+ * index, so a pass costs milliseconds); after a slow pass the next waits as
+ * long as that pass took (at most a second). form_submitted events are
+ * applied by a second thread (form_main), off the membership path. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +47,7 @@ struct seg_live {
     size_t form_pos; /* next engine position to look at for form_submitted */
     pthread_t form_thread;
     int form_running;
-    size_t esize;    /* engine size seen by the last pass */
+    size_t esize; /* engine size seen by the last pass */
 };
 
 static live_seg *find(struct seg_live *l, int64_t id) {

@@ -443,8 +443,9 @@ static int check_def(fixture *f, json_t *def) {
     }
     uint64_t n = sy_idset_count(got);
     /* nothing but live contacts: the fake tags also hold ids of no contact */
-    if (n != want_n) fail_msg("%s: %llu members, model %llu", txt, (unsigned long long)n,
-                              (unsigned long long)want_n);
+    if (n != want_n)
+        fail_msg("%s: %llu members, model %llu", txt, (unsigned long long)n,
+                 (unsigned long long)want_n);
     free(txt);
     sy_idset_destroy(got);
     sy_arena_destroy(a);
