@@ -81,120 +81,97 @@ static void retention_contact(void *vctx, uint32_t contact, const sy_engine_rec 
  * day at or after that event; every later period's activity comes after it.
  * Cell (c, N) is then |cohort c ∩ active in period c + N|. */
 
-typedef struct firsts {
-    int64_t *ts; /* per canonical contact: first start event, 0 = none */
-    size_t n;
-} firsts;
-
 /* Returns 0, 1 (not answerable this way) or SY_E_NOMEM. */
 static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t *size,
                              uint64_t *cells) {
     const an_cal *cal = &p->cal;
-    firsts f = {0};
+    uint32_t *ids = NULL;
+    int64_t *times = NULL;
+    size_t n = 0;
     int all_active = 0;
-    int rc = sy_engine_first_times(an->engine, q->tz, p->start.type, &f.ts, &f.n, &all_active)
-                 ? SY_E_NOMEM
-                 : 0;
-    if (rc == 0 && !all_active) rc = 1; /* system start events: the scan answers */
-    uint32_t **ids = calloc((size_t)p->n_cohorts, sizeof *ids);
-    size_t *n_ids = calloc((size_t)p->n_cohorts, sizeof *n_ids),
-           *cap = calloc((size_t)p->n_cohorts, sizeof *cap);
-    sy_idset **day = calloc((size_t)cal->n_days, sizeof *day);
-    sy_idset **per = calloc((size_t)cal->n_periods, sizeof *per);
-    if (!ids || !n_ids || !cap || !day || !per) rc = SY_E_NOMEM;
     int64_t lo = cal->start[0], hi = cal->start[cal->n_days];
-    for (size_t c = 1; rc == 0 && c < f.n; c++) {
-        if (!f.ts[c] || f.ts[c] < lo || f.ts[c] >= hi) continue;
-        int k = cal->period_of_day[an_cal_day(cal, f.ts[c])];
-        if (k >= p->n_cohorts) continue;
-        if (q->only && !sy_idset_contains(q->only, (uint32_t)c)) continue;
-        if (n_ids[k] == cap[k]) {
-            size_t nc = cap[k] ? cap[k] * 2 : 1024;
-            uint32_t *x = realloc(ids[k], nc * sizeof *x);
-            if (!x) {
-                rc = SY_E_NOMEM;
-                break;
-            }
-            ids[k] = x;
-            cap[k] = nc;
-        }
-        ids[k][n_ids[k]++] = (uint32_t)c;
-    }
-    if (rc == 0 && sy_engine_active_day_sets(an->engine, q->tz, -1, cal->first, cal->n_days, day))
-        rc = SY_E_NOMEM;
-    for (int k = 0; rc == 0 && k < cal->n_periods; k++) {
-        per[k] = day[cal->period_first[k]];
-        day[cal->period_first[k]] = NULL;
-        for (int d = cal->period_first[k] + 1; d < cal->period_first[k + 1]; d++)
-            sy_idset_or(per[k], day[d]);
-    }
-    /* cells: each cohort member gets a bit per period offset it was active
-     * in (walking the period sets once), then the bits are counted */
+    if (sy_engine_first_times(an->engine, q->tz, p->start.type, lo, hi, &ids, &times, &n,
+                              &all_active))
+        return SY_E_NOMEM;
+    int rc = all_active ? 0 : 1; /* system start events: the scan answers */
+    /* members: contacts whose first start event falls in a cohort, in scope */
     size_t members = 0;
-    for (int k = 0; rc == 0 && k < p->n_cohorts; k++)
-        members += n_ids[k];
-    int32_t *member_of = rc == 0 ? malloc((f.n ? f.n : 1) * sizeof *member_of) : NULL;
-    int16_t *cohort_of = rc == 0 ? malloc((members ? members : 1) * sizeof *cohort_of) : NULL;
-    uint64_t(*bits)[2] = rc == 0 ? calloc(members ? members : 1, sizeof *bits) : NULL;
-    size_t buf_cap = 4096;
-    uint32_t *buf = rc == 0 ? malloc(buf_cap * sizeof *buf) : NULL;
-    if (rc == 0 && (!member_of || !cohort_of || !bits || !buf)) rc = SY_E_NOMEM;
-    if (rc == 0) {
-        memset(member_of, 0xff, f.n * sizeof *member_of); /* -1: not in a cohort */
-        size_t m = 0;
-        for (int k = 0; k < p->n_cohorts; k++) {
-            size[k] = n_ids[k];
-            for (size_t i = 0; i < n_ids[k]; i++) {
-                member_of[ids[k][i]] = (int32_t)m;
-                cohort_of[m++] = (int16_t)k;
-            }
-        }
-        for (int pk = 0; pk < cal->n_periods && rc == 0; pk++) {
-            size_t got = (size_t)sy_idset_count(per[pk]);
-            if (got > buf_cap) {
-                uint32_t *nb = realloc(buf, got * sizeof *nb);
-                if (!nb) {
-                    rc = SY_E_NOMEM;
-                    break;
-                }
-                buf = nb;
-                buf_cap = got;
-            }
-            sy_idset_to_array(per[pk], buf);
-            for (size_t i = 0; i < got; i++) {
-                if (buf[i] >= f.n) break; /* ascending: the rest are larger */
-                int32_t mi = member_of[buf[i]];
-                if (mi < 0) continue;
-                int off = pk - cohort_of[mi];
-                if (off >= 0 && off < p->periods) bits[mi][off >> 6] |= 1ull << (off & 63);
-            }
-        }
-        for (size_t mi = 0; mi < members; mi++)
-            for (int w = 0; w < 2; w++) {
-                uint64_t b = bits[mi][w];
-                while (b) {
-                    cells[(size_t)cohort_of[mi] * (size_t)p->periods +
-                          (size_t)(w * 64 + __builtin_ctzll(b))]++;
-                    b &= b - 1;
-                }
-            }
+    uint32_t max_id = 0;
+    int16_t *cohort_of = rc == 0 ? malloc((n ? n : 1) * sizeof *cohort_of) : NULL;
+    if (rc == 0 && !cohort_of) rc = SY_E_NOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int k = cal->period_of_day[an_cal_day(cal, times[i])];
+        if (k >= p->n_cohorts) continue;
+        if (q->only && !sy_idset_contains(q->only, ids[i])) continue;
+        ids[members] = ids[i];
+        cohort_of[members++] = (int16_t)k;
+        size[k]++;
+        if (ids[i] > max_id) max_id = ids[i];
     }
-    free(member_of);
-    free(cohort_of);
-    free(bits);
-    free(buf);
-    for (int k = 0; ids && k < p->n_cohorts; k++)
-        free(ids[k]);
+    int32_t *member_of = rc == 0 ? malloc(((size_t)max_id + 1) * sizeof *member_of) : NULL;
+    uint64_t(*bits)[2] = rc == 0 ? calloc(members ? members : 1, sizeof *bits) : NULL;
+    if (rc == 0 && (!member_of || !bits)) rc = SY_E_NOMEM;
+    if (rc == 0) {
+        memset(member_of, 0xff, ((size_t)max_id + 1) * sizeof *member_of); /* -1: none */
+        for (size_t m = 0; m < members; m++)
+            member_of[ids[m]] = (int32_t)m;
+    }
+    /* one bit per (member, period offset) it was active in */
+    uint32_t **arr = rc == 0 ? calloc((size_t)cal->n_days, sizeof *arr) : NULL;
+    size_t *cnt = rc == 0 ? calloc((size_t)cal->n_days, sizeof *cnt) : NULL;
+    if (rc == 0 && (!arr || !cnt)) rc = SY_E_NOMEM;
+    int by_arrays = 0;
+    if (rc == 0) {
+        int r = sy_engine_active_day_arrays(an->engine, q->tz, -1, cal->first, cal->n_days, arr,
+                                            cnt);
+        if (r == 0)
+            by_arrays = 1;
+        else if (r != SY_E_UNSUPPORTED)
+            rc = SY_E_NOMEM;
+    }
+    sy_idset **day = NULL;
+    if (rc == 0 && !by_arrays) { /* merged contacts: sets apply the merges */
+        day = calloc((size_t)cal->n_days, sizeof *day);
+        if (!day || sy_engine_active_day_sets(an->engine, q->tz, -1, cal->first, cal->n_days, day))
+            rc = SY_E_NOMEM;
+        for (int d = 0; rc == 0 && d < cal->n_days; d++) {
+            cnt[d] = (size_t)sy_idset_count(day[d]);
+            if (!(arr[d] = malloc((cnt[d] ? cnt[d] : 1) * sizeof *arr[d]))) rc = SY_E_NOMEM;
+            else sy_idset_to_array(day[d], arr[d]);
+        }
+    }
+    for (int d = 0; rc == 0 && d < cal->n_days; d++) {
+        int pk = cal->period_of_day[d];
+        for (size_t i = 0; i < cnt[d]; i++) {
+            uint32_t c = arr[d][i];
+            if (c > max_id) break; /* ascending */
+            int32_t mi = member_of[c];
+            if (mi < 0) continue;
+            int off = pk - cohort_of[mi];
+            if (off >= 0 && off < p->periods) bits[mi][off >> 6] |= 1ull << (off & 63);
+        }
+    }
+    for (size_t mi = 0; rc == 0 && mi < members; mi++)
+        for (int w = 0; w < 2; w++) {
+            uint64_t b = bits[mi][w];
+            while (b) {
+                cells[(size_t)cohort_of[mi] * (size_t)p->periods +
+                      (size_t)(w * 64 + __builtin_ctzll(b))]++;
+                b &= b - 1;
+            }
+        }
+    for (int d = 0; arr && d < cal->n_days; d++)
+        free(arr[d]);
     for (int d = 0; day && d < cal->n_days; d++)
         sy_idset_destroy(day[d]);
-    for (int k = 0; per && k < cal->n_periods; k++)
-        sy_idset_destroy(per[k]);
-    free(ids);
-    free(n_ids);
-    free(cap);
     free(day);
-    free(per);
-    free(f.ts);
+    free(arr);
+    free(cnt);
+    free(member_of);
+    free(bits);
+    free(cohort_of);
+    free(ids);
+    free(times);
     return rc;
 }
 

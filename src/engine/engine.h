@@ -186,13 +186,20 @@ size_t sy_engine_scan_type(sy_engine *e, int type, int64_t from, int64_t to, sy_
  * out[i] is then NULL). */
 int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t first_day,
                               int n_days, sy_idset **out);
-/* The time of each contact's first event of type (>= 0), system and meta
- * events included, as a new array (*out, caller frees) indexed by canonical
- * contact id (*n entries; 0 = never); *all_active is 0 when some event of
- * the type is not activity. From the same lazily kept index as the day
- * sets. Returns 0, SY_E_INVALID (type < 0) or SY_E_NOMEM. */
-int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t **out, size_t *n,
-                          int *all_active);
+/* The contacts (canonical ids, ascending; *ids and *times are new arrays the
+ * caller frees, *n entries) whose first event of type (>= 0; system and
+ * meta events included) has a time in [lo, hi), with that time;
+ * *all_active is 0 when some event of the type is not activity. From the
+ * same lazily kept index as the day sets. Returns 0, SY_E_INVALID (type < 0)
+ * or SY_E_NOMEM. */
+int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t lo, int64_t hi,
+                          uint32_t **ids, int64_t **times, size_t *n, int *all_active);
+/* The day sets of sy_engine_active_day_sets as new sorted arrays (out[i]
+ * with counts[i] ids; caller frees each), without building sets. Returns
+ * SY_E_UNSUPPORTED while merged contacts exist (use the sets: they apply
+ * merges), else 0 or SY_E_NOMEM. */
+int sy_engine_active_day_arrays(sy_engine *e, const char *tz, int type, int64_t first_day,
+                                int n_days, uint32_t **out, size_t *counts);
 /* Per local day first_day + i (i < n_days, timezone tz): the number of
  * events of type (>= 0; every event of the type, system ones included) and
  * the sum of their amounts (fen; orders and refunds as stored), grouped by

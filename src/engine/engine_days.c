@@ -185,9 +185,10 @@ static day_key *key_get(struct day_index *x, const char *tz, int type) {
     return k;
 }
 
-int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t **out, size_t *n,
-                          int *all_active) {
-    *out = NULL;
+int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t lo, int64_t hi,
+                          uint32_t **ids, int64_t **times, size_t *n, int *all_active) {
+    *ids = NULL;
+    *times = NULL;
     *n = 0;
     if (type < 0) return SY_E_INVALID;
     pthread_rwlock_rdlock(&e->lock);
@@ -197,30 +198,94 @@ int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t **out,
         pthread_mutex_lock(&x->lock);
         day_key *k = key_get(x, tz, type);
         if (!k || key_update(e, x, k)) rc = SY_E_NOMEM;
-        size_t have = k ? k->n_first : 0;
-        /* room for survivors with a higher id than any filed contact */
-        size_t m = e->n_merged && e->n_contacts > have ? e->n_contacts : have;
-        int64_t *f = rc == 0 ? calloc(m ? m : 1, sizeof *f) : NULL;
-        if (rc == 0 && !f) rc = SY_E_NOMEM;
-        if (rc == 0) {
-            if (have) memcpy(f, k->first, have * sizeof *f);
+        size_t have = rc == 0 ? k->n_first : 0;
+        int64_t *f = k ? k->first : NULL;
+        int64_t *folded = NULL;
+        if (rc == 0 && e->n_merged) {
             /* a merged-away contact's first event counts for its survivor */
-            for (size_t i = 0; e->n_merged && i < m && i < e->n_contacts; i++) {
-                if (!e->contacts[i].merged_into || !f[i]) continue;
-                uint32_t c = (uint32_t)i;
-                for (int hops = 0; c < e->n_contacts && e->contacts[c].merged_into && hops < 64;
-                     hops++)
-                    c = e->contacts[c].merged_into;
-                if (c < m && (!f[c] || f[i] < f[c])) f[c] = f[i];
-                f[i] = 0;
+            size_t m = e->n_contacts > have ? e->n_contacts : have;
+            folded = calloc(m ? m : 1, sizeof *folded);
+            if (!folded) rc = SY_E_NOMEM;
+            if (rc == 0) {
+                if (have) memcpy(folded, f, have * sizeof *folded);
+                for (size_t i = 0; i < have && i < e->n_contacts; i++) {
+                    if (!e->contacts[i].merged_into || !folded[i]) continue;
+                    uint32_t c = (uint32_t)i;
+                    for (int hops = 0; c < e->n_contacts && e->contacts[c].merged_into && hops < 64;
+                         hops++)
+                        c = e->contacts[c].merged_into;
+                    if (c < m && (!folded[c] || folded[i] < folded[c])) folded[c] = folded[i];
+                    folded[i] = 0;
+                }
+                f = folded;
+                have = m;
             }
-            *out = f;
-            *n = m;
-            *all_active = !k->inactive;
         }
+        size_t cnt = 0;
+        for (size_t i = 0; rc == 0 && i < have; i++)
+            cnt += f[i] && f[i] >= lo && f[i] < hi;
+        uint32_t *oi = rc == 0 ? malloc((cnt ? cnt : 1) * sizeof *oi) : NULL;
+        int64_t *ot = rc == 0 ? malloc((cnt ? cnt : 1) * sizeof *ot) : NULL;
+        if (rc == 0 && (!oi || !ot)) rc = SY_E_NOMEM;
+        if (rc == 0) {
+            size_t j = 0;
+            for (size_t i = 0; i < have; i++)
+                if (f[i] && f[i] >= lo && f[i] < hi) {
+                    oi[j] = (uint32_t)i;
+                    ot[j++] = f[i];
+                }
+            *ids = oi;
+            *times = ot;
+            *n = cnt;
+            *all_active = !k->inactive;
+        } else {
+            free(oi);
+            free(ot);
+        }
+        free(folded);
         pthread_mutex_unlock(&x->lock);
     }
     pthread_rwlock_unlock(&e->lock);
+    return rc;
+}
+
+int sy_engine_active_day_arrays(sy_engine *e, const char *tz, int type, int64_t first_day,
+                                int n_days, uint32_t **out, size_t *counts) {
+    for (int i = 0; i < n_days; i++) {
+        out[i] = NULL;
+        counts[i] = 0;
+    }
+    pthread_rwlock_rdlock(&e->lock);
+    struct day_index *x = e->days_idx;
+    if (!x || e->n_merged) { /* merged contacts: the sets apply them */
+        pthread_rwlock_unlock(&e->lock);
+        return x ? SY_E_UNSUPPORTED : SY_E_NOMEM;
+    }
+    pthread_mutex_lock(&x->lock);
+    int rc = 0;
+    day_key *k = key_get(x, tz, type);
+    if (!k || key_update(e, x, k)) rc = SY_E_NOMEM;
+    for (int i = 0; rc == 0 && i < n_days; i++) {
+        int64_t d = first_day + i;
+        if (!k->n_days || d < k->day0 || d >= k->day0 + (int64_t)k->n_days) continue;
+        roaring_bitmap_t *src = k->days[d - k->day0];
+        if (!src) continue;
+        size_t c = (size_t)roaring_bitmap_get_cardinality(src);
+        if (!(out[i] = malloc((c ? c : 1) * sizeof *out[i]))) {
+            rc = SY_E_NOMEM;
+            break;
+        }
+        roaring_bitmap_to_uint32_array(src, out[i]);
+        counts[i] = c;
+    }
+    pthread_mutex_unlock(&x->lock);
+    pthread_rwlock_unlock(&e->lock);
+    if (rc)
+        for (int i = 0; i < n_days; i++) {
+            free(out[i]);
+            out[i] = NULL;
+            counts[i] = 0;
+        }
     return rc;
 }
 

@@ -253,24 +253,61 @@ static void check_scans(sy_engine *e, const uint32_t *merged_into, int n_ev) {
         assert_int_equal(sy_idset_count(sets[d]), n);
         sy_idset_destroy(sets[d]);
     }
-    /* first time of type 2 per canonical contact */
-    int64_t *firsts;
+    /* first time of type 2 per canonical contact, within a window */
+    uint32_t *fids;
+    int64_t *fts;
     size_t nf;
     int all_active;
-    assert_int_equal(sy_engine_first_times(e, "Asia/Shanghai", 2, &firsts, &nf, &all_active), 0);
+    const int64_t lo = 1700000000000LL + 10 * 86400000LL, hi = lo + 40 * 86400000LL;
+    assert_int_equal(
+        sy_engine_first_times(e, "Asia/Shanghai", 2, lo, hi, &fids, &fts, &nf, &all_active), 0);
     assert_true(all_active);
+    size_t j = 0;
     for (uint32_t c = 1; c <= N_CONTACTS; c++) {
         int64_t f0 = 0;
         for (int i = 0; i < n_ev; i++)
             if (all_evs[i].type == 2 && canon_of(merged_into, all_evs[i].contact) == c &&
                 (!f0 || all_evs[i].ts < f0))
                 f0 = all_evs[i].ts;
-        assert_int_equal(c < nf ? firsts[c] : 0, f0);
+        if (!f0 || f0 < lo || f0 >= hi) continue;
+        assert_true(j < nf);
+        assert_int_equal(fids[j], c);
+        assert_int_equal(fts[j], f0);
+        j++;
     }
-    free(firsts);
-    assert_int_equal(sy_engine_first_times(e, "Asia/Shanghai", 6, &firsts, &nf, &all_active), 0);
+    assert_int_equal(j, nf);
+    free(fids);
+    free(fts);
+    assert_int_equal(sy_engine_first_times(e, "Asia/Shanghai", 6, 0, INT64_MAX, &fids, &fts, &nf,
+                                           &all_active),
+                     0);
     assert_false(all_active); /* type 6 is a system event in fill() */
-    free(firsts);
+    free(fids);
+    free(fts);
+    /* day arrays equal the day sets when nothing is merged */
+    {
+        uint32_t *arr[DAYS];
+        size_t cnt[DAYS];
+        int r = sy_engine_active_day_arrays(e, "Asia/Shanghai", -1, first, DAYS, arr, cnt);
+        int merged = 0;
+        for (uint32_t c = 0; c <= N_CONTACTS; c++)
+            merged |= merged_into[c] != 0;
+        if (merged) {
+            assert_int_equal(r, SY_E_UNSUPPORTED);
+        } else {
+            assert_int_equal(r, 0);
+            sy_idset *sets2[DAYS];
+            assert_int_equal(sy_engine_active_day_sets(e, "Asia/Shanghai", -1, first, DAYS, sets2),
+                             0);
+            for (int d = 0; d < DAYS; d++) {
+                assert_int_equal(cnt[d], sy_idset_count(sets2[d]));
+                for (size_t i = 0; i < cnt[d]; i++)
+                    assert_true(sy_idset_contains(sets2[d], arr[d][i]));
+                free(arr[d]);
+                sy_idset_destroy(sets2[d]);
+            }
+        }
+    }
     /* per-day counts and amounts of type 3 (orders) by category */
     static counts_check got, expect;
     memset(&got, 0, sizeof got);
