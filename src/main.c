@@ -2,6 +2,7 @@
  * Everything else lives in the siyucore library. */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -569,6 +570,11 @@ static void main_usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    /* Analytics questions allocate per-question arrays of a few MB; glibc
+     * would map and unmap each one, and the page faults cost more than the
+     * question. Keep such blocks on the heap and reuse them. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
     const char *lvl = getenv("SIYU_LOG");
     if (lvl) {
         if (!strcmp(lvl, "debug"))

@@ -121,9 +121,12 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
     size_t *cnt = rc == 0 ? calloc((size_t)cal->n_days, sizeof *cnt) : NULL;
     if (rc == 0 && (!arr || !cnt)) rc = SY_E_NOMEM;
     int by_arrays = 0;
+    sy_idset *within = rc == 0 ? sy_idset_create() : NULL;
+    if (rc == 0 && !within) rc = SY_E_NOMEM;
     if (rc == 0) {
-        int r = sy_engine_active_day_arrays(an->engine, q->tz, -1, cal->first, cal->n_days, arr,
-                                            cnt);
+        sy_idset_add_many(within, ids, members); /* ids[0..members) ascend */
+        int r = sy_engine_active_day_arrays(an->engine, q->tz, -1, cal->first, cal->n_days, within,
+                                            arr, cnt);
         if (r == 0)
             by_arrays = 1;
         else if (r != SY_E_UNSUPPORTED)
@@ -165,6 +168,7 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
     for (int d = 0; day && d < cal->n_days; d++)
         sy_idset_destroy(day[d]);
     free(day);
+    sy_idset_destroy(within);
     free(arr);
     free(cnt);
     free(member_of);

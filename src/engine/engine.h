@@ -194,12 +194,14 @@ int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t fi
  * or SY_E_NOMEM. */
 int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t lo, int64_t hi,
                           uint32_t **ids, int64_t **times, size_t *n, int *all_active);
-/* The day sets of sy_engine_active_day_sets as new sorted arrays (out[i]
- * with counts[i] ids; caller frees each), without building sets. Returns
+/* The day sets of sy_engine_active_day_sets, intersected with `within`
+ * when not NULL, as new sorted arrays (out[i] with counts[i] ids; caller
+ * frees each), without building sets. Returns
  * SY_E_UNSUPPORTED while merged contacts exist (use the sets: they apply
  * merges), else 0 or SY_E_NOMEM. */
 int sy_engine_active_day_arrays(sy_engine *e, const char *tz, int type, int64_t first_day,
-                                int n_days, uint32_t **out, size_t *counts);
+                                int n_days, const sy_idset *within, uint32_t **out,
+                                size_t *counts);
 /* Per local day first_day + i (i < n_days, timezone tz): the number of
  * events of type (>= 0; every event of the type, system ones included) and
  * the sum of their amounts (fen; orders and refunds as stored), grouped by

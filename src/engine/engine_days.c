@@ -250,7 +250,8 @@ int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t lo, in
 }
 
 int sy_engine_active_day_arrays(sy_engine *e, const char *tz, int type, int64_t first_day,
-                                int n_days, uint32_t **out, size_t *counts) {
+                                int n_days, const sy_idset *within, uint32_t **out,
+                                size_t *counts) {
     for (int i = 0; i < n_days; i++) {
         out[i] = NULL;
         counts[i] = 0;
@@ -270,13 +271,18 @@ int sy_engine_active_day_arrays(sy_engine *e, const char *tz, int type, int64_t 
         if (!k->n_days || d < k->day0 || d >= k->day0 + (int64_t)k->n_days) continue;
         roaring_bitmap_t *src = k->days[d - k->day0];
         if (!src) continue;
-        size_t c = (size_t)roaring_bitmap_get_cardinality(src);
-        if (!(out[i] = malloc((c ? c : 1) * sizeof *out[i]))) {
+        /* intersect first: extracting a whole day costs more than the AND */
+        roaring_bitmap_t *cut = within ? roaring_bitmap_and(src, within->r) : NULL;
+        const roaring_bitmap_t *use = within ? cut : src;
+        size_t c = use ? (size_t)roaring_bitmap_get_cardinality(use) : 0;
+        if (!use || !(out[i] = malloc((c ? c : 1) * sizeof *out[i]))) {
+            if (cut) roaring_bitmap_free(cut);
             rc = SY_E_NOMEM;
             break;
         }
-        roaring_bitmap_to_uint32_array(src, out[i]);
+        roaring_bitmap_to_uint32_array(use, out[i]);
         counts[i] = c;
+        if (cut) roaring_bitmap_free(cut);
     }
     pthread_mutex_unlock(&x->lock);
     pthread_rwlock_unlock(&e->lock);
