@@ -1,10 +1,10 @@
 /* an_funnel.c — ordered funnels over each contact's events in time order.
  *
- * Loose funnels follow ClickHouse's windowFunnel exactly (docs/metrics.md
- * says why: the bench checks siyu against it): whole seconds, a chain per
- * step-1 event, each later step extending the chain of the step before it
- * when it comes no later than the chain's start + window. Strict funnels
- * need the steps to be consecutive activity events. */
+ * Loose funnels follow ClickHouse's windowFunnel (the bench checks siyu
+ * against it; docs/metrics.md says where same-second ties differ): whole
+ * seconds, a chain per step-1 event, each later step extending the chain of
+ * the step before it when it comes no later than the chain's start +
+ * window. Strict funnels need the steps to be consecutive activity events. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
