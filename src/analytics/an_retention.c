@@ -96,6 +96,7 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
     int rc = all_active ? 0 : 1; /* system start events: the scan answers */
     /* members: contacts whose first start event falls in a cohort, in scope */
     size_t members = 0;
+    uint32_t max_id = 0;
     int16_t *cohort_of = rc == 0 ? malloc((n ? n : 1) * sizeof *cohort_of) : NULL;
     if (rc == 0 && !cohort_of) rc = SY_E_NOMEM;
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -105,9 +106,16 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
         ids[members] = ids[i];
         cohort_of[members++] = (int16_t)k;
         size[k]++;
+        if (ids[i] > max_id) max_id = ids[i];
     }
+    int32_t *member_of = rc == 0 ? malloc(((size_t)max_id + 1) * sizeof *member_of) : NULL;
     uint64_t(*bits)[2] = rc == 0 ? calloc(members ? members : 1, sizeof *bits) : NULL;
-    if (rc == 0 && !bits) rc = SY_E_NOMEM;
+    if (rc == 0 && (!member_of || !bits)) rc = SY_E_NOMEM;
+    if (rc == 0) {
+        memset(member_of, 0xff, ((size_t)max_id + 1) * sizeof *member_of); /* -1: none */
+        for (size_t m = 0; m < members; m++)
+            member_of[ids[m]] = (int32_t)m;
+    }
     /* one bit per (member, period offset) it was active in */
     uint32_t **arr = rc == 0 ? calloc((size_t)cal->n_days, sizeof *arr) : NULL;
     size_t *cnt = rc == 0 ? calloc((size_t)cal->n_days, sizeof *cnt) : NULL;
@@ -135,34 +143,15 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
             else sy_idset_to_array(day[d], arr[d]);
         }
     }
-    /* both the day's ids and the members ascend: gallop through the members
-     * instead of looking each id up (sequential reads, no 4 MB table) */
     for (int d = 0; rc == 0 && d < cal->n_days; d++) {
         int pk = cal->period_of_day[d];
-        size_t j = 0;
-        for (size_t i = 0; i < cnt[d] && j < members; i++) {
+        for (size_t i = 0; i < cnt[d]; i++) {
             uint32_t c = arr[d][i];
-            if (ids[j] < c) {
-                size_t step = 1, g0 = j;
-                while (j + step < members && ids[j + step] < c) {
-                    g0 = j + step;
-                    step *= 2;
-                }
-                size_t g1 = j + step < members ? j + step : members;
-                /* ids[g0] < c; the first id >= c is in (g0, g1] */
-                while (g0 + 1 < g1) {
-                    size_t mid = g0 + (g1 - g0) / 2;
-                    if (ids[mid] < c)
-                        g0 = mid;
-                    else
-                        g1 = mid;
-                }
-                j = g1;
-                if (j >= members) break;
-            }
-            if (ids[j] != c) continue;
-            int off = pk - cohort_of[j];
-            if (off >= 0 && off < p->periods) bits[j][off >> 6] |= 1ull << (off & 63);
+            if (c > max_id) break; /* ascending */
+            int32_t mi = member_of[c];
+            if (mi < 0) continue;
+            int off = pk - cohort_of[mi];
+            if (off >= 0 && off < p->periods) bits[mi][off >> 6] |= 1ull << (off & 63);
         }
     }
     for (size_t mi = 0; rc == 0 && mi < members; mi++)
@@ -182,6 +171,7 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
     sy_idset_destroy(within);
     free(arr);
     free(cnt);
+    free(member_of);
     free(bits);
     free(cohort_of);
     free(ids);
