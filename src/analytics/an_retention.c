@@ -108,10 +108,22 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
         size[k]++;
         if (ids[i] > max_id) max_id = ids[i];
     }
-    int32_t *member_of = rc == 0 ? malloc(((size_t)max_id + 1) * sizeof *member_of) : NULL;
-    uint64_t(*bits)[2] = rc == 0 ? calloc(members ? members : 1, sizeof *bits) : NULL;
-    if (rc == 0 && (!member_of || !bits)) rc = SY_E_NOMEM;
-    if (rc == 0) {
+    /* By day, a (member, day) pair is one cell: a contact is in a day's set
+     * once, so its cohort is all it takes (2 bytes a contact, no per-member
+     * bits). By week, several days fall in one period: bits dedupe them. */
+    int daily = p->interval == AN_DAY;
+    int32_t *member_of =
+        rc == 0 && !daily ? malloc(((size_t)max_id + 1) * sizeof *member_of) : NULL;
+    int16_t *cohort_by_id =
+        rc == 0 && daily ? malloc(((size_t)max_id + 1) * sizeof *cohort_by_id) : NULL;
+    uint64_t(*bits)[2] =
+        rc == 0 && !daily ? calloc(members ? members : 1, sizeof *bits) : NULL;
+    if (rc == 0 && (daily ? !cohort_by_id : !member_of || !bits)) rc = SY_E_NOMEM;
+    if (rc == 0 && daily) {
+        memset(cohort_by_id, 0xff, ((size_t)max_id + 1) * sizeof *cohort_by_id); /* -1: none */
+        for (size_t m = 0; m < members; m++)
+            cohort_by_id[ids[m]] = cohort_of[m];
+    } else if (rc == 0) {
         memset(member_of, 0xff, ((size_t)max_id + 1) * sizeof *member_of); /* -1: none */
         for (size_t m = 0; m < members; m++)
             member_of[ids[m]] = (int32_t)m;
@@ -143,7 +155,18 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
             else sy_idset_to_array(day[d], arr[d]);
         }
     }
-    for (int d = 0; rc == 0 && d < cal->n_days; d++) {
+    for (int d = 0; rc == 0 && daily && d < cal->n_days; d++) {
+        uint64_t *col = cells;
+        for (size_t i = 0; i < cnt[d]; i++) {
+            uint32_t c = arr[d][i];
+            if (c > max_id) break; /* ascending */
+            int co = cohort_by_id[c];
+            int off = d - co;
+            if (co >= 0 && off >= 0 && off < p->periods)
+                col[(size_t)co * (size_t)p->periods + (size_t)off]++;
+        }
+    }
+    for (int d = 0; rc == 0 && !daily && d < cal->n_days; d++) {
         int pk = cal->period_of_day[d];
         for (size_t i = 0; i < cnt[d]; i++) {
             uint32_t c = arr[d][i];
@@ -154,7 +177,7 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
             if (off >= 0 && off < p->periods) bits[mi][off >> 6] |= 1ull << (off & 63);
         }
     }
-    for (size_t mi = 0; rc == 0 && mi < members; mi++)
+    for (size_t mi = 0; rc == 0 && !daily && mi < members; mi++)
         for (int w = 0; w < 2; w++) {
             uint64_t b = bits[mi][w];
             while (b) {
@@ -172,6 +195,7 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
     free(arr);
     free(cnt);
     free(member_of);
+    free(cohort_by_id);
     free(bits);
     free(cohort_of);
     free(ids);
