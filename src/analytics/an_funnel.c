@@ -101,6 +101,7 @@ typedef struct fplan {
     int list_types[AN_MAX_STEPS];
     uint16_t list_mask[AN_MAX_STEPS];
     int n_lists;
+    int step2_list; /* the list holding step 2's type (0: the same as step 1's) */
 } fplan;
 
 typedef struct fctx {
@@ -209,8 +210,8 @@ static int loose_level(const fplan *p, const sy_engine_rec *r, size_t lo, size_t
 }
 
 /* Adds one contact's level (and its chain's times) to the accumulators. */
-static void funnel_count(fctx *c, uint32_t contact, int lvl, const int *reach,
-                         const int64_t *tsv, const uint32_t *posv) {
+static void funnel_count(fctx *c, uint32_t contact, int lvl, const int *reach, const int64_t *tsv,
+                         const uint32_t *posv) {
     const fplan *p = c->p;
 
     if (c->who) {
@@ -313,6 +314,21 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
     fctx *c = vctx;
     const fplan *p = c->p;
     if (c->oom) return;
+    if (p->step2_list > 0 && counts[p->step2_list] == 0) {
+        /* no step-2 event at all (a third of contacts or more): the level is
+         * 1 at most, reached by the first step-1 event in range */
+        for (size_t i = 0; i < counts[0]; i++) {
+            if (lists[0][i].ts < p->from_ms) continue;
+            if (lists[0][i].ts >= p->to_ms) break;
+            int reach[AN_MAX_STEPS] = {0};
+            int64_t ts = lists[0][i].ts;
+            uint32_t pos = lists[0][i].pos;
+            funnel_count(c, contact, 1, reach, &ts, &pos);
+            return;
+        }
+        funnel_count(c, contact, 0, NULL, NULL, NULL);
+        return;
+    }
     size_t at[SY_TYPELISTS_MAX] = {0}, total = 0;
     for (int l = 0; l < n; l++)
         total += counts[l];
@@ -376,13 +392,18 @@ static int64_t select_kth(int64_t *v, size_t n, size_t k) {
     return v[k];
 }
 
-static const char *const funnel_keys[] = {"steps",   "window", "order", "from", "to", "breakdown",
-                                          "segment_id", "step", "status", "limit", "save_as", NULL};
+static const char *const funnel_keys[] = {"steps",  "window",    "order",      "from",
+                                          "to",     "breakdown", "segment_id", "step",
+                                          "status", "limit",     "save_as",    NULL};
 
 /* Parses the funnel body into q and p. contacts: the /contacts variant. */
 static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, json_t *body,
                         int64_t as_of, int contacts, an_q *q, fplan *p, sy_err *e) {
-    if (sy_json_only(body, contacts ? funnel_keys : (const char *const[]){"steps", "window", "order", "from", "to", "breakdown", "segment_id", NULL}, e))
+    if (sy_json_only(body,
+                     contacts ? funnel_keys
+                              : (const char *const[]){"steps", "window", "order", "from", "to",
+                                                      "breakdown", "segment_id", NULL},
+                     e))
         return SY_E_INVALID;
     memset(p, 0, sizeof *p);
     json_t *steps = json_object_get(body, "steps");
@@ -418,12 +439,13 @@ static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, js
         window_ms = json_integer_value(v) * unit;
     }
     const char *order = json_string_value(json_object_get(body, "order"));
-    if (json_object_get(body, "order") && (!order || (strcmp(order, "loose") && strcmp(order, "strict"))))
+    if (json_object_get(body, "order") &&
+        (!order || (strcmp(order, "loose") && strcmp(order, "strict"))))
         return sy_err_field(e, SY_E_INVALID, "order", "order must be \"loose\" or \"strict\"");
     p->strict = order && strcmp(order, "strict") == 0;
     p->window_ms = window_ms;
-    int rc = an_q_parse(an, a, actor, body, as_of,
-                        AN_F_RANGE | AN_F_BREAKDOWN | AN_F_SEGMENT, q, e);
+    int rc =
+        an_q_parse(an, a, actor, body, as_of, AN_F_RANGE | AN_F_BREAKDOWN | AN_F_SEGMENT, q, e);
     if (rc) return rc;
     size_t i;
     json_t *s;
@@ -431,11 +453,13 @@ static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, js
         static const char *const skeys[] = {"event", "filters", NULL};
         char *path = sy_sprintf(a, "steps[%zu]", i);
         if (!json_is_object(s)) {
-            rc = sy_err_field(e, SY_E_INVALID, path, "a step is {\"event\": name, \"filters\": [...]}");
+            rc = sy_err_field(e, SY_E_INVALID, path,
+                              "a step is {\"event\": name, \"filters\": [...]}");
             break;
         }
         if (sy_json_only(s, skeys, e)) {
-            rc = sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.%s", path, e->field), "%s", sy_strdup(a, e->msg));
+            rc = sy_err_field(e, SY_E_INVALID, sy_sprintf(a, "%s.%s", path, e->field), "%s",
+                              sy_strdup(a, e->msg));
             break;
         }
         if ((rc = an_step_parse(q, json_object_get(s, "event"), json_object_get(s, "filters"), path,
@@ -474,6 +498,7 @@ static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, js
             l++;
         if (l == p->n_lists) p->list_types[p->n_lists++] = p->steps[k].type;
         p->list_mask[l] |= (uint16_t)(1u << k);
+        if (k == 1) p->step2_list = l;
     }
     return 0;
 }
@@ -562,21 +587,23 @@ int an_funnel(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
         }
         json_array_append_new(
             steps,
-            json_pack("{s:i,s:s,s:I,s:o,s:o,s:I,s:o}", "index", s + 1, "event", p.steps[s].name,
-                      "count", (json_int_t)reached[s], "conversion",
-                      an_num(reached[0] ? (double)reached[s] / (double)reached[0] : 0, reached[0] > 0),
-                      "step_conversion",
-                      s == 0 ? json_null()
-                             : an_num(reached[s - 1] ? (double)reached[s] / (double)reached[s - 1] : 0,
-                                      reached[s - 1] > 0),
-                      "dropped", (json_int_t)(s == 0 ? 0 : reached[s - 1] - reached[s]), "median_ms",
-                      median));
+            json_pack(
+                "{s:i,s:s,s:I,s:o,s:o,s:I,s:o}", "index", s + 1, "event", p.steps[s].name, "count",
+                (json_int_t)reached[s], "conversion",
+                an_num(reached[0] ? (double)reached[s] / (double)reached[0] : 0, reached[0] > 0),
+                "step_conversion",
+                s == 0 ? json_null()
+                       : an_num(reached[s - 1] ? (double)reached[s] / (double)reached[s - 1] : 0,
+                                reached[s - 1] > 0),
+                "dropped", (json_int_t)(s == 0 ? 0 : reached[s - 1] - reached[s]), "median_ms",
+                median));
     }
     char fr[11], to[11];
     an_format_day(q.from_day, fr);
     an_format_day(q.to_day, to);
-    *out = json_pack("{s:o,s:s,s:s,s:s,s:I}", "steps", steps, "order", p.strict ? "strict" : "loose",
-                     "from", fr, "to", to, "window_ms", (json_int_t)p.window_ms);
+    *out =
+        json_pack("{s:o,s:s,s:s,s:s,s:I}", "steps", steps, "order", p.strict ? "strict" : "loose",
+                  "from", fr, "to", to, "window_ms", (json_int_t)p.window_ms);
     if (q.bd != AN_BD_NONE) {
         an_groups *g = &ctx[0].groups;
         double *rank = malloc((g->n ? g->n : 1) * sizeof *rank);
@@ -619,8 +646,8 @@ int an_funnel(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
                 snprintf(key, sizeof key, "%s", label);
             else
                 snprintf(key, sizeof key, "%lld", (long long)g->keys[ord[i]]);
-            json_array_append_new(rows, json_pack("{s:s,s:s,s:o}", "key", key, "label", label,
-                                                  "counts", counts));
+            json_array_append_new(
+                rows, json_pack("{s:s,s:s,s:o}", "key", key, "label", label, "counts", counts));
         }
         if (has_other) {
             json_t *counts = json_array();
@@ -662,8 +689,7 @@ int an_funnel_contacts(sy_analytics *an, const sy_actor *actor, json_t *body, in
     const char *status = json_string_value(json_object_get(body, "status"));
     json_t *lim = json_object_get(body, "limit");
     int64_t limit = lim ? json_integer_value(lim) : 50;
-    if (!json_is_integer(st) || json_integer_value(st) < 1 ||
-        json_integer_value(st) > p.n_steps) {
+    if (!json_is_integer(st) || json_integer_value(st) < 1 || json_integer_value(st) > p.n_steps) {
         rc = sy_err_field(e, SY_E_INVALID, "step", "step must be 1 to %d", p.n_steps);
     } else if (json_object_get(body, "status") &&
                (!status || (strcmp(status, "reached") && strcmp(status, "dropped")))) {
@@ -683,7 +709,8 @@ int an_funnel_contacts(sy_analytics *an, const sy_actor *actor, json_t *body, in
         } else {
             save_name = json_string_value(json_object_get(save, "name"));
             save_desc = json_string_value(json_object_get(save, "description"));
-            if (!save_name || !*save_name || json_string_length(json_object_get(save, "name")) > 100)
+            if (!save_name || !*save_name ||
+                json_string_length(json_object_get(save, "name")) > 100)
                 rc = sy_err_field(e, SY_E_INVALID, "save_as.name",
                                   "a segment name of 1 to 100 bytes is required");
             else if (json_object_get(save, "description") &&
@@ -738,9 +765,9 @@ int an_funnel_contacts(sy_analytics *an, const sy_actor *actor, json_t *body, in
             }
         }
         if (rc == 0) {
-            *out = json_pack("{s:I,s:o,s:i,s:s}", "total",
-                             (json_int_t)sy_idset_count(ctx[0].who), "items", items, "step",
-                             p.want_step, "status", p.want_dropped ? "dropped" : "reached");
+            *out = json_pack("{s:I,s:o,s:i,s:s}", "total", (json_int_t)sy_idset_count(ctx[0].who),
+                             "items", items, "step", p.want_step, "status",
+                             p.want_dropped ? "dropped" : "reached");
             if (seg_id) {
                 json_object_set_new(*out, "segment_id", json_integer(seg_id));
                 json_object_set_new(*out, "tag_id", json_integer(tag_id));
