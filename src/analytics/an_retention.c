@@ -1,5 +1,6 @@
 /* an_retention.c — cohorts by the first time a contact did the start event,
  * and who came back in each following period. One pass over contacts. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,30 @@ static void retention_contact(void *vctx, uint32_t contact, const sy_engine_rec 
  * day at or after that event; every later period's activity comes after it.
  * Cell (c, N) is then |cohort c ∩ active in period c + N|. */
 
+/* Daily retention over days [lo, hi): a (member, day) pair is one cell. */
+typedef struct daily_part {
+    uint32_t *const *arr;
+    const size_t *cnt;
+    const int16_t *cohort_by_id;
+    uint32_t max_id;
+    int periods, lo, hi;
+    uint64_t *cells;
+} daily_part;
+
+static void *daily_run(void *arg) {
+    daily_part *w = arg;
+    for (int d = w->lo; d < w->hi; d++)
+        for (size_t i = 0; i < w->cnt[d]; i++) {
+            uint32_t c = w->arr[d][i];
+            if (c > w->max_id) break; /* ascending */
+            int co = w->cohort_by_id[c];
+            int off = d - co;
+            if (co >= 0 && off >= 0 && off < w->periods)
+                w->cells[(size_t)co * (size_t)w->periods + (size_t)off]++;
+        }
+    return NULL;
+}
+
 /* Returns 0, 1 (not answerable this way) or SY_E_NOMEM. */
 static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t *size,
                              uint64_t *cells) {
@@ -155,15 +180,25 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
             else sy_idset_to_array(day[d], arr[d]);
         }
     }
-    for (int d = 0; rc == 0 && daily && d < cal->n_days; d++) {
-        uint64_t *col = cells;
-        for (size_t i = 0; i < cnt[d]; i++) {
-            uint32_t c = arr[d][i];
-            if (c > max_id) break; /* ascending */
-            int co = cohort_by_id[c];
-            int off = d - co;
-            if (co >= 0 && off >= 0 && off < p->periods)
-                col[(size_t)co * (size_t)p->periods + (size_t)off]++;
+    if (rc == 0 && daily) { /* two threads, half the days and their own cells each */
+        size_t n_cells = (size_t)p->n_cohorts * (size_t)p->periods;
+        daily_part parts[2] = {
+            {arr, cnt, cohort_by_id, max_id, p->periods, 0, cal->n_days / 2, cells},
+            {arr, cnt, cohort_by_id, max_id, p->periods, cal->n_days / 2, cal->n_days,
+             calloc(n_cells ? n_cells : 1, sizeof *cells)}};
+        if (!parts[1].cells) {
+            rc = SY_E_NOMEM;
+        } else {
+            pthread_t tid;
+            int started = pthread_create(&tid, NULL, daily_run, &parts[1]) == 0;
+            daily_run(&parts[0]);
+            if (started)
+                pthread_join(tid, NULL);
+            else
+                daily_run(&parts[1]);
+            for (size_t i = 0; i < n_cells; i++)
+                cells[i] += parts[1].cells[i];
+            free(parts[1].cells);
         }
     }
     for (int d = 0; rc == 0 && !daily && d < cal->n_days; d++) {

@@ -249,6 +249,40 @@ int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t lo, in
     return rc;
 }
 
+typedef struct extract_part {
+    const day_key *k;
+    const sy_idset *within;
+    int64_t first_day;
+    int lo, hi; /* day indices [lo, hi) */
+    uint32_t **out;
+    size_t *counts;
+    int rc;
+} extract_part;
+
+static void *extract_run(void *arg) {
+    extract_part *p = arg;
+    const day_key *k = p->k;
+    for (int i = p->lo; p->rc == 0 && i < p->hi; i++) {
+        int64_t d = p->first_day + i;
+        if (!k->n_days || d < k->day0 || d >= k->day0 + (int64_t)k->n_days) continue;
+        roaring_bitmap_t *src = k->days[d - k->day0];
+        if (!src) continue;
+        /* intersect first: extracting a whole day costs more than the AND */
+        roaring_bitmap_t *cut = p->within ? roaring_bitmap_and(src, p->within->r) : NULL;
+        const roaring_bitmap_t *use = p->within ? cut : src;
+        size_t c = use ? (size_t)roaring_bitmap_get_cardinality(use) : 0;
+        if (!use || !(p->out[i] = malloc((c ? c : 1) * sizeof *p->out[i]))) {
+            if (cut) roaring_bitmap_free(cut);
+            p->rc = SY_E_NOMEM;
+            break;
+        }
+        roaring_bitmap_to_uint32_array(use, p->out[i]);
+        p->counts[i] = c;
+        if (cut) roaring_bitmap_free(cut);
+    }
+    return NULL;
+}
+
 int sy_engine_active_day_arrays(sy_engine *e, const char *tz, int type, int64_t first_day,
                                 int n_days, const sy_idset *within, uint32_t **out,
                                 size_t *counts) {
@@ -266,23 +300,18 @@ int sy_engine_active_day_arrays(sy_engine *e, const char *tz, int type, int64_t 
     int rc = 0;
     day_key *k = key_get(x, tz, type);
     if (!k || key_update(e, x, k)) rc = SY_E_NOMEM;
-    for (int i = 0; rc == 0 && i < n_days; i++) {
-        int64_t d = first_day + i;
-        if (!k->n_days || d < k->day0 || d >= k->day0 + (int64_t)k->n_days) continue;
-        roaring_bitmap_t *src = k->days[d - k->day0];
-        if (!src) continue;
-        /* intersect first: extracting a whole day costs more than the AND */
-        roaring_bitmap_t *cut = within ? roaring_bitmap_and(src, within->r) : NULL;
-        const roaring_bitmap_t *use = within ? cut : src;
-        size_t c = use ? (size_t)roaring_bitmap_get_cardinality(use) : 0;
-        if (!use || !(out[i] = malloc((c ? c : 1) * sizeof *out[i]))) {
-            if (cut) roaring_bitmap_free(cut);
-            rc = SY_E_NOMEM;
-            break;
-        }
-        roaring_bitmap_to_uint32_array(use, out[i]);
-        counts[i] = c;
-        if (cut) roaring_bitmap_free(cut);
+    /* the key is only read from here on: two threads take half the days */
+    if (rc == 0) {
+        extract_part parts[2] = {{k, within, first_day, 0, n_days / 2, out, counts, 0},
+                                 {k, within, first_day, n_days / 2, n_days, out, counts, 0}};
+        pthread_t tid;
+        int started = n_days > 8 && pthread_create(&tid, NULL, extract_run, &parts[1]) == 0;
+        extract_run(&parts[0]);
+        if (started)
+            pthread_join(tid, NULL);
+        else
+            extract_run(&parts[1]);
+        rc = parts[0].rc ? parts[0].rc : parts[1].rc;
     }
     pthread_mutex_unlock(&x->lock);
     pthread_rwlock_unlock(&e->lock);
