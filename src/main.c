@@ -126,8 +126,8 @@ static int app_open(app *a, const char *dir, sy_err *e) {
                                  &a->lifecycle, e);
     if (rc == 0) sy_segments_set_lifecycle(a->segments, a->lifecycle);
     if (rc == 0)
-        rc = sy_analytics_create(a->store, a->staff, a->contacts, a->engine, a->events,
-                                 a->segments, a->lifecycle, &a->analytics, e);
+        rc = sy_analytics_create(a->store, a->staff, a->contacts, a->engine, a->events, a->segments,
+                                 a->lifecycle, &a->analytics, e);
     if (rc == 0) sy_analytics_set_tags(a->analytics, a->tags);
     if (rc == 0)
         rc = sy_dashboards_create(a->store, a->staff, a->analytics, a->channels, &a->dashboards, e);

@@ -64,13 +64,12 @@ typedef struct cost_job {
 
 static json_t *cost_row(sy_stmt *st) {
     const char *note = sy_stmt_col_text(st, 5);
-    return json_pack("{s:I,s:I,s:s,s:s,s:I,s:o,s:I,s:I}", "id", (json_int_t)sy_stmt_col_int(st, 0),
-                     "channel_id", (json_int_t)sy_stmt_col_int(st, 1), "from",
-                     sy_stmt_col_text(st, 2), "to", sy_stmt_col_text(st, 3), "cost_fen",
-                     (json_int_t)sy_stmt_col_int(st, 4), "note",
-                     note ? json_string(note) : json_null(), "created_at",
-                     (json_int_t)sy_stmt_col_int(st, 6), "updated_at",
-                     (json_int_t)sy_stmt_col_int(st, 7));
+    return json_pack(
+        "{s:I,s:I,s:s,s:s,s:I,s:o,s:I,s:I}", "id", (json_int_t)sy_stmt_col_int(st, 0), "channel_id",
+        (json_int_t)sy_stmt_col_int(st, 1), "from", sy_stmt_col_text(st, 2), "to",
+        sy_stmt_col_text(st, 3), "cost_fen", (json_int_t)sy_stmt_col_int(st, 4), "note",
+        note ? json_string(note) : json_null(), "created_at", (json_int_t)sy_stmt_col_int(st, 6),
+        "updated_at", (json_int_t)sy_stmt_col_int(st, 7));
 }
 
 #define COST_COLS "id, channel_id, from_day, to_day, cost_fen, note, created_at, updated_at"
@@ -162,8 +161,8 @@ static int job_cost(sy_db *db, void *arg, sy_err *e) {
         return sy_err_set(e, SY_E_NOT_FOUND, "channel cost %lld does not exist", (long long)j->id);
     /* the stored range must still be ordered after a partial update */
     int64_t bad = 0;
-    if ((rc = sy_db_prepare(db, "SELECT to_day < from_day FROM analytics_channel_costs WHERE id = ?",
-                            &st, e)))
+    if ((rc = sy_db_prepare(
+             db, "SELECT to_day < from_day FROM analytics_channel_costs WHERE id = ?", &st, e)))
         return rc;
     sy_stmt_bind_int(st, 1, j->id);
     if ((rc = sy_stmt_step(st, e)) == SY_ROW) bad = sy_stmt_col_int(st, 0);
@@ -298,8 +297,7 @@ static int h_cost_delete(sy_req *r) {
 #define M SY_PERM_SETTINGS_MANAGE
 
 static sy_route cost_routes[] = {
-    {"GET", "/api/v1/analytics/channel-costs", h_cost_list, NULL, S, R, 0,
-     "list channel costs", 0},
+    {"GET", "/api/v1/analytics/channel-costs", h_cost_list, NULL, S, R, 0, "list channel costs", 0},
     {"POST", "/api/v1/analytics/channel-costs", h_cost_create, NULL, S, M, 4096,
      "record what a channel cost over a range of days", 0},
     {"PATCH", "/api/v1/analytics/channel-costs/{id}", h_cost_update, NULL, S, M, 4096,
@@ -388,8 +386,8 @@ int an_attribution(sy_analytics *an, const sy_actor *actor, json_t *body, int64_
     int64_t from_ms = an_day_start(q.tz, q.from_day), to_ms = an_day_start(q.tz, q.to_day + 1);
     void *ptrs[AN_THREADS];
     for (int t = 0; t < AN_THREADS; t++) {
-        ctx[t] = (actx){f, an->engine, from_ms, to_ms,
-                        (cd ? json_integer_value(cd) : 30) * AN_DAY_MS, {0}, 0};
+        ctx[t] = (actx){
+            f, an->engine, from_ms, to_ms, (cd ? json_integer_value(cd) : 30) * AN_DAY_MS, {0}, 0};
         an_groups_init(&ctx[t].g, 3);
         ptrs[t] = &ctx[t];
     }

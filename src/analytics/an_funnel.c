@@ -115,8 +115,6 @@ typedef struct fctx {
     uint16_t *m;
     uint32_t *pos;
     size_t cap;
-    int64_t ts_r[AN_MAX_STEPS]; /* loose order: the reached events */
-    uint32_t pos_r[AN_MAX_STEPS];
     int oom;
 } fctx;
 
@@ -148,65 +146,6 @@ static inline uint16_t step_mask(const fplan *p, const sy_engine_rec *r) {
         m |= (uint16_t)(1u << s);
     }
     return m;
-}
-
-/* an_funnel_level's loose order straight over a contact's records r[lo, hi)
- * (no copy: most events match no step and are passed over once). reach
- * gets indices into r. Must stay equal to an_funnel_level (the unit tests
- * compare both with the reference). */
-static int loose_level(const fplan *p, const sy_engine_rec *r, size_t lo, size_t hi, int *reach) {
-    int n_steps = p->n_steps;
-    int64_t start[AN_MAX_STEPS];
-    int set[AN_MAX_STEPS] = {0};
-    int chain[AN_MAX_STEPS][AN_MAX_STEPS];
-    int first[AN_MAX_STEPS][AN_MAX_STEPS];
-    int64_t window_s = p->window_ms / 1000;
-    size_t i = lo;
-    while (i < hi) {
-        uint16_t m0 = step_mask(p, &r[i]);
-        if (!m0) { /* most events are no step: no run to order */
-            i++;
-            continue;
-        }
-        int64_t sec = r[i].ts / 1000;
-        size_t j = i + 1;
-        uint16_t any = m0;
-        while (j < hi && r[j].ts / 1000 == sec)
-            any |= step_mask(p, &r[j++]);
-        if (!any) {
-            i = j;
-            continue;
-        }
-        for (int k = 0; k < n_steps; k++) {
-            if (!(any & (1u << k))) continue;
-            for (size_t x = i; x < j; x++) {
-                if (!((x == i ? m0 : step_mask(p, &r[x])) & (1u << k))) continue;
-                if (k == 0) {
-                    start[0] = sec;
-                    if (!set[0]) first[0][0] = (int)x;
-                    set[0] = 1;
-                    chain[0][0] = (int)x;
-                } else if (set[k - 1] && sec <= start[k - 1] + window_s) {
-                    start[k] = start[k - 1];
-                    memcpy(chain[k], chain[k - 1], (size_t)k * sizeof chain[k][0]);
-                    chain[k][k] = (int)x;
-                    if (!set[k]) memcpy(first[k], chain[k], (size_t)(k + 1) * sizeof chain[k][0]);
-                    set[k] = 1;
-                    if (k + 1 == n_steps) {
-                        memcpy(reach, chain[k], (size_t)n_steps * sizeof *reach);
-                        return n_steps;
-                    }
-                }
-            }
-        }
-        i = j;
-    }
-    for (int k = n_steps; k > 0; k--)
-        if (set[k - 1]) {
-            memcpy(reach, first[k - 1], (size_t)k * sizeof *reach);
-            return k;
-        }
-    return 0;
 }
 
 /* Adds one contact's level (and its chain's times) to the accumulators. */
@@ -262,34 +201,13 @@ static void funnel_contact(void *vctx, uint32_t contact, const sy_engine_rec *r,
     fctx *c = vctx;
     const fplan *p = c->p;
     if (c->oom) return;
-    int reach[AN_MAX_STEPS];
-    int lvl;
-    const int64_t *tsv;
-    const uint32_t *posv = NULL;
-    if (!p->strict) {
-        size_t lo = 0, hi = n;
-        while (lo < n && r[lo].ts < p->from_ms)
-            lo++;
-        while (hi > lo && r[hi - 1].ts >= p->to_ms)
-            hi--;
-        if (lo == hi) return;
-        lvl = loose_level(p, r, lo, hi, reach);
-        /* durations and the breakdown read the reached events through r */
-        for (int s = 0; s < lvl; s++) {
-            c->ts_r[s] = r[reach[s]].ts;
-            c->pos_r[s] = r[reach[s]].pos;
-            reach[s] = s;
-        }
-        tsv = c->ts_r;
-        posv = c->pos_r;
-        goto counted;
-    }
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (r[i].ts < p->from_ms) continue;
         if (r[i].ts >= p->to_ms) break;
         uint16_t m = step_mask(p, &r[i]);
-        if (!m && !AN_ACTIVE(r[i].flags)) continue;
+        /* loose order needs only step events; strict order every activity */
+        if (!m && (!p->strict || !AN_ACTIVE(r[i].flags))) continue;
         if (k == c->cap && grow_bufs(c, k + 1)) {
             c->oom = 1;
             return;
@@ -300,11 +218,9 @@ static void funnel_contact(void *vctx, uint32_t contact, const sy_engine_rec *r,
         k++;
     }
     if (k == 0) return;
-    lvl = an_funnel_level(c->ts, c->m, k, p->n_steps, p->window_ms, p->strict, reach);
-    tsv = c->ts;
-    posv = c->pos;
-counted:
-    funnel_count(c, contact, lvl, reach, tsv, posv);
+    int reach[AN_MAX_STEPS];
+    int lvl = an_funnel_level(c->ts, c->m, k, p->n_steps, p->window_ms, p->strict, reach);
+    funnel_count(c, contact, lvl, reach, c->ts, c->pos);
 }
 
 /* A contact's step events from the per-type lists (loose order, steps

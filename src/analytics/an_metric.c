@@ -14,10 +14,32 @@
 #include "base/json.h"
 
 enum {
-    MX_DAU, MX_WAU, MX_MAU, MX_STICKINESS, MX_NEW, MX_EFFECTIVE_NEW, MX_ACTIVATION_RATE,
-    MX_FIRST_ORDER_CONV, MX_NEXT_MONTH_REPURCHASE, MX_REPURCHASE_RATE, MX_REPURCHASE_INTERVAL,
-    MX_GMV, MX_AOV, MX_ARPU, MX_ARPPU, MX_LTV, MX_CART_ABANDON, MX_RET_D1, MX_RET_D7, MX_RET_D30,
-    MX_REF_PER_CAPITA, MX_REF_CONVERSION, MX_REF_NEW_SHARE, MX_CAC, MX_ROI, MX_COUNT
+    MX_DAU,
+    MX_WAU,
+    MX_MAU,
+    MX_STICKINESS,
+    MX_NEW,
+    MX_EFFECTIVE_NEW,
+    MX_ACTIVATION_RATE,
+    MX_FIRST_ORDER_CONV,
+    MX_NEXT_MONTH_REPURCHASE,
+    MX_REPURCHASE_RATE,
+    MX_REPURCHASE_INTERVAL,
+    MX_GMV,
+    MX_AOV,
+    MX_ARPU,
+    MX_ARPPU,
+    MX_LTV,
+    MX_CART_ABANDON,
+    MX_RET_D1,
+    MX_RET_D7,
+    MX_RET_D30,
+    MX_REF_PER_CAPITA,
+    MX_REF_CONVERSION,
+    MX_REF_NEW_SHARE,
+    MX_CAC,
+    MX_ROI,
+    MX_COUNT
 };
 
 typedef struct mdef {
@@ -38,16 +60,16 @@ static const mdef defs[] = {
     {MX_WAU, "wau", "周活跃客户数", "Weekly active contacts", "contacts", "activity",
      "distinct contacts with activity in the 7 days ending on the period's last day (a calendar "
      "week for interval=week)",
-     DAYB, "one contact counts once per window", "the whole-range total is the window ending on `to`",
-     "[]"},
+     DAYB, "one contact counts once per window",
+     "the whole-range total is the window ending on `to`", "[]"},
     {MX_MAU, "mau", "月活跃客户数", "Monthly active contacts", "contacts", "activity",
      "distinct contacts with activity in the 30 days ending on the period's last day (the "
      "calendar month for interval=month)",
-     DAYB, "one contact counts once per window", "the whole-range total is the 30 days ending on `to`",
-     "[]"},
+     DAYB, "one contact counts once per window",
+     "the whole-range total is the 30 days ending on `to`", "[]"},
     {MX_STICKINESS, "stickiness", "粘性 (DAU/MAU)", "Stickiness (DAU/MAU)", "ratio", "activity",
-     "mean daily active contacts of the period ÷ mau of the period", DAYB,
-     "as dau and mau", "null when mau is 0", "[]"},
+     "mean daily active contacts of the period ÷ mau of the period", DAYB, "as dau and mau",
+     "null when mau is 0", "[]"},
     {MX_NEW, "new_contacts", "新增客户数", "New contacts", "contacts", "acquisition",
      "live contacts whose created_at falls in the period", DAYB,
      "a merged contact counts once (the surviving record)",
@@ -61,8 +83,8 @@ static const mdef defs[] = {
      "effective_new_contacts ÷ new_contacts of the same period", DAYB, "as new_contacts",
      "null when there are no new contacts",
      "[{\"name\":\"activation_event\",\"default\":\"$active\"},{\"name\":\"days\",\"default\":7}]"},
-    {MX_FIRST_ORDER_CONV, "first_order_conversion", "首单转化率", "First-order conversion",
-     "ratio", "conversion",
+    {MX_FIRST_ORDER_CONV, "first_order_conversion", "首单转化率", "First-order conversion", "ratio",
+     "conversion",
      "new contacts of the period whose first order ever is within `days` days of created_at ÷ "
      "new contacts of the period",
      DAYB, "a contact's first order only (orders per 订单规则, each order_id once)",
@@ -85,8 +107,8 @@ static const mdef defs[] = {
      "sum of order amounts of orders placed in the period", DAYB,
      "each order_id once; refunds are not subtracted (see ltv)", "amounts in fen", "[]"},
     {MX_AOV, "aov", "客单价 (AOV)", "Average order value", "fen", "revenue",
-     "gmv ÷ number of orders in the period", DAYB, "each order_id once",
-     "null without orders", "[]"},
+     "gmv ÷ number of orders in the period", DAYB, "each order_id once", "null without orders",
+     "[]"},
     {MX_ARPU, "arpu", "人均收入 (ARPU)", "ARPU", "fen", "revenue",
      "gmv of the period ÷ distinct active contacts of the period", DAYB,
      "a contact once per period", "null without active contacts", "[]"},
@@ -99,8 +121,7 @@ static const mdef defs[] = {
      DAYB, "each order_id once",
      "cohorts younger than `days` are still growing; null for an empty cohort",
      "[{\"name\":\"days\",\"default\":30}]"},
-    {MX_CART_ABANDON, "cart_abandonment", "购物车放弃率", "Cart abandonment", "ratio",
-     "conversion",
+    {MX_CART_ABANDON, "cart_abandonment", "购物车放弃率", "Cart abandonment", "ratio", "conversion",
      "add-to-cart events of the period not followed by an order of the same contact within "
      "`hours` hours ÷ add-to-cart events of the period",
      DAYB, "every add-to-cart event counts", "null without add-to-cart events",
@@ -137,12 +158,12 @@ static const mdef defs[] = {
      "its new contacts)",
      DAYB, "a cost entry is spread evenly over its days",
      "null without new contacts or without a recorded cost; other breakdowns than source have no "
-     "cost (null)", "[]"},
+     "cost (null)",
+     "[]"},
     {MX_ROI, "roi", "投资回报率 (ROI)", "ROI", "ratio", "acquisition",
      "(order amounts minus refunds of the period's new contacts within `days` days of created_at "
      "− channel costs of the period) ÷ channel costs of the period",
-     DAYB, "each order_id once", "null when the cost is 0",
-     "[{\"name\":\"days\",\"default\":30}]"},
+     DAYB, "each order_id once", "null when the cost is 0", "[{\"name\":\"days\",\"default\":30}]"},
 };
 
 json_t *an_metric_dictionary(void) {
@@ -150,12 +171,12 @@ json_t *an_metric_dictionary(void) {
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         const mdef *d = &defs[i];
         json_t *params = json_loads(d->params, 0, NULL);
-        json_array_append_new(
-            arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s}", "key", d->key, "name_zh",
-                           d->name_zh, "name_en", d->name_en, "unit", d->unit, "formula",
-                           d->formula, "day_boundary", d->day_boundary, "dedup", d->dedup,
-                           "edge_cases", d->edge_cases, "params",
-                           params ? params : json_array(), "group", d->group));
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s}", "key",
+                                             d->key, "name_zh", d->name_zh, "name_en", d->name_en,
+                                             "unit", d->unit, "formula", d->formula, "day_boundary",
+                                             d->day_boundary, "dedup", d->dedup, "edge_cases",
+                                             d->edge_cases, "params",
+                                             params ? params : json_array(), "group", d->group));
     }
     return arr;
 }
@@ -173,8 +194,8 @@ typedef struct mplan {
     an_cal pc;  /* requested days, grouped into periods */
     an_cal ext; /* days [from - EXT_PRE, to + EXT_POST] */
     int P;
-    int width; /* 3 × (P + 1): num, den, aux; column P = whole range */
-    int n_req; /* requested days */
+    int width;   /* 3 × (P + 1): num, den, aux; column P = whole range */
+    int n_req;   /* requested days */
     int today_x; /* ext index of today (may be outside) */
     const an_cgroups *cg;
     const sy_contact_facts *facts;
@@ -540,22 +561,23 @@ static int param_event(an_q *q, json_t *params, const char *name, const char *df
     return 0;
 }
 
-static const char *const params_allowed[] = {"activation_event", "days", "cart_event", "hours",
-                                             "share_event", "referral_event", NULL};
+static const char *const params_allowed[] = {
+    "activation_event", "days", "cart_event", "hours", "share_event", "referral_event", NULL};
 
 int an_metric(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_of, json_t **out,
               sy_err *e) {
-    static const char *const keys[] = {"metric", "from", "to", "interval", "breakdown",
-                                       "segment_id", "params", NULL};
+    static const char *const keys[] = {"metric",    "from",       "to",     "interval",
+                                       "breakdown", "segment_id", "params", NULL};
     if (sy_json_only(body, keys, e)) return SY_E_INVALID;
     const char *key = json_string_value(json_object_get(body, "metric"));
     const mdef *d = NULL;
     for (size_t i = 0; key && i < sizeof defs / sizeof defs[0]; i++)
         if (strcmp(defs[i].key, key) == 0) d = &defs[i];
     if (!d)
-        return sy_err_field(e, SY_E_INVALID, "metric",
-                            "metric \"%s\" is not in the dictionary (GET /api/v1/analytics/metrics)",
-                            key ? key : "");
+        return sy_err_field(
+            e, SY_E_INVALID, "metric",
+            "metric \"%s\" is not in the dictionary (GET /api/v1/analytics/metrics)",
+            key ? key : "");
     json_t *params = json_object_get(body, "params");
     if (params && (!json_is_object(params) || sy_json_only(params, params_allowed, e))) {
         if (!json_is_object(params))
@@ -565,24 +587,6 @@ int an_metric(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
         snprintf(msg, sizeof msg, "%s", e->msg);
         return sy_err_field(e, SY_E_INVALID, fld, "%s", msg);
     }
-    /* metrics group contacts: "channel" means the acquisition channel and
-     * "store" the contact's store */
-    json_t *bd = json_object_get(body, "breakdown");
-    const char *by0 = bd ? json_string_value(json_object_get(bd, "by")) : NULL;
-    char by_buf[32];
-    snprintf(by_buf, sizeof by_buf, "%s", by0 ? by0 : "");
-    const char *by = by0 ? by_buf : NULL; /* a copy: the body is rewritten below */
-    int cstore = 0;
-    if (by && (strcmp(by, "category") == 0 || strcmp(by, "sku") == 0))
-        return sy_err_field(e, SY_E_INVALID, "breakdown.by",
-                            "metrics break down by contact: owner, department, source (channel), "
-                            "store or segment, not \"%s\"",
-                            by);
-    if (by && strcmp(by, "channel") == 0) json_object_set_new(bd, "by", json_string("source"));
-    if (by && strcmp(by, "store") == 0) {
-        json_object_set_new(bd, "by", json_string("owner")); /* parsed, then switched below */
-        cstore = 1;
-    }
     sy_arena *a = sy_arena_create();
     if (!a) return sy_err_set(e, SY_E_NOMEM, "out of memory");
     an_q q;
@@ -591,21 +595,22 @@ int an_metric(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
     an_cgroups cg = {0};
     mctx ctx[AN_THREADS];
     memset(ctx, 0, sizeof ctx);
-    json_t *names = NULL, *costs = NULL;
+    json_t *names = NULL;
     sy_contact_facts *facts = NULL;
-    int rc = an_q_parse(an, a, actor, body, as_of,
-                        AN_F_RANGE | AN_F_INTERVAL | AN_F_BREAKDOWN | AN_F_SEGMENT, &q, e);
+    int rc = an_q_parse(
+        an, a, actor, body, as_of,
+        AN_F_RANGE | AN_F_INTERVAL | AN_F_BREAKDOWN | AN_F_CONTACT_BD | AN_F_SEGMENT, &q, e);
     if (rc) {
         sy_arena_destroy(a);
         return rc;
     }
-    if (cstore) q.bd = AN_BD_CSTORE;
     if (d->id == MX_NEXT_MONTH_REPURCHASE) q.interval = AN_MONTH;
     p.d = d;
     p.q = &q;
     p.eng = an->engine;
-    if ((rc = param_int(params, "days", d->id == MX_EFFECTIVE_NEW || d->id == MX_ACTIVATION_RATE ? 7 : 30,
-                        1, 365, &p.days, a, e)) ||
+    if ((rc = param_int(params, "days",
+                        d->id == MX_EFFECTIVE_NEW || d->id == MX_ACTIVATION_RATE ? 7 : 30, 1, 365,
+                        &p.days, a, e)) ||
         (rc = param_int(params, "hours", 24, 1, 720, &p.hours, a, e)) ||
         (rc = param_event(&q, params, "activation_event", "$active", 0, &p.t_act, e)) ||
         (rc = param_event(&q, params, "cart_event", "add_to_cart", 0, &p.t_cart, e)) ||
@@ -715,14 +720,13 @@ int an_metric(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
                    d->id == MX_ARPPU || d->id == MX_LTV || d->id == MX_CAC ||
                    d->id == MX_REPURCHASE_INTERVAL;
     if (d->id == MX_EFFECTIVE_NEW) is_ratio = 0;
-    /* value of a row at column k */
+        /* value of a row at column k */
 #define NUM(v, k) ((double)(v)[(k)])
 #define DEN(v, k) ((double)(v)[(P + 1) + (k)])
 #define AUX(v, k) ((double)(v)[2 * (P + 1) + (k)])
-    int today_p = q.today < p.pc.first ? -1
-                  : q.today - p.pc.first >= p.pc.n_days
-                      ? P
-                      : p.pc.period_of_day[q.today - p.pc.first];
+    int today_p = q.today < p.pc.first                  ? -1
+                  : q.today - p.pc.first >= p.pc.n_days ? P
+                                                        : p.pc.period_of_day[q.today - p.pc.first];
     double *vals = malloc((size_t)(P + 1) * sizeof *vals);
     int *oks = malloc((size_t)(P + 1) * sizeof *oks);
     if (!vals || !oks) {
@@ -740,7 +744,8 @@ int an_metric(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
     /* order: workspace row first, then groups by their whole-range numerator */
     double *rank = calloc(g->n + 1, sizeof *rank);
     for (size_t i = 0; rank && i < g->n; i++)
-        rank[i] = g->keys[i] == INT64_MIN ? 1e300 : fabs_i(g->vals[i * (size_t)g->width + (size_t)P]);
+        rank[i] =
+            g->keys[i] == INT64_MIN ? 1e300 : fabs_i(g->vals[i * (size_t)g->width + (size_t)P]);
     size_t *ord = rank ? an_groups_order(g, rank) : NULL;
     free(rank);
     size_t shown = 0;
@@ -827,7 +832,6 @@ int an_metric(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
     *out = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:b}", "metric", d->key, "name", d->name_zh,
                      "unit", d->unit, "interval", inames[q.interval], "periods", periods, "series",
                      series, "total", total, "truncated", truncated);
-    (void)costs;
 done:
     for (int t = 0; t < AN_THREADS; t++)
         an_groups_free(&ctx[t].g);

@@ -14,9 +14,9 @@ typedef struct rplan {
     int interval; /* AN_DAY or AN_WEEK */
     int periods;
     int on_or_after;
-    an_cal cal;        /* days [from, to + periods * period length] */
-    int n_cohorts;     /* periods of the cohort range */
-    int64_t start_ms;  /* the first day's start: earlier start events make no cohort */
+    an_cal cal;       /* days [from, to + periods * period length] */
+    int n_cohorts;    /* periods of the cohort range */
+    int64_t start_ms; /* the first day's start: earlier start events make no cohort */
     sy_engine *eng;
 } rplan;
 
@@ -141,8 +141,7 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
         rc == 0 && !daily ? malloc(((size_t)max_id + 1) * sizeof *member_of) : NULL;
     int16_t *cohort_by_id =
         rc == 0 && daily ? malloc(((size_t)max_id + 1) * sizeof *cohort_by_id) : NULL;
-    uint64_t(*bits)[2] =
-        rc == 0 && !daily ? calloc(members ? members : 1, sizeof *bits) : NULL;
+    uint64_t(*bits)[2] = rc == 0 && !daily ? calloc(members ? members : 1, sizeof *bits) : NULL;
     if (rc == 0 && (daily ? !cohort_by_id : !member_of || !bits)) rc = SY_E_NOMEM;
     if (rc == 0 && daily) {
         memset(cohort_by_id, 0xff, ((size_t)max_id + 1) * sizeof *cohort_by_id); /* -1: none */
@@ -176,8 +175,10 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
             rc = SY_E_NOMEM;
         for (int d = 0; rc == 0 && d < cal->n_days; d++) {
             cnt[d] = (size_t)sy_idset_count(day[d]);
-            if (!(arr[d] = malloc((cnt[d] ? cnt[d] : 1) * sizeof *arr[d]))) rc = SY_E_NOMEM;
-            else sy_idset_to_array(day[d], arr[d]);
+            if (!(arr[d] = malloc((cnt[d] ? cnt[d] : 1) * sizeof *arr[d])))
+                rc = SY_E_NOMEM;
+            else
+                sy_idset_to_array(day[d], arr[d]);
         }
     }
     if (rc == 0 && daily) { /* two threads, half the days and their own cells each */
@@ -238,10 +239,10 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
     return rc;
 }
 
-int an_retention(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_of,
-                 json_t **out, sy_err *e) {
-    static const char *const keys[] = {"start_event", "return_event", "interval", "periods",
-                                       "mode",        "from",         "to",       "segment_id",
+int an_retention(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_of, json_t **out,
+                 sy_err *e) {
+    static const char *const keys[] = {"start_event",   "return_event",   "interval", "periods",
+                                       "mode",          "from",           "to",       "segment_id",
                                        "start_filters", "return_filters", NULL};
     if (sy_json_only(body, keys, e)) return SY_E_INVALID;
     sy_arena *a = sy_arena_create();

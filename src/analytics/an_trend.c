@@ -65,9 +65,8 @@ static void trend_event(void *vctx, uint32_t contact, const sy_engine_rec *r) {
     int per = p->cal.period_of_day[d], P = p->cal.n_periods;
     int64_t keys[10];
     int nk = keys_of(p, contact, r->pos, keys);
-    int64_t fen = p->measure == M_SUM || p->measure == M_AVG
-                      ? sy_engine_revenue_unlocked(p->eng, r->pos)
-                      : 0;
+    int64_t fen =
+        p->measure == M_SUM || p->measure == M_AVG ? sy_engine_revenue_unlocked(p->eng, r->pos) : 0;
     for (int k = 0; k < nk; k++) {
         int64_t *row;
         /* one lookup per event: a direct table beats the hash for dim ids */
@@ -158,8 +157,8 @@ static void trend_contact(void *vctx, uint32_t contact, const sy_engine_rec *r, 
 
 int an_trend(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_of, json_t **out,
              sy_err *e) {
-    static const char *const keys[] = {"event", "measure", "property", "from", "to", "interval",
-                                       "filters", "breakdown", "segment_id", NULL};
+    static const char *const keys[] = {"event",    "measure", "property",  "from",       "to",
+                                       "interval", "filters", "breakdown", "segment_id", NULL};
     if (sy_json_only(body, keys, e)) return SY_E_INVALID;
     sy_arena *a = sy_arena_create();
     if (!a) return sy_err_set(e, SY_E_NOMEM, "out of memory");
@@ -314,9 +313,9 @@ int an_trend(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_o
             if (k < P)
                 json_array_append_new(vals, an_num(x, ok));
             else
-                json_array_append_new(series, json_pack("{s:s,s:s,s:o,s:o}", "key", key, "label",
-                                                        label, "values", vals, "total",
-                                                        an_num(x, ok)));
+                json_array_append_new(series,
+                                      json_pack("{s:s,s:s,s:o,s:o}", "key", key, "label", label,
+                                                "values", vals, "total", an_num(x, ok)));
         }
     }
     free(other);

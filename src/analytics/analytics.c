@@ -97,8 +97,8 @@ int64_t an_day_start(const char *tz, int64_t day) {
     return start;
 }
 
-int an_cal_build(sy_arena *a, const char *tz, int64_t first, int64_t last, int interval,
-                 an_cal *c, sy_err *e) {
+int an_cal_build(sy_arena *a, const char *tz, int64_t first, int64_t last, int interval, an_cal *c,
+                 sy_err *e) {
     memset(c, 0, sizeof *c);
     int n = (int)(last - first + 1);
     if (n < 1) n = 1;
@@ -186,8 +186,8 @@ static int filter_parse(an_q *q, json_t *f, const char *path, an_filter *out, sy
     const char *vpath = sy_sprintf(q->arena, "%s.value", path);
     if (out->op == AN_OP_IN) {
         if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > AN_MAX_IDS)
-            return sy_err_field(e, SY_E_INVALID, vpath,
-                                "\"in\" takes an array of 1 to %d strings", AN_MAX_IDS);
+            return sy_err_field(e, SY_E_INVALID, vpath, "\"in\" takes an array of 1 to %d strings",
+                                AN_MAX_IDS);
         size_t i;
         json_t *x;
         json_array_foreach(v, i, x) {
@@ -289,11 +289,12 @@ int an_q_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, json_t *bod
         if (!s || (strcmp(s, "day") && strcmp(s, "week") && strcmp(s, "month")))
             return sy_err_field(e, SY_E_INVALID, "interval",
                                 "interval must be \"day\", \"week\" or \"month\"");
-        q->interval = strcmp(s, "week") == 0 ? AN_WEEK : strcmp(s, "month") == 0 ? AN_MONTH : AN_DAY;
+        q->interval = strcmp(s, "week") == 0    ? AN_WEEK
+                      : strcmp(s, "month") == 0 ? AN_MONTH
+                                                : AN_DAY;
     }
-    if ((fields & AN_F_FILTERS) &&
-        (rc = filters_parse(q, json_object_get(body, "filters"), "filters", q->filters,
-                            &q->n_filters, e)))
+    if ((fields & AN_F_FILTERS) && (rc = filters_parse(q, json_object_get(body, "filters"),
+                                                       "filters", q->filters, &q->n_filters, e)))
         return rc;
     if (fields & AN_F_BREAKDOWN) {
         json_t *b = json_object_get(body, "breakdown");
@@ -308,7 +309,18 @@ int an_q_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, json_t *bod
             const char *by = json_string_value(json_object_get(b, "by"));
             if (!by) by = "";
             int d = dim_parse(by);
-            if (d >= 0) {
+            if (d >= 0 && (fields & AN_F_CONTACT_BD)) {
+                if (d == SY_DIM_CHANNEL) {
+                    q->bd = AN_BD_SOURCE;
+                } else if (d == SY_DIM_STORE) {
+                    q->bd = AN_BD_CSTORE;
+                } else {
+                    return sy_err_field(e, SY_E_INVALID, "breakdown.by",
+                                        "metrics break down by contact: owner, department, "
+                                        "source (channel), store or segment, not \"%s\"",
+                                        by);
+                }
+            } else if (d >= 0) {
                 q->bd = AN_BD_DIM;
                 q->bd_dim = d;
             } else if (strcmp(by, "owner") == 0) {
@@ -354,11 +366,12 @@ int an_q_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, json_t *bod
                 return sy_err_field(e, SY_E_INVALID, "segment_id", "segment_id is an integer");
             }
             sy_idset *m;
-            if ((rc = sy_segments_members(an->segments, json_integer_value(sid), q->as_of, &m,
-                                          e))) {
+            if ((rc =
+                     sy_segments_members(an->segments, json_integer_value(sid), q->as_of, &m, e))) {
                 an_q_done(q);
                 if (rc == SY_E_NOT_FOUND)
-                    return sy_err_field(e, SY_E_INVALID, "segment_id", "segment %lld does not exist",
+                    return sy_err_field(e, SY_E_INVALID, "segment_id",
+                                        "segment %lld does not exist",
                                         (long long)json_integer_value(sid));
                 return rc;
             }
@@ -395,8 +408,9 @@ static const struct {
     const char *kind;
     question_fn fn;
 } questions[] = {
-    {"metric", an_metric},       {"trend", an_trend},           {"funnel", an_funnel},
-    {"retention", an_retention}, {"attribution", an_attribution},
+    {"metric", an_metric},           {"trend", an_trend},
+    {"funnel", an_funnel},           {"retention", an_retention},
+    {"attribution", an_attribution},
 };
 
 int sy_analytics_run(sy_analytics *a, const sy_actor *actor, json_t *question, int64_t as_of,
@@ -495,7 +509,10 @@ static int headline_series(sy_analytics *a, const sy_actor *actor, json_t *q, in
     const char *iv = json_string_value(json_object_get(q, "interval"));
     const char *kind = json_string_value(json_object_get(q, "kind"));
     if (kind && strcmp(kind, "metric") == 0 &&
-        strcmp(json_string_value(json_object_get(q, "metric")) ? json_string_value(json_object_get(q, "metric")) : "", "next_month_repurchase") == 0)
+        strcmp(json_string_value(json_object_get(q, "metric"))
+                   ? json_string_value(json_object_get(q, "metric"))
+                   : "",
+               "next_month_repurchase") == 0)
         iv = "month";
     int64_t to, from;
     if (iv && strcmp(iv, "week") == 0) {
@@ -551,8 +568,8 @@ static int headline_series(sy_analytics *a, const sy_actor *actor, json_t *q, in
     return 0;
 }
 
-static int funnel_rate(sy_analytics *a, const sy_actor *actor, json_t *q, int64_t from,
-                       int64_t to, int64_t as_of, double *rate, int *ok, sy_err *e) {
+static int funnel_rate(sy_analytics *a, const sy_actor *actor, json_t *q, int64_t from, int64_t to,
+                       int64_t as_of, double *rate, int *ok, sy_err *e) {
     json_t *c = json_deep_copy(q);
     day_str(from, c, "from");
     day_str(to, c, "to");

@@ -66,8 +66,8 @@ typedef struct sy_headline {
     int has_value;
     double trailing_mean; /* mean of the up to 7 previous periods that have a value */
     int has_trailing;
-    char unit[16];      /* "count", "contacts", "fen", "ratio", "days" */
-    char period[32];    /* the period of value, e.g. "2026-11-21" */
+    char unit[16];   /* "count", "contacts", "fen", "ratio", "days" */
+    char period[32]; /* the period of value, e.g. "2026-11-21" */
 } sy_headline;
 int sy_analytics_headline(sy_analytics *a, const sy_actor *actor, json_t *question, int64_t as_of,
                           sy_headline *out, sy_err *e);

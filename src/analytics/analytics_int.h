@@ -11,12 +11,12 @@
 #include "base/arena.h"
 
 #define AN_DAY_MS 86400000LL
-#define AN_MAX_DAYS 400     /* longest range a question may ask for */
-#define AN_MAX_STEPS 10     /* funnel steps */
-#define AN_MAX_FILTERS 8    /* property filters per event or step */
-#define AN_MAX_IDS 32       /* values of one "in" filter */
-#define AN_TOP 50           /* breakdown series returned before "other" */
-#define AN_THREADS 2        /* scan threads (the machine class has 2 cores) */
+#define AN_MAX_DAYS 400  /* longest range a question may ask for */
+#define AN_MAX_STEPS 10  /* funnel steps */
+#define AN_MAX_FILTERS 8 /* property filters per event or step */
+#define AN_MAX_IDS 32    /* values of one "in" filter */
+#define AN_TOP 50        /* breakdown series returned before "other" */
+#define AN_THREADS 2     /* scan threads (the machine class has 2 cores) */
 
 struct sy_analytics {
     sy_store *st;
@@ -47,10 +47,10 @@ enum { AN_DAY = 0, AN_WEEK = 1, AN_MONTH = 2 };
 /* Days [first, first + n_days) with their UTC starts, grouped into periods
  * of an interval. Lives in an arena. */
 typedef struct an_cal {
-    int64_t first;      /* day number of day index 0 */
+    int64_t first; /* day number of day index 0 */
     int n_days;
-    int64_t *start;     /* n_days + 1 boundaries, UTC ms */
-    int uniform;        /* every day is exactly 24 h long (no DST in range) */
+    int64_t *start; /* n_days + 1 boundaries, UTC ms */
+    int uniform;    /* every day is exactly 24 h long (no DST in range) */
     int interval;
     int n_periods;
     int *period_of_day; /* n_days entries */
@@ -98,7 +98,8 @@ enum {
 };
 
 typedef struct an_step {
-    int type; /* event type id; -1 = any activity ("$active"); -2 = unknown name (matches nothing) */
+    int type; /* event type id; -1 = any activity ("$active"); -2 = unknown name (matches nothing)
+               */
     int n_filters;
     an_filter filters[AN_MAX_FILTERS];
     const char *name;
@@ -111,7 +112,7 @@ typedef struct an_q {
     const sy_actor *actor;
     char tz[64];
     int64_t as_of;
-    int64_t today;          /* local day of as_of */
+    int64_t today;            /* local day of as_of */
     int64_t from_day, to_day; /* inclusive local days */
     int interval;
     an_filter filters[AN_MAX_FILTERS];
@@ -125,7 +126,17 @@ typedef struct an_q {
 
 /* Parses and validates the common fields of body (which the caller has
  * already checked for unknown keys). want_* say which are allowed. */
-enum { AN_F_RANGE = 1, AN_F_INTERVAL = 2, AN_F_FILTERS = 4, AN_F_BREAKDOWN = 8, AN_F_SEGMENT = 16 };
+enum {
+    AN_F_RANGE = 1,
+    AN_F_INTERVAL = 2,
+    AN_F_FILTERS = 4,
+    AN_F_BREAKDOWN = 8,
+    AN_F_SEGMENT = 16,
+    /* breakdowns group contacts, not events: "channel" is the acquisition
+     * channel (source), "store" the contact's store; category and sku
+     * are refused (metrics) */
+    AN_F_CONTACT_BD = 32
+};
 int an_q_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, json_t *body, int64_t as_of,
                int fields, an_q *q, sy_err *e);
 void an_q_done(an_q *q);
@@ -149,8 +160,8 @@ int an_funnel(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
  * step k: level >= k; dropped at k: level == k - 1). */
 int an_funnel_contacts(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_of,
                        json_t **out, sy_err *e);
-int an_retention(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_of,
-                 json_t **out, sy_err *e);
+int an_retention(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_of, json_t **out,
+                 sy_err *e);
 int an_metric(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_of, json_t **out,
               sy_err *e);
 int an_attribution(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_of,
@@ -160,8 +171,7 @@ json_t *an_metric_dictionary(void);
 /* Channel cost in fen attributed to days [from, to] (inclusive) per
  * channel id: costs spread evenly over their own days. Fills *costs (a new
  * JSON object {"<channel_id>": fen}). */
-int an_channel_costs(sy_analytics *an, int64_t from_day, int64_t to_day, json_t **costs,
-                     sy_err *e);
+int an_channel_costs(sy_analytics *an, int64_t from_day, int64_t to_day, json_t **costs, sy_err *e);
 void an_costs_register(sy_analytics *an, sy_http *h);
 
 /* --- pure cores, shared with the differential unit tests --- */
@@ -182,7 +192,7 @@ typedef struct an_groups {
     int width;
     size_t n, cap;
     int64_t *keys;
-    int64_t *vals; /* n rows of width */
+    int64_t *vals;   /* n rows of width */
     uint32_t *slots; /* open addressing: index + 1, 0 = empty */
     size_t n_slots;
     int failed; /* out of memory happened: the answer is incomplete */

@@ -176,7 +176,7 @@ typedef struct sy_contact_facts {
         int32_t id;
         char name[64];
         char kind[16];
-    } *channels;
+    } * channels;
     int refs; /* owned by contacts_facts.c */
 } sy_contact_facts;
 /* Borrows the current snapshot (rereading it when stale). Release it with

@@ -396,7 +396,6 @@ void sy_engine_memory(sy_engine *e, size_t *total, size_t *base_columns) {
 
 /* --- idsets --- */
 
-
 sy_idset *sy_idset_create(void) {
     sy_idset *s = malloc(sizeof *s);
     if (!s) return NULL;
@@ -591,9 +590,8 @@ void sy_engine_contacts_between(sy_engine *e, size_t from, size_t to, sy_idset *
     size_t nr = 0;
     for (size_t pos = from; pos < to; pos++) {
         uint32_t id = e->chunks[pos >> CHUNK_BITS]->contact[pos & (CHUNK - 1)];
-        for (int hops = 0; e->n_merged && id < e->n_contacts && e->contacts[id].merged_into &&
-                           hops < 64;
-             hops++)
+        for (int hops = 0;
+             e->n_merged && id < e->n_contacts && e->contacts[id].merged_into && hops < 64; hops++)
             id = e->contacts[id].merged_into;
         run[nr++] = id;
         if (nr == sizeof run / sizeof run[0]) {

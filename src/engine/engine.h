@@ -184,8 +184,8 @@ size_t sy_engine_scan_type(sy_engine *e, int type, int64_t from, int64_t to, sy_
  * that day. Served from a per-day index built at the first call and brought
  * up to date at each call (engine_days.c). Returns 0 or SY_E_NOMEM (every
  * out[i] is then NULL). */
-int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t first_day,
-                              int n_days, sy_idset **out);
+int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t first_day, int n_days,
+                              sy_idset **out);
 /* The contacts (canonical ids, ascending; *ids and *times are new arrays the
  * caller frees, *n entries) whose first event of type (>= 0; system and
  * meta events included) has a time in [lo, hi), with that time;
@@ -200,8 +200,7 @@ int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t lo, in
  * SY_E_UNSUPPORTED while merged contacts exist (use the sets: they apply
  * merges), else 0 or SY_E_NOMEM. */
 int sy_engine_active_day_arrays(sy_engine *e, const char *tz, int type, int64_t first_day,
-                                int n_days, const sy_idset *within, uint32_t **out,
-                                size_t *counts);
+                                int n_days, const sy_idset *within, uint32_t **out, size_t *counts);
 /* Per local day first_day + i (i < n_days, timezone tz): the number of
  * events of type (>= 0; every event of the type, system ones included) and
  * the sum of their amounts (fen; orders and refunds as stored), grouped by

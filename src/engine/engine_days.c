@@ -22,12 +22,12 @@
 #include "base/err.h"
 
 #define DAY_MS 86400000LL
-#define MAX_SPAN 40000 /* days a key covers (~110 years); events outside are not filed */
+#define MAX_SPAN 40000   /* days a key covers (~110 years); events outside are not filed */
 #define SLOT_MS 900000LL /* timezone offsets are cached per quarter hour */
 #define SLOTS 4096
 
 typedef struct day_key {
-    int type;   /* -1: any activity */
+    int type;    /* -1: any activity */
     size_t done; /* positions (type -1) or entries of the type's list filed */
     int64_t day0;
     roaring_bitmap_t **days;
@@ -127,7 +127,8 @@ static roaring_bitmap_t *day_set(day_key *k, int64_t day) {
 /* Files the positions appended since the last call. Engine read lock and
  * index lock held. */
 static int key_update(sy_engine *e, struct day_index *x, day_key *k) {
-    const type_list *tl = k->type >= 0 && (size_t)k->type < e->n_types ? &e->by_type[k->type] : NULL;
+    const type_list *tl =
+        k->type >= 0 && (size_t)k->type < e->n_types ? &e->by_type[k->type] : NULL;
     size_t total = k->type < 0 ? e->size : tl ? tl->n : 0;
     for (; k->done < total; k->done++) {
         uint32_t pos = k->type < 0 ? (uint32_t)k->done : tl->pos[k->done];
@@ -167,13 +168,18 @@ static roaring_bitmap_t *merged_set(const sy_engine *e) {
 
 /* The key of type in timezone tz (another timezone clears every key: its
  * days are other days). Index lock held. NULL when out of memory. */
+/* Switches the index to timezone tz: day sets of another timezone hold
+ * other days, and the offset cache follows. Index lock held. */
+static void index_tz(struct day_index *x, const char *tz) {
+    if (strcmp(x->tz, tz) == 0) return;
+    for (size_t i = 0; i < x->n_keys; i++)
+        key_clear(&x->keys[i]);
+    snprintf(x->tz, sizeof x->tz, "%s", tz);
+    memset(x->slot_key, 0, sizeof x->slot_key);
+}
+
 static day_key *key_get(struct day_index *x, const char *tz, int type) {
-    if (strcmp(x->tz, tz) != 0) {
-        for (size_t i = 0; i < x->n_keys; i++)
-            key_clear(&x->keys[i]);
-        snprintf(x->tz, sizeof x->tz, "%s", tz);
-        memset(x->slot_key, 0, sizeof x->slot_key);
-    }
+    index_tz(x, tz);
     for (size_t i = 0; i < x->n_keys; i++)
         if (x->keys[i].type == type) return &x->keys[i];
     day_key *nk = realloc(x->keys, (x->n_keys + 1) * sizeof *nk);
@@ -210,10 +216,7 @@ int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t lo, in
                 if (have) memcpy(folded, f, have * sizeof *folded);
                 for (size_t i = 0; i < have && i < e->n_contacts; i++) {
                     if (!e->contacts[i].merged_into || !folded[i]) continue;
-                    uint32_t c = (uint32_t)i;
-                    for (int hops = 0; c < e->n_contacts && e->contacts[c].merged_into && hops < 64;
-                         hops++)
-                        c = e->contacts[c].merged_into;
+                    uint32_t c = sy_engine_canon_unlocked(e, (uint32_t)i);
                     if (c < m && (!folded[c] || folded[i] < folded[c])) folded[c] = folded[i];
                     folded[i] = 0;
                 }
@@ -324,8 +327,8 @@ int sy_engine_active_day_arrays(sy_engine *e, const char *tz, int type, int64_t 
     return rc;
 }
 
-int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t first_day,
-                              int n_days, sy_idset **out) {
+int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t first_day, int n_days,
+                              sy_idset **out) {
     for (int i = 0; i < n_days; i++)
         out[i] = NULL;
     pthread_rwlock_rdlock(&e->lock);
@@ -360,11 +363,7 @@ int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t fi
             roaring_bitmap_andnot_inplace(s->r, moved);
             roaring_uint32_iterator_t *it = roaring_create_iterator(moved);
             while (it && it->has_value) {
-                uint32_t c = it->current_value;
-                for (int hops = 0; c < e->n_contacts && e->contacts[c].merged_into && hops < 64;
-                     hops++)
-                    c = e->contacts[c].merged_into;
-                roaring_bitmap_add(s->r, c);
+                roaring_bitmap_add(s->r, sy_engine_canon_unlocked(e, it->current_value));
                 roaring_advance_uint32_iterator(it);
             }
             roaring_free_uint32_iterator(it);
@@ -544,12 +543,7 @@ int sy_engine_type_day_counts(sy_engine *e, const char *tz, int type, int dim, i
         k->slot_cap = 4;
         if (!k->slot_of || !k->value_of) rc = SY_E_NOMEM;
     }
-    if (rc == 0 && strcmp(x->tz, tz) != 0) { /* the offset cache follows x->tz */
-        for (size_t i = 0; i < x->n_keys; i++)
-            key_clear(&x->keys[i]);
-        snprintf(x->tz, sizeof x->tz, "%s", tz);
-        memset(x->slot_key, 0, sizeof x->slot_key);
-    }
+    if (rc == 0) index_tz(x, tz); /* local_day reads x->tz */
     const type_list *tl = (size_t)type < e->n_types ? &e->by_type[type] : NULL;
     size_t total = tl ? tl->n : 0;
     for (; rc == 0 && !k->too_many && k->done < total; k->done++) {
@@ -561,7 +555,8 @@ int sy_engine_type_day_counts(sy_engine *e, const char *tz, int type, int dim, i
         if (count_slot(k, v, &slot)) break;
         if (count_day(k, local_day(x, c->ts[j]), &at)) continue; /* outside the span */
         k->cnt[at][slot]++;
-        if (c->flags[j] & (SY_EV_ORDER | SY_EV_REFUND)) k->sum[at][slot] += sy_engine_revenue_at(e, pos);
+        if (c->flags[j] & (SY_EV_ORDER | SY_EV_REFUND))
+            k->sum[at][slot] += sy_engine_revenue_at(e, pos);
     }
     if (rc == 0 && k->too_many) rc = SY_E_UNSUPPORTED;
     for (int i = 0; rc == 0 && i < n_days; i++) {

@@ -78,12 +78,12 @@ struct sy_engine {
     struct slab {
         crec *mem;
         size_t refs; /* contacts whose list points into mem */
-    } *slabs;
+    } * slabs;
     size_t n_slabs, cap_slabs;
     size_t *own_events; /* per range of SLAB_RANGE contacts */
     size_t n_ranges;
     size_t own_total;
-    struct day_index *days_idx; /* engine_days.c; NULL: day sets unavailable */
+    struct day_index *days_idx;   /* engine_days.c; NULL: day sets unavailable */
     struct type_lists *typelists; /* engine_typelists.c; NULL: unavailable */
     pthread_t maint;
     int maint_running, maint_stop;
@@ -97,12 +97,21 @@ struct sy_engine {
 
 /* --- segment indexes (engine_segidx.c) --- */
 struct seg_index;
-struct seg_index *sy_segidx_create(void);     /* NULL on out-of-memory */
+struct seg_index *sy_segidx_create(void);    /* NULL on out-of-memory */
 void sy_segidx_destroy(struct seg_index *x); /* NULL ok */
 /* who_counts for a type without dimension or sum filters; called with the
  * engine's read lock held. Returns NULL when out of memory. */
 struct roaring_bitmap_s *sy_segidx_who_counts(sy_engine *e, int type, int64_t from, int64_t to,
                                               uint32_t min_count);
+
+/* The contact a (possibly merged) contact's events belong to. Lock held.
+ * Free when nothing is merged (the common case on a hot path). */
+static inline uint32_t sy_engine_canon_unlocked(const sy_engine *e, uint32_t c) {
+    for (int hops = 0; e->n_merged && c < e->n_contacts && e->contacts[c].merged_into && hops < 64;
+         hops++)
+        c = e->contacts[c].merged_into;
+    return c;
+}
 
 static inline int64_t sy_engine_ts_at(const sy_engine *e, uint32_t pos) {
     return e->chunks[pos >> CHUNK_BITS]->ts[pos & (CHUNK - 1)];
@@ -121,10 +130,10 @@ static inline int64_t sy_engine_revenue_at(const sy_engine *e, uint32_t pos) {
     return lo < e->n_rev && e->rev[lo].pos == pos ? e->rev[lo].fen : 0;
 }
 
-struct type_lists *sy_typelists_create(void);     /* NULL on out-of-memory */
+struct type_lists *sy_typelists_create(void);    /* NULL on out-of-memory */
 void sy_typelists_destroy(struct type_lists *x); /* NULL ok */
-struct day_index *sy_days_create(void);     /* NULL on out-of-memory */
-void sy_days_destroy(struct day_index *x); /* NULL ok */
+struct day_index *sy_days_create(void);          /* NULL on out-of-memory */
+void sy_days_destroy(struct day_index *x);       /* NULL ok */
 
 /* Drops a contact's reference to its slab (freeing the slab when it was
  * the last one) after its list moved out; write lock held. */

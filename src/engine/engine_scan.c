@@ -281,16 +281,12 @@ size_t sy_engine_scan_type(sy_engine *e, int type, int64_t from, int64_t to, sy_
     pthread_rwlock_rdlock(&e->lock);
     const type_list *tl = type >= 0 && (size_t)type < e->n_types ? &e->by_type[type] : NULL;
     size_t total = type < 0 ? e->size : tl ? tl->n : 0, seen = 0;
-    size_t n = e->n_contacts;
     for (size_t t = 0; t < total; t++) {
         uint32_t pos = type < 0 ? (uint32_t)t : tl->pos[t];
         const chunk *c = e->chunks[pos >> CHUNK_BITS];
         size_t k = pos & (CHUNK - 1);
         if (c->ts[k] < from || c->ts[k] >= to) continue;
-        uint32_t id = c->contact[k];
-        /* without merges every id is canonical: skip a cache miss per event */
-        while (e->n_merged && id < n && e->contacts[id].merged_into)
-            id = e->contacts[id].merged_into;
+        uint32_t id = sy_engine_canon_unlocked(e, c->contact[k]);
         crec r = {c->ts[k], pos, c->type[k], c->flags[k], 0};
         fn(ctx, id, &r);
         seen++;

@@ -293,13 +293,13 @@ int sy_engine_scan_type_lists(sy_engine *e, const int *types, int n_types, const
         size_t per = total / (size_t)threads + 1;
         for (uint32_t c = 0; c < lists[0]->n_ids && np < threads - 1; c++)
             if (lists[0]->off[c + 1] >= per * (size_t)(np + 1)) {
-                parts[np] = (tpart){e, lists, n_types, dl, n_dl, only ? only->r : NULL, start, c + 1,
-                                    fn, ctx[np], 0};
+                parts[np] = (tpart){e,     lists, n_types, dl,      n_dl, only ? only->r : NULL,
+                                    start, c + 1, fn,      ctx[np], 0};
                 np++;
                 start = c + 1;
             }
-        parts[np] = (tpart){e, lists, n_types, dl, n_dl, only ? only->r : NULL, start, n_ids, fn,
-                            ctx[np], 0};
+        parts[np] = (tpart){e,     lists, n_types, dl,      n_dl, only ? only->r : NULL,
+                            start, n_ids, fn,      ctx[np], 0};
         np++;
         pthread_t tid[8];
         int started[8] = {0};

@@ -1012,7 +1012,8 @@ int sy_events_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy_en
     if (rc == 0) rc = replay(ev, e);
     if (rc == 0) rc = replay_merges(ev, e);
     /* pack the replayed lists for analytics scans; without it they still work */
-    if (rc == 0 && sy_engine_compact(engine)) sy_warn("msg=\"engine compaction skipped: no memory\"");
+    if (rc == 0 && sy_engine_compact(engine))
+        sy_warn("msg=\"engine compaction skipped: no memory\"");
     if (rc == 0 && pthread_create(&ev->committer, NULL, committer_main, ev) != 0)
         rc = sy_err_set(e, SY_E_INTERNAL, "cannot start the event committer");
     if (rc) {

@@ -18,8 +18,8 @@ typedef struct list_job {
 static int list_create(sy_db *db, void *arg, sy_err *e) {
     list_job *j = arg;
     sy_stmt *st;
-    int rc = sy_db_prepare(db, "SELECT id FROM tag_categories WHERE name = ?1 AND parent_id IS NULL",
-                           &st, e);
+    int rc = sy_db_prepare(
+        db, "SELECT id FROM tag_categories WHERE name = ?1 AND parent_id IS NULL", &st, e);
     if (rc) return rc;
     sy_stmt_bind_text(st, 1, LIST_CATEGORY);
     rc = sy_stmt_step(st, e);
@@ -27,10 +27,11 @@ static int list_create(sy_db *db, void *arg, sy_err *e) {
     sy_stmt_finalize(st);
     if (rc < 0) return rc;
     if (!cat) {
-        if ((rc = sy_db_prepare(db,
-                                "INSERT INTO tag_categories(name, scenario, created_at, updated_at) "
-                                "VALUES (?1, ?2, ?3, ?3)",
-                                &st, e)))
+        if ((rc =
+                 sy_db_prepare(db,
+                               "INSERT INTO tag_categories(name, scenario, created_at, updated_at) "
+                               "VALUES (?1, ?2, ?3, ?3)",
+                               &st, e)))
             return rc;
         sy_stmt_bind_text(st, 1, LIST_CATEGORY);
         sy_stmt_bind_text(st, 2, LIST_SCENARIO);
