@@ -77,7 +77,9 @@ test('kill -9 during an import leaves all or nothing; a completed import survive
   const end = Date.now() + 30000;
   while (!running && Date.now() < end) {
     seen = await admin.get('/api/v1/imports').catch((e) => ({ error: String(e) }));
-    running = seen?.body?.items?.find((i) => i.status === 'running') || null;
+    // in flight: still staging rows, or already publishing them (a 120 k-row
+    // import can go from one to the other between two polls)
+    running = seen?.body?.items?.find((i) => i.status === 'running' || i.status === 'publishing') || null;
     if (!running) await new Promise((res) => setTimeout(res, 5));
   }
   assert.ok(running, `the import never appeared: ${JSON.stringify(seen?.body ?? seen)}`);
