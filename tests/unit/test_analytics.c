@@ -503,7 +503,8 @@ static int funnel_one(fixture *f, int chain_checks) {
         int64_t d[NC];
         int nd = 0;
         for (int c = 0; c < NC; c++)
-            if (ref.level[c] > s) d[nd++] = ref.dt[c][s] > 0 ? ref.dt[c][s] : 0; /* documented clamp */
+            if (ref.level[c] > s)
+                d[nd++] = ref.dt[c][s] > 0 ? ref.dt[c][s] : 0; /* documented clamp */
         qsort(d, (size_t)nd, sizeof d[0], cmp64);
         json_t *med = json_object_get(st, "median_ms");
         if (nd ? !json_is_integer(med) || json_integer_value(med) != d[(nd - 1) / 2]
@@ -1233,8 +1234,7 @@ int main(void) {
         cmocka_unit_test(test_regression_day_start_midnight_dst),
         cmocka_unit_test_setup_teardown(test_regression_funnel_first_chain, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_regression_retention_on_or_after, setup1, teardown),
-        cmocka_unit_test_setup_teardown(test_regression_metric_breakdown_channel, setup1,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_regression_metric_breakdown_channel, setup1, teardown),
     };
     /* TEST_FILTER / TEST_SKIP: a cmocka name pattern ("*funnel*") */
     if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));

@@ -278,9 +278,9 @@ static void check_scans(sy_engine *e, const uint32_t *merged_into, int n_ev) {
     assert_int_equal(j, nf);
     free(fids);
     free(fts);
-    assert_int_equal(sy_engine_first_times(e, "Asia/Shanghai", 6, 0, INT64_MAX, &fids, &fts, &nf,
-                                           &all_active),
-                     0);
+    assert_int_equal(
+        sy_engine_first_times(e, "Asia/Shanghai", 6, 0, INT64_MAX, &fids, &fts, &nf, &all_active),
+        0);
     assert_false(all_active); /* type 6 is a system event in fill() */
     free(fids);
     free(fts);
