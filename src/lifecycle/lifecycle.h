@@ -68,6 +68,12 @@ typedef struct sy_lc_facts {
  * used to tell calendar days apart for 留存). */
 int sy_lc_classify(const sy_lc_rules *r, const sy_lc_facts *f, int64_t now, const char *tz);
 
+/* The earliest time after now at which the passage of time alone can change
+ * sy_lc_classify's answer for f (one of last_seen + active, silent or
+ * churned days); 0 when it never can (no activity, or every threshold is
+ * behind). The stage is the same for every t in [now, that time). */
+int64_t sy_lc_next_change(const sy_lc_rules *r, const sy_lc_facts *f, int64_t now);
+
 typedef struct sy_lifecycle sy_lifecycle;
 
 /* Creates the module and loads the stored stages and settings. Borrowed

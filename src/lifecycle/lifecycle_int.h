@@ -13,10 +13,11 @@ struct sy_lifecycle {
     sy_engine *engine;
     sy_events *events;
 
-    pthread_mutex_t lock; /* guards rules, stage, since, n */
+    pthread_mutex_t lock; /* guards rules, stage, since, due, next_due, n, cap */
     sy_lc_rules rules;
     uint8_t *stage; /* current stage by contact id (index < n) */
     int64_t *since; /* when the contact entered it */
+    int64_t *due;   /* when time alone may change it (sy_lc_next_change); 0 never */
     size_t n, cap;
 
     pthread_mutex_t pass_lock; /* one pass at a time */
@@ -26,7 +27,9 @@ struct sy_lifecycle {
     int running, stopping;
     size_t esize;       /* engine size when the last pass started */
     uint64_t merge_gen; /* engine merge counter then */
-    int64_t last_full, last_pass_ms;
+    int64_t last_pass_ms;
+    int64_t next_due; /* earliest due[] (or earlier); 0 none; under lock */
+    int full_wanted;  /* rules changed: a full pass next */
 };
 
 /* Reads the settings row (defaults when absent) into *r. */

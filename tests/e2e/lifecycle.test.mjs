@@ -21,11 +21,11 @@ async function until(fn, ms = 5000) {
   }
 }
 
-async function track(userId, event, messageId, properties = {}) {
+async function track(userId, event, messageId, properties = {}, extra = {}) {
   const res = await fetch(`${srv.base}/v1/track`, {
     method: 'POST',
     headers: { authorization: `Basic ${Buffer.from(`${srv.demo.write_key}:`).toString('base64')}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ userId, event, messageId, properties }),
+    body: JSON.stringify({ userId, event, messageId, properties, ...extra }),
   });
   assert.equal(res.status, 200, await res.text());
 }
@@ -94,6 +94,25 @@ test('new events move a contact between stages, each move a lifecycle_changed ev
   // nothing repeats when nothing changes
   await new Promise((r) => setTimeout(r, 700));
   assert.equal((await eventsOf(id, 'lifecycle_changed')).length, 3);
+});
+
+test('time alone moves a stage: 活跃 ends 7 days after the last activity, to the moment', async () => {
+  // last activity 7 days ago minus 3 s: active now, no longer active 3 s later
+  const lastSeen = Date.now() - 7 * 86400000 + 3000;
+  await track('lc-time-1', 'add_wechat', 'lc-t1', {}, { timestamp: new Date(lastSeen).toISOString() });
+  const id = await until(async () => (await admin.get('/api/v1/contacts/lookup?type=user_id&value=lc-time-1')).body?.id);
+  assert.ok(id);
+  const first = await until(async () => (await eventsOf(id, 'lifecycle_changed'))[0]);
+  assert.deepEqual(first?.properties, { from: null, to: 'active' });
+  const moved = await until(async () => (await eventsOf(id, 'lifecycle_changed')).find((e) => e.properties.to === 'added'), 8000);
+  assert.ok(moved, 'active → added recorded once 7 days had passed');
+  assert.equal(moved.properties.from, 'active');
+  const at = moved.at;
+  const due = lastSeen + 7 * 86400000;
+  assert.ok(Number.isFinite(at), JSON.stringify(moved));
+  assert.ok(at >= due, `moved ${due - at} ms before it was due`);
+  assert.ok(at - due < 1500, `moved ${at - due} ms after it was due`);
+  assert.equal((await admin.get(`/api/v1/contacts/${id}/stage`)).body.stage, 'added');
 });
 
 test('settings: strict bodies and thresholds; audited; nothing changes on error', async () => {

@@ -84,6 +84,59 @@ static void test_custom_thresholds(void **state) {
     assert_string_equal(R.in_group_event, "join_group");
 }
 
+/* The due time is safe: on [now, due) the stage never changes, so the
+ * thread that re-classifies only contacts whose due time has passed misses
+ * no change made by time alone; and at due the stage may change (it is one
+ * of the thresholds). Checked on random facts and rules, at every
+ * threshold, one ms either side of it and at random times. */
+static void test_next_change(void **state) {
+    (void)state;
+    uint64_t seed = 12345;
+    for (int round = 0; round < 20000; round++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t x = (uint32_t)(seed >> 33);
+        sy_lc_rules_default(&R);
+        R.active_days = 1 + (int)(x % 10);
+        R.silent_days = 1 + (int)((x >> 4) % 40);
+        R.churned_days = 1 + (int)((x >> 9) % 120);
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t y = seed >> 11;
+        sy_lc_facts f = {(int)(y & 1), (y >> 1) & 1 ? NOW - (int64_t)((y >> 2) % 200) * DAY : 0,
+                         (y >> 10) % 8 ? NOW - (int64_t)((y >> 13) % (150 * DAY)) : 0,
+                         (uint32_t)((y >> 50) % 3)};
+        int64_t due = sy_lc_next_change(&R, &f, NOW);
+        int s0 = sy_lc_classify(&R, &f, NOW, "Asia/Shanghai");
+        int64_t probes[16];
+        int np = 0;
+        int days[3] = {R.active_days, R.silent_days, R.churned_days};
+        for (int i = 0; i < 3; i++) {
+            int64_t t = f.last_seen + days[i] * DAY;
+            probes[np++] = t - 1, probes[np++] = t, probes[np++] = t + 1;
+        }
+        for (int i = 0; i < 6; i++)
+            probes[np++] = NOW + (int64_t)((seed >> (i * 5)) % (200 * DAY));
+        for (int i = 0; i < np; i++) {
+            int64_t t = probes[i];
+            if (t < NOW || (due && t >= due)) continue;
+            assert_int_equal(sy_lc_classify(&R, &f, t, "Asia/Shanghai"), s0);
+        }
+        if (due) {
+            assert_true(due > NOW);
+            assert_true(due == f.last_seen + R.active_days * DAY ||
+                        due == f.last_seen + R.silent_days * DAY ||
+                        due == f.last_seen + R.churned_days * DAY);
+        }
+    }
+    /* a contact active 2 days ago: due when it stops being active (day 7) */
+    sy_lc_rules_default(&R);
+    sy_lc_facts f = {1, 0, NOW - 2 * DAY, 0};
+    assert_int_equal(sy_lc_next_change(&R, &f, NOW), NOW + 5 * DAY);
+    f.last_seen = 0;
+    assert_int_equal(sy_lc_next_change(&R, &f, NOW), 0);
+    f.last_seen = NOW - 100 * DAY; /* churned for good */
+    assert_int_equal(sy_lc_next_change(&R, &f, NOW), 0);
+}
+
 static void parse_stage(const char *text, int want_rc, const char *field, int want_stage) {
     json_t *d = json_loads(text, 0, NULL);
     assert_non_null(d);
@@ -113,11 +166,9 @@ static void test_segment_condition(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keys),
-        cmocka_unit_test(test_funnel),
-        cmocka_unit_test(test_silence),
-        cmocka_unit_test(test_custom_thresholds),
-        cmocka_unit_test(test_segment_condition),
+        cmocka_unit_test(test_keys),        cmocka_unit_test(test_funnel),
+        cmocka_unit_test(test_silence),     cmocka_unit_test(test_custom_thresholds),
+        cmocka_unit_test(test_next_change), cmocka_unit_test(test_segment_condition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
