@@ -223,6 +223,22 @@ static void funnel_contact(void *vctx, uint32_t contact, const sy_engine_rec *r,
     funnel_count(c, contact, lvl, reach, c->ts, c->pos);
 }
 
+/* The first index of v[0..n) whose time is >= ts (v is in time order).
+ * Most calls fall before the first event or after the last one; the rest
+ * search without branches (a contact's lists are short and the branches
+ * unpredictable). */
+static size_t tev_lower(const sy_engine_tev *v, size_t n, int64_t ts) {
+    if (n == 0 || v[0].ts >= ts) return 0;
+    if (v[n - 1].ts < ts) return n;
+    const sy_engine_tev *base = v;
+    while (n > 1) {
+        size_t half = n / 2;
+        base = base[half].ts < ts ? base + half : base;
+        n -= half;
+    }
+    return (size_t)(base - v) + (base->ts < ts);
+}
+
 /* A contact's step events from the per-type lists (loose order, steps
  * without filters): merged in (ts, pos) order, then leveled like any other. */
 static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *const *lists,
@@ -245,9 +261,55 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
         funnel_count(c, contact, 0, NULL, NULL, NULL);
         return;
     }
-    size_t at[SY_TYPELISTS_MAX] = {0}, total = 0;
+    /* Each list's events in range [at, end). Events that cannot change the
+     * level nor the reported chain are left out as well (most of a
+     * contact's events, since one step type is usually far commoner than
+     * the others): an event matching only steps k > 1 in a second before
+     * the first event of step k - 1 (no chain to extend yet), or after the
+     * last step-1 event's second + the window (every chain has expired).
+     * Whole seconds, as in an_funnel_level; trimmed only for times >= 0,
+     * where ts / 1000 is the floor. */
+    size_t at[SY_TYPELISTS_MAX], end[SY_TYPELISTS_MAX], total = 0;
+    int64_t first_sec[AN_MAX_STEPS], last0 = -1;
+    for (int k = 0; k < p->n_steps; k++)
+        first_sec[k] = INT64_MAX;
+    for (int l = 0; l < n; l++) {
+        at[l] = tev_lower(lists[l], counts[l], p->from_ms);
+        end[l] = at[l] + tev_lower(lists[l] + at[l], counts[l] - at[l], p->to_ms);
+        if (at[l] == end[l]) continue;
+        int64_t fs = lists[l][at[l]].ts / 1000, ls = lists[l][end[l] - 1].ts / 1000;
+        for (int k = 0; k < p->n_steps; k++)
+            if ((p->list_mask[l] & (1u << k)) && fs < first_sec[k]) first_sec[k] = fs;
+        if ((p->list_mask[l] & 1) && ls > last0) last0 = ls;
+    }
+    if (last0 < 0 && p->from_ms >= 0) {
+        /* level 0; counted (as the merge below would) when any step event
+         * is in range */
+        for (int l = 0; l < n; l++)
+            if (at[l] < end[l]) {
+                funnel_count(c, contact, 0, NULL, NULL, NULL);
+                break;
+            }
+        return;
+    }
+    if (p->from_ms >= 0) {
+        int64_t stop = (last0 + p->window_ms / 1000 + 1) * 1000;
+        for (int l = 0; l < n; l++) {
+            uint16_t m = p->list_mask[l];
+            if ((m & 1) || at[l] == end[l]) continue;
+            int64_t lower = INT64_MAX;
+            for (int k = 1; k < p->n_steps; k++)
+                if ((m & (1u << k)) && first_sec[k - 1] < lower) lower = first_sec[k - 1];
+            if (lower == INT64_MAX) {
+                at[l] = end[l];
+                continue;
+            }
+            at[l] += tev_lower(lists[l] + at[l], end[l] - at[l], lower * 1000);
+            if (at[l] < end[l]) end[l] = at[l] + tev_lower(lists[l] + at[l], end[l] - at[l], stop);
+        }
+    }
     for (int l = 0; l < n; l++)
-        total += counts[l];
+        total += end[l] - at[l];
     if (total > c->cap && grow_bufs(c, total)) {
         c->oom = 1;
         return;
@@ -256,9 +318,7 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
     for (;;) {
         int best = -1;
         for (int l = 0; l < n; l++) {
-            while (at[l] < counts[l] && lists[l][at[l]].ts < p->from_ms)
-                at[l]++;
-            if (at[l] >= counts[l] || lists[l][at[l]].ts >= p->to_ms) continue;
+            if (at[l] >= end[l]) continue;
             if (best < 0 || lists[l][at[l]].ts < lists[best][at[best]].ts ||
                 (lists[l][at[l]].ts == lists[best][at[best]].ts &&
                  lists[l][at[l]].pos < lists[best][at[best]].pos))
@@ -275,6 +335,47 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
     int reach[AN_MAX_STEPS];
     int lvl = an_funnel_level(c->ts, c->m, k, p->n_steps, p->window_ms, 0, reach);
     funnel_count(c, contact, lvl, reach, c->ts, c->pos);
+}
+
+static int64_t select_kth(int64_t *v, size_t n, size_t k);
+
+/* The lower median (a real observed duration) of the values >= 0 in
+ * parts[0..np) taken together, without copying them: a histogram of the
+ * top 16 bits finds the bucket holding it, and only that bucket is copied
+ * and selected from. Returns 1 and sets *out, 0 when there are no values,
+ * -1 when out of memory. */
+static int median_of(const int64_t *const *parts, const size_t *counts, int np, int64_t *out) {
+    size_t n = 0;
+    int64_t max = 0;
+    for (int t = 0; t < np; t++) {
+        n += counts[t];
+        for (size_t i = 0; i < counts[t]; i++)
+            if (parts[t][i] > max) max = parts[t][i];
+    }
+    if (n == 0) return 0;
+    size_t k = (n - 1) / 2;
+    int shift = 0;
+    while ((max >> shift) >= 65536)
+        shift++;
+    uint32_t *hist = calloc(65536, sizeof *hist);
+    if (!hist) return -1;
+    for (int t = 0; t < np; t++)
+        for (size_t i = 0; i < counts[t]; i++)
+            hist[parts[t][i] >> shift]++;
+    size_t b = 0, below = 0;
+    while (below + hist[b] <= k)
+        below += hist[b++];
+    size_t nb = hist[b];
+    free(hist);
+    int64_t *v = malloc(nb * sizeof *v);
+    if (!v) return -1;
+    size_t o = 0;
+    for (int t = 0; t < np; t++)
+        for (size_t i = 0; i < counts[t]; i++)
+            if ((size_t)(parts[t][i] >> shift) == b) v[o++] = parts[t][i];
+    *out = select_kth(v, nb, k - below);
+    free(v);
+    return 1;
 }
 
 /* The k-th smallest of v[0..n) (Hoare's selection; v is reordered). */
@@ -482,23 +583,20 @@ int an_funnel(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
     for (int s = 0; s < p.n_steps; s++) {
         json_t *median = json_null();
         if (s > 0) {
-            size_t n = 0;
+            const int64_t *parts[AN_THREADS];
+            size_t counts[AN_THREADS];
             for (int t = 0; t < AN_THREADS; t++)
-                n += ctx[t].n_dt[s];
-            if (n) {
-                int64_t *all = malloc(n * sizeof *all);
-                if (all) {
-                    size_t k = 0;
-                    for (int t = 0; t < AN_THREADS; t++) {
-                        if (ctx[t].n_dt[s])
-                            memcpy(all + k, ctx[t].dts[s], ctx[t].n_dt[s] * sizeof *all);
-                        k += ctx[t].n_dt[s];
-                    }
-                    /* the lower median: a real observed duration */
-                    json_decref(median);
-                    median = json_integer(select_kth(all, n, (n - 1) / 2));
-                    free(all);
-                }
+                parts[t] = ctx[t].dts[s], counts[t] = ctx[t].n_dt[s];
+            int64_t m;
+            int r = median_of(parts, counts, AN_THREADS, &m);
+            if (r < 0) {
+                rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
+                json_decref(steps);
+                goto free_ctx;
+            }
+            if (r > 0) {
+                json_decref(median);
+                median = json_integer(m);
             }
         }
         json_array_append_new(
