@@ -37,6 +37,14 @@ typedef struct day_key {
     int64_t *first;
     size_t n_first;
     int inactive;
+    /* type >= 0: by local day, the raw contacts whose first event of the
+     * type falls on it (first-time questions read a few days' sets instead
+     * of every contact's first time); unfiled: some first time fell
+     * outside MAX_SPAN and is in no set */
+    roaring_bitmap_t **fdays;
+    int64_t fday0;
+    size_t n_fdays;
+    int unfiled;
 } day_key;
 
 struct day_index {
@@ -65,6 +73,12 @@ static void key_clear(day_key *k) {
     free(k->days);
     k->days = NULL;
     k->n_days = 0;
+    for (size_t i = 0; i < k->n_fdays; i++)
+        if (k->fdays[i]) roaring_bitmap_free(k->fdays[i]);
+    free(k->fdays);
+    k->fdays = NULL;
+    k->n_fdays = 0;
+    k->unfiled = 0;
     k->done = 0;
     free(k->first);
     k->first = NULL;
@@ -95,33 +109,54 @@ static int64_t local_day(struct day_index *x, int64_t ts) {
     return l >= 0 ? l / DAY_MS : -((-l + DAY_MS - 1) / DAY_MS);
 }
 
-/* Makes days[day - day0] exist; NULL when out of memory or out of span. */
-static roaring_bitmap_t *day_set(day_key *k, int64_t day) {
-    if (!k->n_days) {
-        k->day0 = day;
-    } else if (day < k->day0) {
-        int64_t grow = k->day0 - day;
-        if ((size_t)grow + k->n_days > MAX_SPAN) return NULL;
-        roaring_bitmap_t **d = realloc(k->days, ((size_t)grow + k->n_days) * sizeof *d);
+/* Makes (*days)[day - *day0] exist in an array of *n sets; NULL when out
+ * of memory or out of span. */
+static roaring_bitmap_t *set_of_day(roaring_bitmap_t ***days, int64_t *day0, size_t *n,
+                                    int64_t day) {
+    if (!*n) {
+        *day0 = day;
+    } else if (day < *day0) {
+        int64_t grow = *day0 - day;
+        if ((size_t)grow + *n > MAX_SPAN) return NULL;
+        roaring_bitmap_t **d = realloc(*days, ((size_t)grow + *n) * sizeof *d);
         if (!d) return NULL;
-        memmove(d + grow, d, k->n_days * sizeof *d);
+        memmove(d + grow, d, *n * sizeof *d);
         memset(d, 0, (size_t)grow * sizeof *d);
-        k->days = d;
-        k->n_days += (size_t)grow;
-        k->day0 = day;
+        *days = d;
+        *n += (size_t)grow;
+        *day0 = day;
     }
-    size_t i = (size_t)(day - k->day0);
-    if (i >= k->n_days) {
+    size_t i = (size_t)(day - *day0);
+    if (i >= *n) {
         if (i >= MAX_SPAN) return NULL;
-        size_t n = i + 1 + 32; /* room for the next days */
-        roaring_bitmap_t **d = realloc(k->days, n * sizeof *d);
+        size_t nn = i + 1 + 32; /* room for the next days */
+        roaring_bitmap_t **d = realloc(*days, nn * sizeof *d);
         if (!d) return NULL;
-        memset(d + k->n_days, 0, (n - k->n_days) * sizeof *d);
-        k->days = d;
-        k->n_days = n;
+        memset(d + *n, 0, (nn - *n) * sizeof *d);
+        *days = d;
+        *n = nn;
     }
-    if (!k->days[i]) k->days[i] = roaring_bitmap_create();
-    return k->days[i];
+    if (!(*days)[i]) (*days)[i] = roaring_bitmap_create();
+    return (*days)[i];
+}
+
+static roaring_bitmap_t *day_set(day_key *k, int64_t day) {
+    return set_of_day(&k->days, &k->day0, &k->n_days, day);
+}
+
+/* Moves raw contact id's first time from old (0: none) to ts. */
+static void first_move(struct day_index *x, day_key *k, uint32_t id, int64_t old, int64_t ts) {
+    if (old) {
+        int64_t d = local_day(x, old);
+        if (k->n_fdays && d >= k->fday0 && d < k->fday0 + (int64_t)k->n_fdays &&
+            k->fdays[d - k->fday0])
+            roaring_bitmap_remove(k->fdays[d - k->fday0], id);
+    }
+    roaring_bitmap_t *r = set_of_day(&k->fdays, &k->fday0, &k->n_fdays, local_day(x, ts));
+    if (r)
+        roaring_bitmap_add(r, id);
+    else
+        k->unfiled = 1;
 }
 
 /* Files the positions appended since the last call. Engine read lock and
@@ -146,7 +181,10 @@ static int key_update(sy_engine *e, struct day_index *x, day_key *k) {
                 k->first = f;
                 k->n_first = n;
             }
-            if (!k->first[id] || c->ts[j] < k->first[id]) k->first[id] = c->ts[j];
+            if (!k->first[id] || c->ts[j] < k->first[id]) {
+                first_move(x, k, id, k->first[id], c->ts[j]);
+                k->first[id] = c->ts[j];
+            }
         }
         if (c->flags[j] & (SY_EV_SYSTEM | SY_EV_META)) {
             k->inactive = 1;
@@ -191,6 +229,52 @@ static day_key *key_get(struct day_index *x, const char *tz, int type) {
     return k;
 }
 
+/* sy_engine_first_times from the first-day sets (no merges): the union of
+ * the sets of the days [lo, hi) touches, ascending, then the edge days'
+ * times filtered. Index lock held. */
+static int first_by_days(struct day_index *x, day_key *k, int64_t lo, int64_t hi, uint32_t **ids,
+                         int64_t **times, size_t *n) {
+    if (!k->n_fdays || lo >= hi) return 0;
+    /* far beyond any filed day (MAX_SPAN): clamp before local_day overflows */
+    const int64_t far = 4000000000000000LL;
+    int64_t dlo = lo < -far ? k->fday0 : local_day(x, lo);
+    int64_t dhi = hi > far ? k->fday0 + (int64_t)k->n_fdays - 1 : local_day(x, hi - 1);
+    if (dlo < k->fday0) dlo = k->fday0;
+    if (dhi >= k->fday0 + (int64_t)k->n_fdays) dhi = k->fday0 + (int64_t)k->n_fdays - 1;
+    if (dlo > dhi) return 0;
+    const roaring_bitmap_t **sets = malloc((size_t)(dhi - dlo + 1) * sizeof *sets);
+    if (!sets) return SY_E_NOMEM;
+    size_t ns = 0;
+    for (int64_t d = dlo; d <= dhi; d++)
+        if (k->fdays[d - k->fday0]) sets[ns++] = k->fdays[d - k->fday0];
+    roaring_bitmap_t *u = roaring_bitmap_or_many(ns, sets);
+    free(sets);
+    if (!u) return SY_E_NOMEM;
+    size_t c = (size_t)roaring_bitmap_get_cardinality(u);
+    uint32_t *oi = malloc((c ? c : 1) * sizeof *oi);
+    int64_t *ot = malloc((c ? c : 1) * sizeof *ot);
+    if (!oi || !ot) {
+        roaring_bitmap_free(u);
+        free(oi);
+        free(ot);
+        return SY_E_NOMEM;
+    }
+    roaring_bitmap_to_uint32_array(u, oi);
+    roaring_bitmap_free(u);
+    size_t j = 0;
+    for (size_t i = 0; i < c; i++) {
+        int64_t t = k->first[oi[i]];
+        if (t >= lo && t < hi) {
+            oi[j] = oi[i];
+            ot[j++] = t;
+        }
+    }
+    *ids = oi;
+    *times = ot;
+    *n = j;
+    return 0;
+}
+
 int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t lo, int64_t hi,
                           uint32_t **ids, int64_t **times, size_t *n, int *all_active) {
     *ids = NULL;
@@ -204,6 +288,13 @@ int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t lo, in
         pthread_mutex_lock(&x->lock);
         day_key *k = key_get(x, tz, type);
         if (!k || key_update(e, x, k)) rc = SY_E_NOMEM;
+        if (rc == 0 && !e->n_merged && !k->unfiled) {
+            rc = first_by_days(x, k, lo, hi, ids, times, n);
+            *all_active = !k->inactive;
+            pthread_mutex_unlock(&x->lock);
+            pthread_rwlock_unlock(&e->lock);
+            return rc;
+        }
         size_t have = rc == 0 ? k->n_first : 0;
         int64_t *f = k ? k->first : NULL;
         int64_t *folded = NULL;
@@ -324,6 +415,83 @@ int sy_engine_active_day_arrays(sy_engine *e, const char *tz, int type, int64_t 
             out[i] = NULL;
             counts[i] = 0;
         }
+    return rc;
+}
+
+typedef struct each_part {
+    const day_key *k;
+    int64_t first_day;
+    int n_days, from;
+    sy_engine_day_fn fn;
+    void *ctx;
+    int rc;
+} each_part;
+
+/* Block by block (65,536 ids, a roaring container), every day of a block
+ * before the next block: what the callback reads by contact id (a table,
+ * say) stays in the cache across the days. Thread t takes the blocks
+ * t, t + 2, ... */
+static void *each_run(void *arg) {
+    each_part *p = arg;
+    const day_key *k = p->k;
+    uint32_t *buf = malloc(65536 * sizeof *buf);
+    if (!buf) {
+        p->rc = SY_E_NOMEM;
+        return NULL;
+    }
+    uint32_t max = 0;
+    for (int i = 0; i < p->n_days; i++) {
+        int64_t d = p->first_day + i;
+        if (!k->n_days || d < k->day0 || d >= k->day0 + (int64_t)k->n_days) continue;
+        const roaring_bitmap_t *src = k->days[d - k->day0];
+        uint32_t m;
+        if (src && !roaring_bitmap_is_empty(src) && (m = roaring_bitmap_maximum(src)) > max)
+            max = m;
+    }
+    for (uint64_t b = (uint64_t)p->from; b <= (max >> 16); b += 2) {
+        for (int i = 0; i < p->n_days; i++) {
+            int64_t d = p->first_day + i;
+            if (!k->n_days || d < k->day0 || d >= k->day0 + (int64_t)k->n_days) continue;
+            const roaring_bitmap_t *src = k->days[d - k->day0];
+            if (!src) continue;
+            uint64_t lo = b ? roaring_bitmap_rank(src, (uint32_t)(b << 16) - 1) : 0;
+            uint64_t hi = roaring_bitmap_rank(src, (uint32_t)((b << 16) | 0xffff));
+            if (hi <= lo) continue;
+            roaring_bitmap_range_uint32_array(src, (size_t)lo, (size_t)(hi - lo), buf);
+            p->fn(p->ctx, i, buf, (size_t)(hi - lo));
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+int sy_engine_active_days_each(sy_engine *e, const char *tz, int type, int64_t first_day,
+                               int n_days, sy_engine_day_fn fn, void *const ctx[2]) {
+    pthread_rwlock_rdlock(&e->lock);
+    struct day_index *x = e->days_idx;
+    if (!x || e->n_merged) {
+        pthread_rwlock_unlock(&e->lock);
+        return x ? SY_E_UNSUPPORTED : SY_E_NOMEM;
+    }
+    pthread_mutex_lock(&x->lock);
+    int rc = 0;
+    day_key *k = key_get(x, tz, type);
+    if (!k || key_update(e, x, k)) rc = SY_E_NOMEM;
+    if (rc == 0) { /* the key is only read from here on */
+        each_part parts[2];
+        for (int t = 0; t < 2; t++)
+            parts[t] = (each_part){k, first_day, n_days, t, fn, ctx[t], 0};
+        pthread_t tid;
+        int started = n_days > 1 && pthread_create(&tid, NULL, each_run, &parts[1]) == 0;
+        each_run(&parts[0]);
+        if (started)
+            pthread_join(tid, NULL);
+        else
+            each_run(&parts[1]);
+        rc = parts[0].rc ? parts[0].rc : parts[1].rc;
+    }
+    pthread_mutex_unlock(&x->lock);
+    pthread_rwlock_unlock(&e->lock);
     return rc;
 }
 

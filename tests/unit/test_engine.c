@@ -389,10 +389,12 @@ static void test_analytics_scans(void **state) {
     /* a few appends: served as a delta merged into the packed lists */
     for (int i = 0; i < 50; i++) {
         all_evs[N_EV + i] = evs[(i * 397) % N_EV];
-        all_evs[N_EV + i].ts += 1000 * (i + 1);
+        /* some later, some days earlier: first times move back */
+        all_evs[N_EV + i].ts += i % 2 ? 1000 * (i + 1) : -3 * 86400000LL - 1000 * i;
     }
     assert_int_equal(sy_engine_append(e, all_evs + N_EV, 50), 0);
     check_lists(e, N_EV + 50);
+    check_scans(e, merged_into, N_EV + 50); /* indexes brought up to date, no merges */
     sy_engine_merge(e, 7, 3);
     merged_into[7] = 3;
     sy_engine_merge(e, 3, 11);
