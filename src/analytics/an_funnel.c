@@ -34,34 +34,45 @@ int an_funnel_level(const int64_t *ts_ms, const uint16_t *match, size_t n, int n
     }
     int64_t start[AN_MAX_STEPS];
     int set[AN_MAX_STEPS] = {0};
-    int chain[AN_MAX_STEPS][AN_MAX_STEPS];
+    /* rows as structs: a row is copied by assignment, a few moves, where a
+     * loop or memcpy becomes a libc call per copy */
+    typedef struct {
+        int v[AN_MAX_STEPS];
+    } row;
+    row chain[AN_MAX_STEPS];
     /* the first chain to reach each level: what reach reports */
-    int first[AN_MAX_STEPS][AN_MAX_STEPS];
+    row first[AN_MAX_STEPS];
     int64_t window_s = window_ms / 1000;
     size_t i = 0;
     while (i < n) {
         int64_t sec = ts_ms[i] / 1000;
         size_t j = i;
         uint16_t any = 0;
-        while (j < n && ts_ms[j] / 1000 == sec)
-            any |= match[j++];
+        if (ts_ms[i] >= 0) { /* the same second, without a division per event */
+            int64_t end = (sec + 1) * 1000;
+            while (j < n && ts_ms[j] < end)
+                any |= match[j++];
+        } else {
+            while (j < n && ts_ms[j] / 1000 == sec)
+                any |= match[j++];
+        }
         for (int k = 0; k < n_steps; k++) {
             if (!(any & (1u << k))) continue;
             for (size_t x = i; x < j; x++) {
                 if (!(match[x] & (1u << k))) continue;
                 if (k == 0) {
                     start[0] = sec;
-                    if (!set[0]) first[0][0] = (int)x;
+                    if (!set[0]) first[0].v[0] = (int)x;
                     set[0] = 1;
-                    chain[0][0] = (int)x;
+                    chain[0].v[0] = (int)x;
                 } else if (set[k - 1] && sec <= start[k - 1] + window_s) {
                     start[k] = start[k - 1];
-                    memcpy(chain[k], chain[k - 1], (size_t)k * sizeof chain[k][0]);
-                    chain[k][k] = (int)x;
-                    if (!set[k]) memcpy(first[k], chain[k], (size_t)(k + 1) * sizeof chain[k][0]);
+                    chain[k] = chain[k - 1];
+                    chain[k].v[k] = (int)x;
+                    if (!set[k]) first[k] = chain[k];
                     set[k] = 1;
                     if (k + 1 == n_steps) {
-                        if (reach) memcpy(reach, chain[k], (size_t)n_steps * sizeof *reach);
+                        if (reach) memcpy(reach, chain[k].v, (size_t)n_steps * sizeof *reach);
                         return n_steps;
                     }
                 }
@@ -71,7 +82,7 @@ int an_funnel_level(const int64_t *ts_ms, const uint16_t *match, size_t n, int n
     }
     for (int k = n_steps; k > 0; k--)
         if (set[k - 1]) {
-            if (reach) memcpy(reach, first[k - 1], (size_t)k * sizeof *reach);
+            if (reach) memcpy(reach, first[k - 1].v, (size_t)k * sizeof *reach);
             return k;
         }
     return 0;
