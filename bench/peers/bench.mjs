@@ -22,7 +22,7 @@
 // OUT/scan.txt (bench/scan, written by run.sh) gives the memory-bandwidth
 // floor for the columns each question scans.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync, rmSync, openSync, closeSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -106,18 +106,31 @@ async function prep() {
 }
 
 // ---- siyu ----------------------------------------------------------------
+// The server logs to a file, as ClickHouse does: a pipe into this process
+// would wake it for every access-log line, on the path being timed.
 function startSiyu(bin, data) {
+    const logFile = join(OUT, 'siyu-serve.log');
+    const fd = openSync(logFile, 'w');
+    const proc = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1:0'], { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    const log = () => readFileSync(logFile, 'utf8');
     return new Promise((resolve, reject) => {
-        const proc = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let log = '';
-        const onData = (d) => {
-            log += d;
-            const m = log.match(/listening url=(http:\/\/127\.0\.0\.1:\d+)/);
-            if (m) resolve({ proc, url: m[1], log: () => log });
+        let done = false;
+        proc.on('exit', (code) => {
+            if (!done) reject(new Error(`siyu serve exited with ${code}:\n${log().slice(-2000)}`));
+            done = true;
+        });
+        const poll = () => {
+            if (done) return;
+            const m = log().match(/listening url=(http:\/\/127\.0\.0\.1:\d+)/);
+            if (m) {
+                done = true;
+                resolve({ proc, url: m[1], log });
+            } else {
+                setTimeout(poll, 100);
+            }
         };
-        proc.stdout.on('data', onData);
-        proc.stderr.on('data', onData);
-        proc.on('exit', (code) => reject(new Error(`siyu serve exited with ${code}:\n${log.slice(-2000)}`)));
+        poll();
     });
 }
 

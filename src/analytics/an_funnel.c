@@ -238,7 +238,8 @@ static void funnel_contact(void *vctx, uint32_t contact, const sy_engine_rec *r,
  * Most calls fall before the first event or after the last one; the rest
  * search without branches (a contact's lists are short and the branches
  * unpredictable). */
-static size_t tev_lower(const sy_engine_tev *v, size_t n, int64_t ts) {
+static inline __attribute__((always_inline)) size_t tev_lower(const sy_engine_tev *v, size_t n,
+                                                              int64_t ts) {
     if (n == 0 || v[0].ts >= ts) return 0;
     if (v[n - 1].ts < ts) return n;
     const sy_engine_tev *base = v;
