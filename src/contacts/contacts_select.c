@@ -502,7 +502,7 @@ int sy_contacts_select_rows(sy_contacts *c, const sy_actor *actor, const uint32_
     if (rc) return rc;
     sy_arena *a = sy_arena_create();
     sy_stmt *st = NULL;
-    rc = sy_db_prepare(
+    rc = sy_db_prepare_cached(
         db,
         "SELECT c.id, c.name, c.phone, c.city, c.status, c.owner_id, c.store_id, c.created_at "
         "FROM contacts c WHERE c.id = ? AND " SY_CONTACT_LIVE("c"),
@@ -528,7 +528,7 @@ int sy_contacts_select_rows(sy_contacts *c, const sy_actor *actor, const uint32_
         }
         sy_stmt_reset(st);
     }
-    sy_stmt_finalize(st);
+    if (st) sy_stmt_done(st);
     sy_arena_destroy(a);
     sy_store_read_end(c->st, db);
     return rc;

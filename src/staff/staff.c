@@ -314,7 +314,7 @@ static int find_secret(sy_staff *s, const char *sql, const char *secret, int64_t
     int rc = sy_store_read_begin(s->st, &db, e);
     if (rc) return rc;
     sy_stmt *st;
-    rc = sy_db_prepare(db, sql, &st, e);
+    rc = sy_db_prepare_cached(db, sql, &st, e); /* every request: kept prepared */
     if (rc == 0) {
         sy_stmt_bind_text(st, 1, h);
         rc = sy_stmt_step(st, e);
@@ -323,7 +323,7 @@ static int find_secret(sy_staff *s, const char *sql, const char *secret, int64_t
             *owner = sy_stmt_col_int(st, 1);
             *last = sy_stmt_col_int(st, 2);
         }
-        sy_stmt_finalize(st);
+        sy_stmt_done(st);
     }
     sy_store_read_end(s->st, db);
     return rc;
@@ -402,10 +402,11 @@ static int auth_session(sy_staff *s, sy_arena *a, const sy_auth_input *in, sy_au
     sy_stmt *st;
     int64_t id = 0, staff_id = 0, created = 0, seen = 0, expires = 0;
     char csrf[80] = "";
-    rc = sy_db_prepare(db,
-                       "SELECT id, staff_id, csrf_token, created_at, last_seen_at, expires_at"
-                       " FROM sessions WHERE token_hash = ?1",
-                       &st, e);
+    rc =
+        sy_db_prepare_cached(db,
+                             "SELECT id, staff_id, csrf_token, created_at, last_seen_at, expires_at"
+                             " FROM sessions WHERE token_hash = ?1",
+                             &st, e);
     if (rc == 0) {
         sy_stmt_bind_text(st, 1, h);
         rc = sy_stmt_step(st, e);
@@ -418,7 +419,7 @@ static int auth_session(sy_staff *s, sy_arena *a, const sy_auth_input *in, sy_au
             seen = sy_stmt_col_int(st, 4);
             expires = sy_stmt_col_int(st, 5);
         }
-        sy_stmt_finalize(st);
+        sy_stmt_done(st);
     }
     sy_store_read_end(s->st, db);
     if (rc < 0) return rc;

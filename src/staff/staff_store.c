@@ -8,18 +8,19 @@
 
 int sy_staff_load_actor(sy_db *db, sy_arena *a, int64_t staff_id, sy_actor *out, sy_err *e) {
     sy_stmt *st;
-    int rc = sy_db_prepare(db,
-                           "SELECT s.name, s.username, s.role_id, r.perms, r.scope,"
-                           " s.department_id, s.store_id, s.active"
-                           " FROM staff s JOIN roles r ON r.id = s.role_id WHERE s.id = ?1",
-                           &st, e);
+    /* every authenticated request: kept prepared */
+    int rc = sy_db_prepare_cached(db,
+                                  "SELECT s.name, s.username, s.role_id, r.perms, r.scope,"
+                                  " s.department_id, s.store_id, s.active"
+                                  " FROM staff s JOIN roles r ON r.id = s.role_id WHERE s.id = ?1",
+                                  &st, e);
     if (rc) return rc;
     sy_stmt_bind_int(st, 1, staff_id);
     rc = sy_stmt_step(st, e);
     if (rc == SY_DONE)
         rc = sy_err_set(e, SY_E_NOT_FOUND, "staff %lld not found", (long long)staff_id);
     if (rc < 0) {
-        sy_stmt_finalize(st);
+        sy_stmt_done(st);
         return rc;
     }
     memset(out, 0, sizeof *out);
@@ -34,7 +35,7 @@ int sy_staff_load_actor(sy_db *db, sy_arena *a, int64_t staff_id, sy_actor *out,
     out->department_id = sy_stmt_col_int(st, 5);
     out->store_id = sy_stmt_col_int(st, 6);
     int active = (int)sy_stmt_col_int(st, 7);
-    sy_stmt_finalize(st);
+    sy_stmt_done(st);
     if (!active)
         return sy_err_set(e, SY_E_UNAUTHENTICATED, "staff account \"%s\" is deactivated",
                           out->username);
