@@ -113,6 +113,7 @@ typedef struct fplan {
     uint16_t list_mask[AN_MAX_STEPS];
     int n_lists;
     int step2_list; /* the list holding step 2's type (0: the same as step 1's) */
+    int distinct;   /* list l holds exactly step l (no type in two steps) */
 } fplan;
 
 typedef struct fctx {
@@ -251,6 +252,54 @@ static inline __attribute__((always_inline)) size_t tev_lower(const sy_engine_te
     return (size_t)(base - v) + (base->ts < ts);
 }
 
+/* A contact with one step-1 event in range, steps of distinct types (list
+ * l holds step l), times >= 0: an_funnel_level's answer without merging.
+ * With one start, start[0] never moves and an event of step k extends a
+ * chain iff some step k-1 event extended one before it was processed and
+ * it is within the window; within a second every step k-1 event is
+ * processed before any step k event. So:
+ *  - the first extension of step k, f[k], is the first event of list k in
+ *    a second >= f[k-1]'s (and <= start + window); the level is how many
+ *    exist;
+ *  - the chain reported (the chain completing the funnel, or the first to
+ *    reach the level) ends with f[level-1], and each earlier link is the
+ *    latest extension processed before the next link: the last event of
+ *    its list in a second <= the next link's.
+ * test_analytics checks both against plain loops. */
+static void funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists,
+                                const size_t *at, const size_t *end, int n) {
+    const fplan *p = c->p;
+    int64_t s0 = lists[0][at[0]].ts / 1000;
+    int64_t stop = (s0 + p->window_ms / 1000 + 1) * 1000; /* times of seconds <= s0 + window */
+    size_t f[AN_MAX_STEPS];
+    f[0] = at[0];
+    int lvl = 1;
+    int64_t prev = s0;
+    for (int k = 1; k < n; k++) {
+        size_t i = at[k] + tev_lower(lists[k] + at[k], end[k] - at[k], prev * 1000);
+        if (i >= end[k] || lists[k][i].ts >= stop) break;
+        f[k] = i;
+        prev = lists[k][i].ts / 1000;
+        lvl++;
+    }
+    size_t link[AN_MAX_STEPS];
+    link[lvl - 1] = f[lvl - 1];
+    for (int k = lvl - 2; k >= 1; k--) {
+        int64_t next = lists[k + 1][link[k + 1]].ts / 1000;
+        link[k] = at[k] + tev_lower(lists[k] + at[k], end[k] - at[k], (next + 1) * 1000) - 1;
+    }
+    link[0] = at[0];
+    int64_t ts[AN_MAX_STEPS];
+    uint32_t pos[AN_MAX_STEPS];
+    int reach[AN_MAX_STEPS];
+    for (int k = 0; k < lvl; k++) {
+        ts[k] = lists[k][link[k]].ts;
+        pos[k] = lists[k][link[k]].pos;
+        reach[k] = k;
+    }
+    funnel_count(c, contact, lvl, reach, ts, pos);
+}
+
 /* A contact's step events from the per-type lists (loose order, steps
  * without filters): merged in (ts, pos) order, then leveled like any other. */
 static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *const *lists,
@@ -319,6 +368,10 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
             at[l] += tev_lower(lists[l] + at[l], end[l] - at[l], lower * 1000);
             if (at[l] < end[l]) end[l] = at[l] + tev_lower(lists[l] + at[l], end[l] - at[l], stop);
         }
+    }
+    if (p->distinct && p->from_ms >= 0 && end[0] - at[0] == 1) {
+        funnel_single_start(c, contact, lists, at, end, n);
+        return;
     }
     for (int l = 0; l < n; l++)
         total += end[l] - at[l];
@@ -529,6 +582,9 @@ static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, js
         p->list_mask[l] |= (uint16_t)(1u << k);
         if (k == 1) p->step2_list = l;
     }
+    p->distinct = p->n_lists == p->n_steps;
+    for (int l = 0; l < p->n_lists; l++)
+        if (p->list_mask[l] != (uint16_t)(1u << l)) p->distinct = 0;
     return 0;
 }
 
