@@ -267,17 +267,20 @@ static inline __attribute__((always_inline)) size_t tev_lower(const sy_engine_te
  *    its list in a second <= the next link's.
  * test_analytics checks both against plain loops. */
 static void funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists,
-                                const size_t *at, const size_t *end, int n) {
+                                const size_t *counts, size_t first, int n) {
     const fplan *p = c->p;
-    int64_t s0 = lists[0][at[0]].ts / 1000;
-    int64_t stop = (s0 + p->window_ms / 1000 + 1) * 1000; /* times of seconds <= s0 + window */
+    int64_t s0 = lists[0][first].ts / 1000;
+    /* times of the seconds <= s0 + window, before to */
+    int64_t stop = (s0 + p->window_ms / 1000 + 1) * 1000;
+    if (stop > p->to_ms) stop = p->to_ms;
     size_t f[AN_MAX_STEPS];
-    f[0] = at[0];
+    f[0] = first;
     int lvl = 1;
     int64_t prev = s0;
     for (int k = 1; k < n; k++) {
-        size_t i = at[k] + tev_lower(lists[k] + at[k], end[k] - at[k], prev * 1000);
-        if (i >= end[k] || lists[k][i].ts >= stop) break;
+        int64_t lo = prev * 1000 > p->from_ms ? prev * 1000 : p->from_ms;
+        size_t i = tev_lower(lists[k], counts[k], lo);
+        if (i >= counts[k] || lists[k][i].ts >= stop) break;
         f[k] = i;
         prev = lists[k][i].ts / 1000;
         lvl++;
@@ -285,10 +288,10 @@ static void funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *
     size_t link[AN_MAX_STEPS];
     link[lvl - 1] = f[lvl - 1];
     for (int k = lvl - 2; k >= 1; k--) {
-        int64_t next = lists[k + 1][link[k + 1]].ts / 1000;
-        link[k] = at[k] + tev_lower(lists[k] + at[k], end[k] - at[k], (next + 1) * 1000) - 1;
+        int64_t next = (lists[k + 1][link[k + 1]].ts / 1000 + 1) * 1000;
+        link[k] = tev_lower(lists[k], counts[k], next < stop ? next : stop) - 1;
     }
-    link[0] = at[0];
+    link[0] = first;
     int64_t ts[AN_MAX_STEPS];
     uint32_t pos[AN_MAX_STEPS];
     int reach[AN_MAX_STEPS];
@@ -321,6 +324,14 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
         }
         funnel_count(c, contact, 0, NULL, NULL, NULL);
         return;
+    }
+    if (p->distinct && p->from_ms >= 0) {
+        size_t a0 = tev_lower(lists[0], counts[0], p->from_ms);
+        if (a0 < counts[0] && lists[0][a0].ts < p->to_ms &&
+            (a0 + 1 == counts[0] || lists[0][a0 + 1].ts >= p->to_ms)) {
+            funnel_single_start(c, contact, lists, counts, a0, n);
+            return;
+        }
     }
     /* Each list's events in range [at, end). Events that cannot change the
      * level nor the reported chain are left out as well (most of a
@@ -368,10 +379,6 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
             at[l] += tev_lower(lists[l] + at[l], end[l] - at[l], lower * 1000);
             if (at[l] < end[l]) end[l] = at[l] + tev_lower(lists[l] + at[l], end[l] - at[l], stop);
         }
-    }
-    if (p->distinct && p->from_ms >= 0 && end[0] - at[0] == 1) {
-        funnel_single_start(c, contact, lists, at, end, n);
-        return;
     }
     for (int l = 0; l < n; l++)
         total += end[l] - at[l];
