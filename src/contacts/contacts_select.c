@@ -260,7 +260,7 @@ static int live_fingerprint(sy_contacts *c, int64_t fp[4], sy_err *e) {
     int rc = sy_store_read_begin(c->st, &db, e);
     if (rc) return rc;
     sy_stmt *st;
-    rc = sy_db_prepare(
+    rc = sy_db_prepare_cached( /* most evaluations: kept prepared */
         db,
         "SELECT (SELECT max(id) FROM contacts), (SELECT max(id) FROM contact_merges), "
         "(SELECT count(*) FROM contact_merges WHERE undone_at IS NOT NULL), "
@@ -270,7 +270,7 @@ static int live_fingerprint(sy_contacts *c, int64_t fp[4], sy_err *e) {
         rc = sy_stmt_step(st, e);
         for (int i = 0; i < 4; i++)
             fp[i] = rc == SY_ROW ? sy_stmt_col_int(st, i) : -1;
-        sy_stmt_finalize(st);
+        sy_stmt_done(st);
     }
     sy_store_read_end(c->st, db);
     return rc < 0 ? rc : 0;
