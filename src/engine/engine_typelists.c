@@ -177,7 +177,8 @@ static void *tpart_run(void *arg) {
         while (d0 < p->n_dl[0] && p->dl[0][d0].contact == c)
             d0++;
         if (p->only && !roaring_bitmap_contains(p->only, c)) continue;
-        if (p->e->contacts[c].merged_into) continue;
+        /* (no merged_into test: these scans run only while nothing is
+         * merged, and reading it streamed the whole contacts array) */
         for (int k = 0; k < p->n; k++) {
             const tlist *t = p->lists[k];
             const sy_engine_tev *base = c < t->n_ids ? t->ev + t->off[c] : NULL;
