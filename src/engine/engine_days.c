@@ -144,6 +144,12 @@ static roaring_bitmap_t *day_set(day_key *k, int64_t day) {
     return set_of_day(&k->days, &k->day0, &k->n_days, day);
 }
 
+/* The set of day d; NULL when the key has none. */
+static const roaring_bitmap_t *key_day(const day_key *k, int64_t d) {
+    if (!k->n_days || d < k->day0 || d >= k->day0 + (int64_t)k->n_days) return NULL;
+    return k->days[d - k->day0];
+}
+
 /* Moves raw contact id's first time from old (0: none) to ts. */
 static void first_move(struct day_index *x, day_key *k, uint32_t id, int64_t old, int64_t ts) {
     if (old) {
@@ -357,9 +363,7 @@ static void *extract_run(void *arg) {
     extract_part *p = arg;
     const day_key *k = p->k;
     for (int i = p->lo; p->rc == 0 && i < p->hi; i++) {
-        int64_t d = p->first_day + i;
-        if (!k->n_days || d < k->day0 || d >= k->day0 + (int64_t)k->n_days) continue;
-        roaring_bitmap_t *src = k->days[d - k->day0];
+        const roaring_bitmap_t *src = key_day(k, p->first_day + i);
         if (!src) continue;
         /* intersect first: extracting a whole day costs more than the AND */
         roaring_bitmap_t *cut = p->within ? roaring_bitmap_and(src, p->within->r) : NULL;
@@ -441,18 +445,14 @@ static void *each_run(void *arg) {
     }
     uint32_t max = 0;
     for (int i = 0; i < p->n_days; i++) {
-        int64_t d = p->first_day + i;
-        if (!k->n_days || d < k->day0 || d >= k->day0 + (int64_t)k->n_days) continue;
-        const roaring_bitmap_t *src = k->days[d - k->day0];
+        const roaring_bitmap_t *src = key_day(k, p->first_day + i);
         uint32_t m;
         if (src && !roaring_bitmap_is_empty(src) && (m = roaring_bitmap_maximum(src)) > max)
             max = m;
     }
     for (uint64_t b = (uint64_t)p->from; b <= (max >> 16); b += 2) {
         for (int i = 0; i < p->n_days; i++) {
-            int64_t d = p->first_day + i;
-            if (!k->n_days || d < k->day0 || d >= k->day0 + (int64_t)k->n_days) continue;
-            const roaring_bitmap_t *src = k->days[d - k->day0];
+            const roaring_bitmap_t *src = key_day(k, p->first_day + i);
             if (!src) continue;
             uint64_t lo = b ? roaring_bitmap_rank(src, (uint32_t)(b << 16) - 1) : 0;
             uint64_t hi = roaring_bitmap_rank(src, (uint32_t)((b << 16) | 0xffff));
@@ -521,8 +521,7 @@ int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t fi
             break;
         }
         out[i] = s;
-        if (!k->n_days || d < k->day0 || d >= k->day0 + (int64_t)k->n_days) continue;
-        roaring_bitmap_t *src = k->days[d - k->day0];
+        const roaring_bitmap_t *src = key_day(k, d);
         if (!src) continue;
         roaring_bitmap_overwrite(s->r, src);
         if (merged && roaring_bitmap_intersect(src, merged)) {
