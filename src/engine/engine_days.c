@@ -349,6 +349,18 @@ int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t lo, in
     return rc;
 }
 
+/* Runs fn(a) here and fn(b) on a second thread when parallel (or here too
+ * when no thread can be started). */
+static void run_pair(void *(*fn)(void *), void *a, void *b, int parallel) {
+    pthread_t tid;
+    int started = parallel && pthread_create(&tid, NULL, fn, b) == 0;
+    fn(a);
+    if (started)
+        pthread_join(tid, NULL);
+    else
+        fn(b);
+}
+
 typedef struct extract_part {
     const day_key *k;
     const sy_idset *within;
@@ -402,13 +414,7 @@ int sy_engine_active_day_arrays(sy_engine *e, const char *tz, int type, int64_t 
     if (rc == 0) {
         extract_part parts[2] = {{k, within, first_day, 0, n_days / 2, out, counts, 0},
                                  {k, within, first_day, n_days / 2, n_days, out, counts, 0}};
-        pthread_t tid;
-        int started = n_days > 8 && pthread_create(&tid, NULL, extract_run, &parts[1]) == 0;
-        extract_run(&parts[0]);
-        if (started)
-            pthread_join(tid, NULL);
-        else
-            extract_run(&parts[1]);
+        run_pair(extract_run, &parts[0], &parts[1], n_days > 8);
         rc = parts[0].rc ? parts[0].rc : parts[1].rc;
     }
     pthread_mutex_unlock(&x->lock);
@@ -481,13 +487,7 @@ int sy_engine_active_days_each(sy_engine *e, const char *tz, int type, int64_t f
         each_part parts[2];
         for (int t = 0; t < 2; t++)
             parts[t] = (each_part){k, first_day, n_days, t, fn, ctx[t], 0};
-        pthread_t tid;
-        int started = n_days > 1 && pthread_create(&tid, NULL, each_run, &parts[1]) == 0;
-        each_run(&parts[0]);
-        if (started)
-            pthread_join(tid, NULL);
-        else
-            each_run(&parts[1]);
+        run_pair(each_run, &parts[0], &parts[1], n_days > 1);
         rc = parts[0].rc ? parts[0].rc : parts[1].rc;
     }
     pthread_mutex_unlock(&x->lock);
