@@ -461,9 +461,12 @@ static sy_idset *due_locked(sy_lifecycle *lc, int64_t now) {
     for (size_t i = 1; i < lc->cap; i++) {
         int64_t d = lc->due[i];
         if (!d) continue;
-        if (d <= now)
+        if (d <= now) {
+            /* taken: the pass sets the next due time of those still live
+             * (a contact merged away meanwhile would stay due forever) */
             sy_idset_add(s, (uint32_t)i);
-        else if (next == 0 || d < next)
+            lc->due[i] = 0;
+        } else if (next == 0 || d < next)
             next = d;
     }
     lc->next_due = next;
