@@ -306,15 +306,14 @@ static void touch(sy_staff *s, const char *sql, int64_t id, int64_t now, int64_t
 
 /* Looks up one hashed secret: returns SY_ROW with *id, *owner and *last
  * filled, SY_DONE when unknown, or an error. */
-static int find_secret(sy_staff *s, const char *sql, const char *secret, int64_t *id,
-                       int64_t *owner, int64_t *last, sy_err *e) {
+/* Looks a hashed secret up in db (a read transaction the caller holds).
+ * Returns SY_ROW with the row's three columns, SY_DONE, or an error. */
+static int find_secret_in(sy_db *db, const char *sql, const char *secret, int64_t *id,
+                          int64_t *owner, int64_t *last, sy_err *e) {
     char h[65];
     sy_staff_secret_hash(secret, h);
-    sy_db *db;
-    int rc = sy_store_read_begin(s->st, &db, e);
-    if (rc) return rc;
     sy_stmt *st;
-    rc = sy_db_prepare_cached(db, sql, &st, e); /* every request: kept prepared */
+    int rc = sy_db_prepare_cached(db, sql, &st, e); /* every request: kept prepared */
     if (rc == 0) {
         sy_stmt_bind_text(st, 1, h);
         rc = sy_stmt_step(st, e);
@@ -325,6 +324,15 @@ static int find_secret(sy_staff *s, const char *sql, const char *secret, int64_t
         }
         sy_stmt_done(st);
     }
+    return rc;
+}
+
+static int find_secret(sy_staff *s, const char *sql, const char *secret, int64_t *id,
+                       int64_t *owner, int64_t *last, sy_err *e) {
+    sy_db *db;
+    int rc = sy_store_read_begin(s->st, &db, e);
+    if (rc) return rc;
+    rc = find_secret_in(db, sql, secret, id, owner, last, e);
     sy_store_read_end(s->st, db);
     return rc;
 }
@@ -372,14 +380,24 @@ static int auth_write_key(sy_staff *s, sy_arena *a, const sy_auth_input *in, con
 static int auth_token(sy_staff *s, sy_arena *a, const sy_auth_input *in, const char *tok,
                       sy_auth *out, sy_err *e) {
     int64_t id = 0, staff_id = 0, last = 0;
-    int rc = find_secret(s,
-                         "SELECT id, staff_id, last_used_at FROM api_tokens"
-                         " WHERE token_hash = ?1 AND revoked_at IS NULL",
-                         tok, &id, &staff_id, &last, e);
-    if (rc < 0) return rc;
-    if (rc != SY_ROW) return sy_err_set(e, SY_E_UNAUTHENTICATED, "api token is unknown or revoked");
+    /* the token and its owner in one read transaction (each costs) */
+    sy_db *db;
+    int rc = sy_store_read_begin(s->st, &db, e);
+    if (rc) return rc;
+    rc = find_secret_in(db,
+                        "SELECT id, staff_id, last_used_at FROM api_tokens"
+                        " WHERE token_hash = ?1 AND revoked_at IS NULL",
+                        tok, &id, &staff_id, &last, e);
     sy_actor *act = sy_alloc(a, sizeof *act);
-    rc = load_actor(s, a, staff_id, act, e);
+    if (rc == SY_ROW) {
+        rc = sy_staff_load_actor(db, a, staff_id, act, e);
+        if (rc == SY_E_NOT_FOUND)
+            rc = sy_err_set(e, SY_E_UNAUTHENTICATED, "staff account %lld no longer exists",
+                            (long long)staff_id);
+    } else if (rc >= 0) {
+        rc = sy_err_set(e, SY_E_UNAUTHENTICATED, "api token is unknown or revoked");
+    }
+    sy_store_read_end(s->st, db);
     if (rc) return rc;
     act->via = "token";
     act->ip = sy_strdup(a, in->ip);

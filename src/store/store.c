@@ -263,6 +263,17 @@ int sy_store_write(sy_store *s, sy_write_job job, void *arg, sy_err *e) {
     return w.rc;
 }
 
+/* Runs a statement without results from the connection's cache: BEGIN and
+ * COMMIT of every read transaction, parsed once per connection. */
+static int run_cached(sy_db *db, const char *sql, sy_err *e) {
+    sy_stmt *st;
+    int rc = sy_db_prepare_cached(db, sql, &st, e);
+    if (rc) return rc;
+    rc = sy_stmt_step(st, e);
+    sy_stmt_done(st);
+    return rc < 0 ? rc : 0;
+}
+
 int sy_store_read_begin(sy_store *s, sy_db **out, sy_err *e) {
     sy_db *db = NULL;
     pthread_mutex_lock(&s->lock);
@@ -279,7 +290,7 @@ int sy_store_read_begin(sy_store *s, sy_db **out, sy_err *e) {
     pthread_mutex_unlock(&s->lock);
     int rc = 0;
     if (!db->h) rc = open_conn(s->path, db, 1, e);
-    if (rc == 0) rc = sy_db_exec(db, "BEGIN", e);
+    if (rc == 0) rc = run_cached(db, "BEGIN", e);
     if (rc) {
         sy_store_read_end(s, db);
         return rc;
@@ -290,7 +301,10 @@ int sy_store_read_begin(sy_store *s, sy_db **out, sy_err *e) {
 
 void sy_store_read_end(sy_store *s, sy_db *db) {
     if (!db) return;
-    if (db->h && !sqlite3_get_autocommit(db->h)) sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+    if (db->h && !sqlite3_get_autocommit(db->h)) {
+        sy_err ie;
+        if (run_cached(db, "COMMIT", &ie)) sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+    }
     pthread_mutex_lock(&s->lock);
     db->in_use = 0;
     pthread_cond_signal(&s->pool_free);
