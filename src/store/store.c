@@ -268,6 +268,7 @@ int sy_store_write(sy_store *s, sy_write_job job, void *arg, sy_err *e) {
 static int run_cached(sy_db *db, const char *sql, sy_err *e) {
     sy_stmt *st;
     int rc = sy_db_prepare_cached(db, sql, &st, e);
+    if (rc == SY_E_INTERNAL) return sy_db_exec(db, sql, e); /* cache full: parse it */
     if (rc) return rc;
     rc = sy_stmt_step(st, e);
     sy_stmt_done(st);
