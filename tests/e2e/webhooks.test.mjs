@@ -234,7 +234,9 @@ test('a delivery is POSTed as signed JSON with the documented headers', async ()
   const c = await admin.post('/api/v1/webhooks', { name: 'verify', url: rcv.url });
   const t = await admin.post(`/api/v1/webhooks/${c.body.id}/test`, { data: { hello: '世界' } });
   assert.equal(t.status, 202, t.text);
-  assert.equal(t.body.status, 'pending');
+  // queued; the sender may already have delivered it by the time the
+  // answer reads it back (a local receiver answers in microseconds)
+  assert.ok(['pending', 'delivered'].includes(t.body.status), t.text);
   assert.equal(t.body.topic, 'webhook.test');
   await until(() => rcv.reqs.length >= 1);
   const q = rcv.reqs[0];
