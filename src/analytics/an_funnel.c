@@ -310,28 +310,23 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
     fctx *c = vctx;
     const fplan *p = c->p;
     if (c->oom) return;
+    /* the first step-1 event in range, and whether it is the only one */
+    size_t a0 = tev_lower(lists[0], counts[0], p->from_ms);
+    int started = a0 < counts[0] && lists[0][a0].ts < p->to_ms;
     if (p->step2_list > 0 && counts[p->step2_list] == 0) {
         /* no step-2 event at all (a third of contacts or more): the level is
          * 1 at most, reached by the first step-1 event in range */
-        for (size_t i = 0; i < counts[0]; i++) {
-            if (lists[0][i].ts < p->from_ms) continue;
-            if (lists[0][i].ts >= p->to_ms) break;
-            int reach[AN_MAX_STEPS] = {0};
-            int64_t ts = lists[0][i].ts;
-            uint32_t pos = lists[0][i].pos;
-            funnel_count(c, contact, 1, reach, &ts, &pos);
-            return;
-        }
-        funnel_count(c, contact, 0, NULL, NULL, NULL);
+        int reach[AN_MAX_STEPS] = {0};
+        if (started)
+            funnel_count(c, contact, 1, reach, &lists[0][a0].ts, &lists[0][a0].pos);
+        else
+            funnel_count(c, contact, 0, NULL, NULL, NULL);
         return;
     }
-    if (p->distinct && p->from_ms >= 0) {
-        size_t a0 = tev_lower(lists[0], counts[0], p->from_ms);
-        if (a0 < counts[0] && lists[0][a0].ts < p->to_ms &&
-            (a0 + 1 == counts[0] || lists[0][a0 + 1].ts >= p->to_ms)) {
-            funnel_single_start(c, contact, lists, counts, a0, n);
-            return;
-        }
+    if (p->distinct && p->from_ms >= 0 && started &&
+        (a0 + 1 == counts[0] || lists[0][a0 + 1].ts >= p->to_ms)) {
+        funnel_single_start(c, contact, lists, counts, a0, n);
+        return;
     }
     /* Each list's events in range [at, end). Events that cannot change the
      * level nor the reported chain are left out as well (most of a

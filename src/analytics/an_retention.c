@@ -1,6 +1,5 @@
 /* an_retention.c — cohorts by the first time a contact did the start event,
  * and who came back in each following period. One pass over contacts. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,30 +81,6 @@ static void retention_contact(void *vctx, uint32_t contact, const sy_engine_rec 
  * day at or after that event; every later period's activity comes after it.
  * Cell (c, N) is then |cohort c ∩ active in period c + N|. */
 
-/* Daily retention over days [lo, hi): a (member, day) pair is one cell. */
-typedef struct daily_part {
-    uint32_t *const *arr;
-    const size_t *cnt;
-    const int16_t *cohort_by_id;
-    uint32_t max_id;
-    int periods, lo, hi;
-    uint64_t *cells;
-} daily_part;
-
-static void *daily_run(void *arg) {
-    daily_part *w = arg;
-    for (int d = w->lo; d < w->hi; d++)
-        for (size_t i = 0; i < w->cnt[d]; i++) {
-            uint32_t c = w->arr[d][i];
-            if (c > w->max_id) break; /* ascending */
-            int co = w->cohort_by_id[c];
-            int off = d - co;
-            if (co >= 0 && off >= 0 && off < w->periods)
-                w->cells[(size_t)co * (size_t)w->periods + (size_t)off]++;
-        }
-    return NULL;
-}
-
 /* Daily cells straight from the engine's day sets: each active contact of
  * day d looks up its cohort c in a byte table (1 MB at a million contacts,
  * read in ascending order) and counts in cell (c, d - c). Cheaper than
@@ -174,6 +149,74 @@ static int daily_by_each(sy_analytics *an, an_q *q, const rplan *p, const uint32
     return rc;
 }
 
+/* Any interval, merged contacts too: each day's active members (the day's
+ * set cut to the members, as arrays, or as sets when merges must be
+ * applied) set one bit per (member, period offset), so that the days of one
+ * period count a member once; the bits are then added to the cells. */
+static int cells_by_bits(sy_analytics *an, an_q *q, const rplan *p, const uint32_t *ids,
+                         const int16_t *cohort_of, size_t members, uint32_t max_id,
+                         uint64_t *cells) {
+    const an_cal *cal = &p->cal;
+    int32_t *member_of = malloc(((size_t)max_id + 1) * sizeof *member_of);
+    uint64_t(*bits)[2] = calloc(members ? members : 1, sizeof *bits);
+    uint32_t **arr = calloc((size_t)cal->n_days, sizeof *arr);
+    size_t *cnt = calloc((size_t)cal->n_days, sizeof *cnt);
+    sy_idset *within = sy_idset_create(), **day = NULL;
+    int rc = member_of && bits && arr && cnt && within ? 0 : SY_E_NOMEM;
+    if (rc == 0) {
+        memset(member_of, 0xff, ((size_t)max_id + 1) * sizeof *member_of); /* -1: none */
+        for (size_t m = 0; m < members; m++)
+            member_of[ids[m]] = (int32_t)m;
+        sy_idset_add_many(within, ids, members); /* ids[0..members) ascend */
+        rc = sy_engine_active_day_arrays(an->engine, q->tz, -1, cal->first, cal->n_days, within,
+                                         arr, cnt);
+    }
+    if (rc == SY_E_UNSUPPORTED) { /* merged contacts: sets apply the merges */
+        rc = 0;
+        day = calloc((size_t)cal->n_days, sizeof *day);
+        if (!day || sy_engine_active_day_sets(an->engine, q->tz, -1, cal->first, cal->n_days, day))
+            rc = SY_E_NOMEM;
+        for (int d = 0; rc == 0 && d < cal->n_days; d++) {
+            cnt[d] = (size_t)sy_idset_count(day[d]);
+            if (!(arr[d] = malloc((cnt[d] ? cnt[d] : 1) * sizeof *arr[d])))
+                rc = SY_E_NOMEM;
+            else
+                sy_idset_to_array(day[d], arr[d]);
+        }
+    }
+    for (int d = 0; rc == 0 && d < cal->n_days; d++) {
+        int pk = cal->period_of_day[d];
+        for (size_t i = 0; i < cnt[d]; i++) {
+            uint32_t c = arr[d][i];
+            if (c > max_id) break; /* ascending */
+            int32_t mi = member_of[c];
+            if (mi < 0) continue;
+            int off = pk - cohort_of[mi];
+            if (off >= 0 && off < p->periods) bits[mi][off >> 6] |= 1ull << (off & 63);
+        }
+    }
+    for (size_t mi = 0; rc == 0 && mi < members; mi++)
+        for (int w = 0; w < 2; w++) {
+            uint64_t b = bits[mi][w];
+            while (b) {
+                cells[(size_t)cohort_of[mi] * (size_t)p->periods +
+                      (size_t)(w * 64 + __builtin_ctzll(b))]++;
+                b &= b - 1;
+            }
+        }
+    for (int d = 0; arr && d < cal->n_days; d++)
+        free(arr[d]);
+    for (int d = 0; day && d < cal->n_days; d++)
+        sy_idset_destroy(day[d]);
+    free(day);
+    sy_idset_destroy(within);
+    free(arr);
+    free(cnt);
+    free(member_of);
+    free(bits);
+    return rc ? SY_E_NOMEM : 0;
+}
+
 /* Returns 0, 1 (not answerable this way) or SY_E_NOMEM. */
 static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t *size,
                              uint64_t *cells) {
@@ -182,12 +225,6 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
     int64_t *times = NULL;
     size_t n = 0;
     int all_active = 0;
-    int32_t *member_of = NULL;
-    int16_t *cohort_by_id = NULL;
-    uint64_t(*bits)[2] = NULL;
-    uint32_t **arr = NULL;
-    size_t *cnt = NULL;
-    sy_idset *within = NULL, **day = NULL;
     /* members start in a cohort: the first times of the cohort range */
     int64_t lo = cal->start[0], hi = cal->start[cal->period_first[p->n_cohorts]];
     if (sy_engine_first_times(an->engine, q->tz, p->start.type, lo, hi, &ids, &times, &n,
@@ -208,111 +245,12 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
         size[k]++;
         if (ids[i] > max_id) max_id = ids[i];
     }
-    if (rc == 0 && p->interval == AN_DAY) {
-        int r = daily_by_each(an, q, p, ids, cohort_of, members, max_id, cells);
-        if (r != SY_E_UNSUPPORTED) {
-            rc = r;
-            goto out;
-        }
-    }
-    /* By day, a (member, day) pair is one cell: a contact is in a day's set
-     * once, so its cohort is all it takes (2 bytes a contact, no per-member
-     * bits). By week, several days fall in one period: bits dedupe them. */
-    int daily = p->interval == AN_DAY;
-    member_of = rc == 0 && !daily ? malloc(((size_t)max_id + 1) * sizeof *member_of) : NULL;
-    cohort_by_id = rc == 0 && daily ? malloc(((size_t)max_id + 1) * sizeof *cohort_by_id) : NULL;
-    bits = rc == 0 && !daily ? calloc(members ? members : 1, sizeof *bits) : NULL;
-    if (rc == 0 && (daily ? !cohort_by_id : !member_of || !bits)) rc = SY_E_NOMEM;
-    if (rc == 0 && daily) {
-        memset(cohort_by_id, 0xff, ((size_t)max_id + 1) * sizeof *cohort_by_id); /* -1: none */
-        for (size_t m = 0; m < members; m++)
-            cohort_by_id[ids[m]] = cohort_of[m];
-    } else if (rc == 0) {
-        memset(member_of, 0xff, ((size_t)max_id + 1) * sizeof *member_of); /* -1: none */
-        for (size_t m = 0; m < members; m++)
-            member_of[ids[m]] = (int32_t)m;
-    }
-    /* one bit per (member, period offset) it was active in */
-    arr = rc == 0 ? calloc((size_t)cal->n_days, sizeof *arr) : NULL;
-    cnt = rc == 0 ? calloc((size_t)cal->n_days, sizeof *cnt) : NULL;
-    if (rc == 0 && (!arr || !cnt)) rc = SY_E_NOMEM;
-    int by_arrays = 0;
-    within = rc == 0 ? sy_idset_create() : NULL;
-    if (rc == 0 && !within) rc = SY_E_NOMEM;
-    if (rc == 0) {
-        sy_idset_add_many(within, ids, members); /* ids[0..members) ascend */
-        int r = sy_engine_active_day_arrays(an->engine, q->tz, -1, cal->first, cal->n_days, within,
-                                            arr, cnt);
-        if (r == 0)
-            by_arrays = 1;
-        else if (r != SY_E_UNSUPPORTED)
-            rc = SY_E_NOMEM;
-    }
-    if (rc == 0 && !by_arrays) { /* merged contacts: sets apply the merges */
-        day = calloc((size_t)cal->n_days, sizeof *day);
-        if (!day || sy_engine_active_day_sets(an->engine, q->tz, -1, cal->first, cal->n_days, day))
-            rc = SY_E_NOMEM;
-        for (int d = 0; rc == 0 && d < cal->n_days; d++) {
-            cnt[d] = (size_t)sy_idset_count(day[d]);
-            if (!(arr[d] = malloc((cnt[d] ? cnt[d] : 1) * sizeof *arr[d])))
-                rc = SY_E_NOMEM;
-            else
-                sy_idset_to_array(day[d], arr[d]);
-        }
-    }
-    if (rc == 0 && daily) { /* two threads, half the days and their own cells each */
-        size_t n_cells = (size_t)p->n_cohorts * (size_t)p->periods;
-        daily_part parts[2] = {
-            {arr, cnt, cohort_by_id, max_id, p->periods, 0, cal->n_days / 2, cells},
-            {arr, cnt, cohort_by_id, max_id, p->periods, cal->n_days / 2, cal->n_days,
-             calloc(n_cells ? n_cells : 1, sizeof *cells)}};
-        if (!parts[1].cells) {
-            rc = SY_E_NOMEM;
-        } else {
-            pthread_t tid;
-            int started = pthread_create(&tid, NULL, daily_run, &parts[1]) == 0;
-            daily_run(&parts[0]);
-            if (started)
-                pthread_join(tid, NULL);
-            else
-                daily_run(&parts[1]);
-            for (size_t i = 0; i < n_cells; i++)
-                cells[i] += parts[1].cells[i];
-            free(parts[1].cells);
-        }
-    }
-    for (int d = 0; rc == 0 && !daily && d < cal->n_days; d++) {
-        int pk = cal->period_of_day[d];
-        for (size_t i = 0; i < cnt[d]; i++) {
-            uint32_t c = arr[d][i];
-            if (c > max_id) break; /* ascending */
-            int32_t mi = member_of[c];
-            if (mi < 0) continue;
-            int off = pk - cohort_of[mi];
-            if (off >= 0 && off < p->periods) bits[mi][off >> 6] |= 1ull << (off & 63);
-        }
-    }
-    for (size_t mi = 0; rc == 0 && !daily && mi < members; mi++)
-        for (int w = 0; w < 2; w++) {
-            uint64_t b = bits[mi][w];
-            while (b) {
-                cells[(size_t)cohort_of[mi] * (size_t)p->periods +
-                      (size_t)(w * 64 + __builtin_ctzll(b))]++;
-                b &= b - 1;
-            }
-        }
-out:
-    for (int d = 0; arr && d < cal->n_days; d++)
-        free(arr[d]);
-    for (int d = 0; day && d < cal->n_days; d++)
-        sy_idset_destroy(day[d]);
-    free(day);
-    sy_idset_destroy(within);
-    free(arr);
-    free(cnt);
-    free(member_of);
-    free(cohort_by_id);
-    free(bits);
+    int r = SY_E_UNSUPPORTED;
+    if (rc == 0 && p->interval == AN_DAY)
+        r = daily_by_each(an, q, p, ids, cohort_of, members, max_id, cells);
+    if (rc == 0)
+        rc = r == SY_E_UNSUPPORTED ? cells_by_bits(an, q, p, ids, cohort_of, members, max_id, cells)
+                                   : r;
     free(cohort_of);
     free(ids);
     free(times);

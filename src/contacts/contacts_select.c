@@ -260,14 +260,13 @@ static int live_fingerprint(sy_contacts *c, int64_t fp[4], sy_err *e) {
     int rc = sy_store_read_begin(c->st, &db, e);
     if (rc) return rc;
     sy_stmt *st;
-    rc = sy_db_prepare_cached(/* most evaluations: kept prepared */
-                              db,
-                              "SELECT (SELECT max(id) FROM contacts), (SELECT max(id) FROM "
-                              "contact_merges), "
-                              "(SELECT count(*) FROM contact_merges WHERE undone_at IS NOT NULL), "
-                              "(SELECT count(*) FROM contact_imports WHERE published_at IS NOT "
-                              "NULL)",
-                              &st, e);
+    /* most evaluations ask: kept prepared */
+    rc = sy_db_prepare_cached(
+        db,
+        "SELECT (SELECT max(id) FROM contacts), (SELECT max(id) FROM contact_merges), "
+        "(SELECT count(*) FROM contact_merges WHERE undone_at IS NOT NULL), "
+        "(SELECT count(*) FROM contact_imports WHERE published_at IS NOT NULL)",
+        &st, e);
     if (rc == 0) {
         rc = sy_stmt_step(st, e);
         for (int i = 0; i < 4; i++)

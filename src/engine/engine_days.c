@@ -235,6 +235,36 @@ static day_key *key_get(struct day_index *x, const char *tz, int type) {
     return k;
 }
 
+static void key_close(sy_engine *e, struct day_index *x) {
+    pthread_mutex_unlock(&x->lock);
+    pthread_rwlock_unlock(&e->lock);
+}
+
+/* Opens the key of type in timezone tz for a question: takes the engine's
+ * read lock and the index lock and files the events appended since the
+ * last question. Returns 0 with both held (release with key_close),
+ * SY_E_UNSUPPORTED when no_merges and some contact is merged, or
+ * SY_E_NOMEM; nothing is held on error. */
+static int key_open(sy_engine *e, const char *tz, int type, int no_merges, struct day_index **xo,
+                    day_key **ko) {
+    pthread_rwlock_rdlock(&e->lock);
+    struct day_index *x = e->days_idx;
+    int rc = !x ? SY_E_NOMEM : no_merges && e->n_merged ? SY_E_UNSUPPORTED : 0;
+    if (rc) {
+        pthread_rwlock_unlock(&e->lock);
+        return rc;
+    }
+    pthread_mutex_lock(&x->lock);
+    day_key *k = key_get(x, tz, type);
+    if (!k || key_update(e, x, k)) {
+        key_close(e, x);
+        return SY_E_NOMEM;
+    }
+    *xo = x;
+    *ko = k;
+    return 0;
+}
+
 /* sy_engine_first_times from the first-day sets (no merges): the union of
  * the sets of the days [lo, hi) touches, ascending, then the edge days'
  * times filtered. Index lock held. */
@@ -287,65 +317,58 @@ int sy_engine_first_times(sy_engine *e, const char *tz, int type, int64_t lo, in
     *times = NULL;
     *n = 0;
     if (type < 0) return SY_E_INVALID;
-    pthread_rwlock_rdlock(&e->lock);
-    struct day_index *x = e->days_idx;
-    int rc = x ? 0 : SY_E_NOMEM;
-    if (rc == 0) {
-        pthread_mutex_lock(&x->lock);
-        day_key *k = key_get(x, tz, type);
-        if (!k || key_update(e, x, k)) rc = SY_E_NOMEM;
-        if (rc == 0 && !e->n_merged && !k->unfiled) {
-            rc = first_by_days(x, k, lo, hi, ids, times, n);
-            *all_active = !k->inactive;
-            pthread_mutex_unlock(&x->lock);
-            pthread_rwlock_unlock(&e->lock);
-            return rc;
-        }
-        size_t have = rc == 0 ? k->n_first : 0;
-        int64_t *f = k ? k->first : NULL;
-        int64_t *folded = NULL;
-        if (rc == 0 && e->n_merged) {
-            /* a merged-away contact's first event counts for its survivor */
-            size_t m = e->n_contacts > have ? e->n_contacts : have;
-            folded = calloc(m ? m : 1, sizeof *folded);
-            if (!folded) rc = SY_E_NOMEM;
-            if (rc == 0) {
-                if (have) memcpy(folded, f, have * sizeof *folded);
-                for (size_t i = 0; i < have && i < e->n_contacts; i++) {
-                    if (!e->contacts[i].merged_into || !folded[i]) continue;
-                    uint32_t c = sy_engine_canon_unlocked(e, (uint32_t)i);
-                    if (c < m && (!folded[c] || folded[i] < folded[c])) folded[c] = folded[i];
-                    folded[i] = 0;
-                }
-                f = folded;
-                have = m;
-            }
-        }
-        size_t cnt = 0;
-        for (size_t i = 0; rc == 0 && i < have; i++)
-            cnt += f[i] && f[i] >= lo && f[i] < hi;
-        uint32_t *oi = rc == 0 ? malloc((cnt ? cnt : 1) * sizeof *oi) : NULL;
-        int64_t *ot = rc == 0 ? malloc((cnt ? cnt : 1) * sizeof *ot) : NULL;
-        if (rc == 0 && (!oi || !ot)) rc = SY_E_NOMEM;
-        if (rc == 0) {
-            size_t j = 0;
-            for (size_t i = 0; i < have; i++)
-                if (f[i] && f[i] >= lo && f[i] < hi) {
-                    oi[j] = (uint32_t)i;
-                    ot[j++] = f[i];
-                }
-            *ids = oi;
-            *times = ot;
-            *n = cnt;
-            *all_active = !k->inactive;
-        } else {
-            free(oi);
-            free(ot);
-        }
-        free(folded);
-        pthread_mutex_unlock(&x->lock);
+    struct day_index *x;
+    day_key *k;
+    int rc = key_open(e, tz, type, 0, &x, &k);
+    if (rc) return rc;
+    *all_active = !k->inactive;
+    if (!e->n_merged && !k->unfiled) {
+        rc = first_by_days(x, k, lo, hi, ids, times, n);
+        key_close(e, x);
+        return rc;
     }
-    pthread_rwlock_unlock(&e->lock);
+    size_t have = k->n_first;
+    const int64_t *f = k->first;
+    int64_t *folded = NULL;
+    if (e->n_merged) {
+        /* a merged-away contact's first event counts for its survivor */
+        size_t m = e->n_contacts > have ? e->n_contacts : have;
+        if (!(folded = calloc(m ? m : 1, sizeof *folded))) {
+            key_close(e, x);
+            return SY_E_NOMEM;
+        }
+        if (have) memcpy(folded, f, have * sizeof *folded);
+        for (size_t i = 0; i < have && i < e->n_contacts; i++) {
+            if (!e->contacts[i].merged_into || !folded[i]) continue;
+            uint32_t c = sy_engine_canon_unlocked(e, (uint32_t)i);
+            if (c < m && (!folded[c] || folded[i] < folded[c])) folded[c] = folded[i];
+            folded[i] = 0;
+        }
+        f = folded;
+        have = m;
+    }
+    size_t cnt = 0;
+    for (size_t i = 0; i < have; i++)
+        cnt += f[i] && f[i] >= lo && f[i] < hi;
+    uint32_t *oi = malloc((cnt ? cnt : 1) * sizeof *oi);
+    int64_t *ot = malloc((cnt ? cnt : 1) * sizeof *ot);
+    if (oi && ot) {
+        size_t j = 0;
+        for (size_t i = 0; i < have; i++)
+            if (f[i] && f[i] >= lo && f[i] < hi) {
+                oi[j] = (uint32_t)i;
+                ot[j++] = f[i];
+            }
+        *ids = oi;
+        *times = ot;
+        *n = cnt;
+    } else {
+        free(oi);
+        free(ot);
+        rc = SY_E_NOMEM;
+    }
+    free(folded);
+    key_close(e, x);
     return rc;
 }
 
@@ -400,25 +423,16 @@ int sy_engine_active_day_arrays(sy_engine *e, const char *tz, int type, int64_t 
         out[i] = NULL;
         counts[i] = 0;
     }
-    pthread_rwlock_rdlock(&e->lock);
-    struct day_index *x = e->days_idx;
-    if (!x || e->n_merged) { /* merged contacts: the sets apply them */
-        pthread_rwlock_unlock(&e->lock);
-        return x ? SY_E_UNSUPPORTED : SY_E_NOMEM;
-    }
-    pthread_mutex_lock(&x->lock);
-    int rc = 0;
-    day_key *k = key_get(x, tz, type);
-    if (!k || key_update(e, x, k)) rc = SY_E_NOMEM;
+    struct day_index *x;
+    day_key *k;
+    int rc = key_open(e, tz, type, 1, &x, &k); /* merged contacts: the sets apply them */
+    if (rc) return rc;
     /* the key is only read from here on: two threads take half the days */
-    if (rc == 0) {
-        extract_part parts[2] = {{k, within, first_day, 0, n_days / 2, out, counts, 0},
-                                 {k, within, first_day, n_days / 2, n_days, out, counts, 0}};
-        run_pair(extract_run, &parts[0], &parts[1], n_days > 8);
-        rc = parts[0].rc ? parts[0].rc : parts[1].rc;
-    }
-    pthread_mutex_unlock(&x->lock);
-    pthread_rwlock_unlock(&e->lock);
+    extract_part parts[2] = {{k, within, first_day, 0, n_days / 2, out, counts, 0},
+                             {k, within, first_day, n_days / 2, n_days, out, counts, 0}};
+    run_pair(extract_run, &parts[0], &parts[1], n_days > 8);
+    rc = parts[0].rc ? parts[0].rc : parts[1].rc;
+    key_close(e, x);
     if (rc)
         for (int i = 0; i < n_days; i++) {
             free(out[i]);
@@ -473,25 +487,17 @@ static void *each_run(void *arg) {
 
 int sy_engine_active_days_each(sy_engine *e, const char *tz, int type, int64_t first_day,
                                int n_days, sy_engine_day_fn fn, void *const ctx[2]) {
-    pthread_rwlock_rdlock(&e->lock);
-    struct day_index *x = e->days_idx;
-    if (!x || e->n_merged) {
-        pthread_rwlock_unlock(&e->lock);
-        return x ? SY_E_UNSUPPORTED : SY_E_NOMEM;
-    }
-    pthread_mutex_lock(&x->lock);
-    int rc = 0;
-    day_key *k = key_get(x, tz, type);
-    if (!k || key_update(e, x, k)) rc = SY_E_NOMEM;
-    if (rc == 0) { /* the key is only read from here on */
-        each_part parts[2];
-        for (int t = 0; t < 2; t++)
-            parts[t] = (each_part){k, first_day, n_days, t, fn, ctx[t], 0};
-        run_pair(each_run, &parts[0], &parts[1], n_days > 1);
-        rc = parts[0].rc ? parts[0].rc : parts[1].rc;
-    }
-    pthread_mutex_unlock(&x->lock);
-    pthread_rwlock_unlock(&e->lock);
+    struct day_index *x;
+    day_key *k;
+    int rc = key_open(e, tz, type, 1, &x, &k);
+    if (rc) return rc;
+    /* the key is only read from here on */
+    each_part parts[2];
+    for (int t = 0; t < 2; t++)
+        parts[t] = (each_part){k, first_day, n_days, t, fn, ctx[t], 0};
+    run_pair(each_run, &parts[0], &parts[1], n_days > 1);
+    rc = parts[0].rc ? parts[0].rc : parts[1].rc;
+    key_close(e, x);
     return rc;
 }
 
@@ -499,19 +505,10 @@ int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t fi
                               sy_idset **out) {
     for (int i = 0; i < n_days; i++)
         out[i] = NULL;
-    pthread_rwlock_rdlock(&e->lock);
-    struct day_index *x = e->days_idx;
-    if (!x) {
-        pthread_rwlock_unlock(&e->lock);
-        return SY_E_NOMEM;
-    }
-    pthread_mutex_lock(&x->lock);
-    int rc = 0;
-    day_key *k = key_get(x, tz, type);
-    if (!k || key_update(e, x, k)) {
-        rc = SY_E_NOMEM;
-        goto done;
-    }
+    struct day_index *x;
+    day_key *k;
+    int rc = key_open(e, tz, type, 0, &x, &k);
+    if (rc) return rc;
     roaring_bitmap_t *merged = e->n_merged ? merged_set(e) : NULL;
     for (int i = 0; i < n_days && rc == 0; i++) {
         int64_t d = first_day + i;
@@ -538,9 +535,7 @@ int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t fi
         }
     }
     if (merged) roaring_bitmap_free(merged);
-done:
-    pthread_mutex_unlock(&x->lock);
-    pthread_rwlock_unlock(&e->lock);
+    key_close(e, x);
     if (rc)
         for (int i = 0; i < n_days; i++) {
             sy_idset_destroy(out[i]);

@@ -304,10 +304,9 @@ static void touch(sy_staff *s, const char *sql, int64_t id, int64_t now, int64_t
         sy_warn("msg=\"could not refresh last-seen time\" err=\"%s\"", e.msg);
 }
 
-/* Looks up one hashed secret: returns SY_ROW with *id, *owner and *last
- * filled, SY_DONE when unknown, or an error. */
-/* Looks a hashed secret up in db (a read transaction the caller holds).
- * Returns SY_ROW with the row's three columns, SY_DONE, or an error. */
+/* Looks a hashed secret up in db (a read transaction the caller holds):
+ * returns SY_ROW with *id, *owner and *last filled, SY_DONE when unknown,
+ * or an error. */
 static int find_secret_in(sy_db *db, const char *sql, const char *secret, int64_t *id,
                           int64_t *owner, int64_t *last, sy_err *e) {
     char h[65];
@@ -337,15 +336,21 @@ static int find_secret(sy_staff *s, const char *sql, const char *secret, int64_t
     return rc;
 }
 
+/* The actor of staff_id, read in db; an account gone is unauthenticated. */
+static int actor_in(sy_db *db, sy_arena *a, int64_t staff_id, sy_actor *act, sy_err *e) {
+    int rc = sy_staff_load_actor(db, a, staff_id, act, e);
+    if (rc == SY_E_NOT_FOUND)
+        rc = sy_err_set(e, SY_E_UNAUTHENTICATED, "staff account %lld no longer exists",
+                        (long long)staff_id);
+    return rc;
+}
+
 static int load_actor(sy_staff *s, sy_arena *a, int64_t staff_id, sy_actor *act, sy_err *e) {
     sy_db *db;
     int rc = sy_store_read_begin(s->st, &db, e);
     if (rc) return rc;
-    rc = sy_staff_load_actor(db, a, staff_id, act, e);
+    rc = actor_in(db, a, staff_id, act, e);
     sy_store_read_end(s->st, db);
-    if (rc == SY_E_NOT_FOUND)
-        rc = sy_err_set(e, SY_E_UNAUTHENTICATED, "staff account %lld no longer exists",
-                        (long long)staff_id);
     return rc;
 }
 
@@ -389,14 +394,10 @@ static int auth_token(sy_staff *s, sy_arena *a, const sy_auth_input *in, const c
                         " WHERE token_hash = ?1 AND revoked_at IS NULL",
                         tok, &id, &staff_id, &last, e);
     sy_actor *act = sy_alloc(a, sizeof *act);
-    if (rc == SY_ROW) {
-        rc = sy_staff_load_actor(db, a, staff_id, act, e);
-        if (rc == SY_E_NOT_FOUND)
-            rc = sy_err_set(e, SY_E_UNAUTHENTICATED, "staff account %lld no longer exists",
-                            (long long)staff_id);
-    } else if (rc >= 0) {
+    if (rc == SY_ROW)
+        rc = actor_in(db, a, staff_id, act, e);
+    else if (rc >= 0)
         rc = sy_err_set(e, SY_E_UNAUTHENTICATED, "api token is unknown or revoked");
-    }
     sy_store_read_end(s->st, db);
     if (rc) return rc;
     act->via = "token";
