@@ -252,6 +252,22 @@ static inline __attribute__((always_inline)) size_t tev_lower(const sy_engine_te
     return (size_t)(base - v) + (base->ts < ts);
 }
 
+int an_funnel_times_only = 0; /* see analytics_int.h */
+
+/* tev_lower for whole seconds: the first index of v[0..n) >= s (ascending). */
+static inline __attribute__((always_inline)) size_t sec_lower(const uint32_t *v, size_t n,
+                                                              int64_t s) {
+    if (n == 0 || (int64_t)v[0] >= s) return 0;
+    if ((int64_t)v[n - 1] < s) return n;
+    const uint32_t *base = v;
+    while (n > 1) {
+        size_t half = n / 2;
+        base = (int64_t)base[half] < s ? base + half : base;
+        n -= half;
+    }
+    return (size_t)(base - v) + ((int64_t)*base < s);
+}
+
 /* A contact with one step-1 event in range, steps of distinct types (list
  * l holds step l), times >= 0: an_funnel_level's answer without merging.
  * With one start, start[0] never moves and an event of step k extends a
@@ -266,10 +282,18 @@ static inline __attribute__((always_inline)) size_t tev_lower(const sy_engine_te
  *    latest extension processed before the next link: the last event of
  *    its list in a second <= the next link's.
  * test_analytics checks both against plain loops. */
+/* The searches of funnel_single_start read the seconds columns when given
+ * (every bound is then a whole second: ts >= b iff ts / 1000 >= b / 1000)
+ * and the times otherwise. */
+#define SS_LOWER(k, b)                                                                             \
+    (secs ? sec_lower(secs[k].sec, counts[k], (b) / 1000) : tev_lower(lists[k], counts[k], (b)))
+#define SS_SEC(k, i) (secs ? (int64_t)secs[k].sec[i] : lists[k][i].ts / 1000)
+
 static void funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists,
-                                const size_t *counts, size_t first, int n) {
+                                const sy_engine_tsec *secs, const size_t *counts, size_t first,
+                                int n) {
     const fplan *p = c->p;
-    int64_t s0 = lists[0][first].ts / 1000;
+    int64_t s0 = SS_SEC(0, first);
     /* times of the seconds <= s0 + window, before to */
     int64_t stop = (s0 + p->window_ms / 1000 + 1) * 1000;
     if (stop > p->to_ms) stop = p->to_ms;
@@ -279,40 +303,60 @@ static void funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *
     int64_t prev = s0;
     for (int k = 1; k < n; k++) {
         int64_t lo = prev * 1000 > p->from_ms ? prev * 1000 : p->from_ms;
-        size_t i = tev_lower(lists[k], counts[k], lo);
-        if (i >= counts[k] || lists[k][i].ts >= stop) break;
+        size_t i = SS_LOWER(k, lo);
+        if (i >= counts[k] || (secs ? (int64_t)secs[k].sec[i] * 1000 : lists[k][i].ts) >= stop)
+            break;
         f[k] = i;
-        prev = lists[k][i].ts / 1000;
+        prev = SS_SEC(k, i);
         lvl++;
     }
     size_t link[AN_MAX_STEPS];
     link[lvl - 1] = f[lvl - 1];
     for (int k = lvl - 2; k >= 1; k--) {
-        int64_t next = (lists[k + 1][link[k + 1]].ts / 1000 + 1) * 1000;
-        link[k] = tev_lower(lists[k], counts[k], next < stop ? next : stop) - 1;
+        int64_t next = (SS_SEC(k + 1, link[k + 1]) + 1) * 1000;
+        link[k] = SS_LOWER(k, next < stop ? next : stop) - 1;
     }
     link[0] = first;
     int64_t ts[AN_MAX_STEPS];
     uint32_t pos[AN_MAX_STEPS];
     int reach[AN_MAX_STEPS];
+    /* the positions only for a breakdown by an event's dimension: reading
+     * lists[] costs a cache miss per link */
+    int want_pos = !secs || p->bd == AN_BD_DIM;
     for (int k = 0; k < lvl; k++) {
-        ts[k] = lists[k][link[k]].ts;
-        pos[k] = lists[k][link[k]].pos;
+        size_t i = link[k];
+        ts[k] = secs ? (int64_t)secs[k].sec[i] * 1000 + secs[k].ms[i] : lists[k][i].ts;
+        pos[k] = want_pos ? lists[k][i].pos : 0;
         reach[k] = k;
     }
     funnel_count(c, contact, lvl, reach, ts, pos);
 }
+#undef SS_LOWER
+#undef SS_SEC
 
 /* A contact's step events from the per-type lists (loose order, steps
  * without filters): merged in (ts, pos) order, then leveled like any other. */
 static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *const *lists,
-                         const size_t *counts, int n) {
+                         const sy_engine_tsec *secs, const size_t *counts, int n) {
     fctx *c = vctx;
     const fplan *p = c->p;
     if (c->oom) return;
+    /* the seconds columns answer the searches when the range is whole
+     * seconds from 0 on (dates always are) */
+    if (an_funnel_times_only || p->from_ms < 0 || p->from_ms % 1000 || p->to_ms % 1000) secs = NULL;
     /* the first step-1 event in range, and whether it is the only one */
-    size_t a0 = tev_lower(lists[0], counts[0], p->from_ms);
-    int started = a0 < counts[0] && lists[0][a0].ts < p->to_ms;
+    size_t a0;
+    int started, single;
+    if (secs) {
+        int64_t from_s = p->from_ms / 1000, to_s = p->to_ms / 1000;
+        a0 = sec_lower(secs[0].sec, counts[0], from_s);
+        started = a0 < counts[0] && secs[0].sec[a0] < to_s;
+        single = started && (a0 + 1 == counts[0] || secs[0].sec[a0 + 1] >= to_s);
+    } else {
+        a0 = tev_lower(lists[0], counts[0], p->from_ms);
+        started = a0 < counts[0] && lists[0][a0].ts < p->to_ms;
+        single = started && (a0 + 1 == counts[0] || lists[0][a0 + 1].ts >= p->to_ms);
+    }
     if (p->step2_list > 0 && counts[p->step2_list] == 0) {
         /* no step-2 event at all (a third of contacts or more): the level is
          * 1 at most, reached by the first step-1 event in range */
@@ -323,9 +367,8 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
             funnel_count(c, contact, 0, NULL, NULL, NULL);
         return;
     }
-    if (p->distinct && p->from_ms >= 0 && started &&
-        (a0 + 1 == counts[0] || lists[0][a0 + 1].ts >= p->to_ms)) {
-        funnel_single_start(c, contact, lists, counts, a0, n);
+    if (p->distinct && p->from_ms >= 0 && single) {
+        funnel_single_start(c, contact, lists, secs, counts, a0, n);
         return;
     }
     /* Each list's events in range [at, end). Events that cannot change the

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analytics_int.h"
+#include "base/bits.h"
 #include "base/json.h"
 
 #define MAX_PERIODS 90
@@ -81,71 +82,86 @@ static void retention_contact(void *vctx, uint32_t contact, const sy_engine_rec 
  * day at or after that event; every later period's activity comes after it.
  * Cell (c, N) is then |cohort c ∩ active in period c + N|. */
 
-/* Daily cells straight from the engine's day sets: each active contact of
- * day d looks up its cohort c in a byte table (1 MB at a million contacts,
- * read in ascending order) and counts in cell (c, d - c). Cheaper than
- * intersecting each day with the members first. */
-typedef struct daily_each {
-    const uint8_t *cohort_by_id; /* 255: not a member */
-    uint32_t max_id;
-    const int *cohort_day; /* day index of each cohort; 255's is far away */
-    int periods;
-    uint64_t *cells; /* n_cohorts × periods, then one cell for the rest */
-    size_t trash;
-} daily_each;
+/* Daily cells from the engine's sets as bitmaps, block by block of 65,536
+ * ids: cohort c is the set of contacts whose first start event falls on
+ * day c, so cell (c, N) = |cohort c ∩ active on day c + N|, one AND and
+ * population count per pair of bitmaps (8 KB each, in the cache across a
+ * block's days), with no id extracted. */
+typedef struct block_cells {
+    const rplan *p;
+    const sy_idset *only;
+    int n_days;
+    uint64_t *size;       /* n_cohorts */
+    uint64_t *cells;      /* n_cohorts × periods */
+    const uint64_t **coh; /* n_cohorts: this block's cohort bitmaps */
+    uint64_t *cut;        /* n_cohorts × SY_BLOCK_WORDS: cohorts cut to the scope */
+    uint64_t *scope;      /* SY_BLOCK_WORDS */
+} block_cells;
 
-/* Without branches: a third of the day's contacts are members, at random,
- * and mispredicted branches cost more than the table reads. */
-static void daily_each_day(void *vctx, int d, const uint32_t *ids, size_t n) {
-    daily_each *w = vctx;
-    size_t lo = 0, hi = n; /* ids beyond the table: none is a member */
-    while (lo < hi) {
-        size_t m = lo + (hi - lo) / 2;
-        if (ids[m] <= w->max_id)
-            lo = m + 1;
-        else
-            hi = m;
+static void block_cells_fn(void *vctx, uint32_t b, const uint64_t *const *active,
+                           const uint64_t *const *first) {
+    block_cells *w = vctx;
+    const int nc = w->p->n_cohorts, periods = w->p->periods;
+    const uint64_t *scope = w->only ? sy_idset_block(w->only, b, w->scope) : NULL;
+    if (w->only && !scope) return;
+    for (int c = 0; c < nc; c++) {
+        const uint64_t *m = first[c];
+        if (m && scope) {
+            uint64_t *cut = w->cut + (size_t)c * SY_BLOCK_WORDS, any = 0;
+            for (size_t i = 0; i < SY_BLOCK_WORDS; i++)
+                any |= cut[i] = m[i] & scope[i];
+            m = any ? cut : NULL;
+        }
+        w->coh[c] = m;
+        if (m) w->size[c] += sy_bits_count(m, SY_BLOCK_WORDS);
     }
-    const size_t periods = (size_t)w->periods;
-    for (size_t i = 0; i < lo; i++) {
-        unsigned co = w->cohort_by_id[ids[i]];
-        size_t off = (size_t)(int64_t)(d - w->cohort_day[co]);
-        size_t cell = off < periods ? co * periods + off : w->trash;
-        w->cells[cell]++;
+    for (int d = 0; d < w->n_days; d++) {
+        if (!active[d]) continue;
+        int lo = d - periods + 1 > 0 ? d - periods + 1 : 0, hi = d < nc - 1 ? d : nc - 1;
+        for (int c = lo; c <= hi; c++)
+            if (w->coh[c])
+                w->cells[(size_t)c * (size_t)periods + (size_t)(d - c)] +=
+                    sy_bits_and_count(active[d], w->coh[c], SY_BLOCK_WORDS);
     }
 }
 
-/* Returns 0, SY_E_UNSUPPORTED (merged contacts, or more than 254 cohorts:
+/* Returns 0, SY_E_UNSUPPORTED (merged contacts, or the engine cannot:
  * the caller's way) or SY_E_NOMEM. */
-static int daily_by_each(sy_analytics *an, an_q *q, const rplan *p, const uint32_t *ids,
-                         const int16_t *cohort_of, size_t members, uint32_t max_id,
-                         uint64_t *cells) {
-    if (p->n_cohorts > 254) return SY_E_UNSUPPORTED;
+static int daily_by_blocks(sy_analytics *an, an_q *q, const rplan *p, uint64_t *size,
+                           uint64_t *cells) {
     size_t n_cells = (size_t)p->n_cohorts * (size_t)p->periods;
-    uint8_t *tab = malloc((size_t)max_id + 1);
-    uint64_t *mine = calloc(n_cells + 1, sizeof *mine);
-    uint64_t *other = calloc(n_cells + 1, sizeof *other);
-    int *cday = malloc(256 * sizeof *cday);
-    int rc = tab && mine && other && cday ? 0 : SY_E_NOMEM;
-    if (rc == 0) {
-        memset(tab, 255, (size_t)max_id + 1);
-        for (size_t m = 0; m < members; m++)
-            tab[ids[m]] = (uint8_t)cohort_of[m];
-        for (int c = 0; c < 256; c++)
-            cday[c] = c < p->n_cohorts ? p->cal.period_first[c] : -1000000000;
-        daily_each w[2] = {{tab, max_id, cday, p->periods, mine, n_cells},
-                           {tab, max_id, cday, p->periods, other, n_cells}};
-        void *ctx[2] = {&w[0], &w[1]};
-        rc = sy_engine_active_days_each(an->engine, q->tz, -1, p->cal.first, p->cal.n_days,
-                                        daily_each_day, ctx);
-        if (rc == 0)
-            for (size_t i = 0; i < n_cells; i++)
-                cells[i] += mine[i] + other[i];
+    block_cells w[2];
+    memset(w, 0, sizeof w);
+    int rc = 0;
+    for (int t = 0; t < 2 && rc == 0; t++) {
+        w[t] = (block_cells){
+            p,
+            q->only,
+            p->cal.n_days,
+            calloc((size_t)p->n_cohorts, sizeof(uint64_t)),
+            calloc(n_cells, sizeof(uint64_t)),
+            calloc((size_t)p->n_cohorts, sizeof(uint64_t *)),
+            q->only ? malloc((size_t)p->n_cohorts * SY_BLOCK_WORDS * sizeof(uint64_t)) : NULL,
+            q->only ? malloc(SY_BLOCK_WORDS * sizeof(uint64_t)) : NULL};
+        if (!w[t].size || !w[t].cells || !w[t].coh || (q->only && (!w[t].cut || !w[t].scope)))
+            rc = SY_E_NOMEM;
     }
-    free(tab);
-    free(mine);
-    free(other);
-    free(cday);
+    if (rc == 0) {
+        void *ctx[2] = {&w[0], &w[1]};
+        rc = sy_engine_day_blocks(an->engine, q->tz, -1, p->cal.first, p->cal.n_days, p->start.type,
+                                  p->cal.first, p->n_cohorts, block_cells_fn, ctx);
+    }
+    for (int t = 0; t < 2; t++) {
+        for (int c = 0; rc == 0 && c < p->n_cohorts; c++)
+            size[c] += w[t].size[c];
+        for (size_t i = 0; rc == 0 && i < n_cells; i++)
+            cells[i] += w[t].cells[i];
+        free(w[t].size);
+        free(w[t].cells);
+        free(w[t].coh);
+        free(w[t].cut);
+        free(w[t].scope);
+    }
     return rc;
 }
 
@@ -221,6 +237,10 @@ static int cells_by_bits(sy_analytics *an, an_q *q, const rplan *p, const uint32
 static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t *size,
                              uint64_t *cells) {
     const an_cal *cal = &p->cal;
+    if (p->interval == AN_DAY) {
+        int r = daily_by_blocks(an, q, p, size, cells);
+        if (r != SY_E_UNSUPPORTED) return r;
+    }
     uint32_t *ids = NULL;
     int64_t *times = NULL;
     size_t n = 0;
@@ -245,12 +265,7 @@ static int retention_by_days(sy_analytics *an, an_q *q, const rplan *p, uint64_t
         size[k]++;
         if (ids[i] > max_id) max_id = ids[i];
     }
-    int r = SY_E_UNSUPPORTED;
-    if (rc == 0 && p->interval == AN_DAY)
-        r = daily_by_each(an, q, p, ids, cohort_of, members, max_id, cells);
-    if (rc == 0)
-        rc = r == SY_E_UNSUPPORTED ? cells_by_bits(an, q, p, ids, cohort_of, members, max_id, cells)
-                                   : r;
+    if (rc == 0) rc = cells_by_bits(an, q, p, ids, cohort_of, members, max_id, cells);
     free(cohort_of);
     free(ids);
     free(times);

@@ -184,6 +184,11 @@ void an_costs_register(sy_analytics *an, sy_http *h);
  * match[i] is a bitmask of the steps event i matches. When reach is not
  * NULL it receives, for each step of the level, the index (into ts_ms) of
  * the event of the first chain that reached that level. */
+/* Tests set this to 1 so that loose funnels search the contacts' lists by
+ * their millisecond times instead of the whole-second columns (the answer
+ * must not change); nothing else writes it. */
+extern int an_funnel_times_only;
+
 int an_funnel_level(const int64_t *ts_ms, const uint16_t *match, size_t n, int n_steps,
                     int64_t window_ms, int strict, int *reach);
 

@@ -198,6 +198,38 @@ typedef void (*sy_engine_day_fn)(void *ctx, int i, const uint32_t *ids, size_t n
  * use those) or SY_E_NOMEM. */
 int sy_engine_active_days_each(sy_engine *e, const char *tz, int type, int64_t first_day,
                                int n_days, sy_engine_day_fn fn, void *const ctx[2]);
+
+/* Sets as bitmaps, block by block: for block b (ids b * 65,536 ..
+ * b * 65,536 + 65,535), word w of a block bitmap holds ids
+ * b * 65,536 + 64 * w + j in bit j. */
+#define SY_BLOCK_IDS 65536u
+#define SY_BLOCK_WORDS 1024u
+/* Called for one block with, per day index i, active[i] (the block's
+ * contacts active on day i, as in sy_engine_active_day_sets) and first[i]
+ * (the block's contacts whose first event of first_type, ever, falls on
+ * local day i of that range); NULL stands for an empty block. Valid during
+ * the call only. */
+typedef void (*sy_engine_block_fn)(void *ctx, uint32_t block, const uint64_t *const *active,
+                                   const uint64_t *const *first);
+/* Calls fn(ctx[t], b, active, first) for every block b holding any id of
+ * these sets: active covers the n_active days from active_day, first the
+ * n_first days from first_day (local days since 1970-01-01 in tz; type < 0:
+ * any activity). Two threads take alternate blocks, thread t calling with
+ * ctx[t]. Reads the index's bitmaps in place where it can (no copy).
+ * Returns 0, SY_E_UNSUPPORTED while contacts are merged, when an event of
+ * first_type is not activity or a first time lies outside the index (use
+ * the other questions), or SY_E_NOMEM. */
+int sy_engine_day_blocks(sy_engine *e, const char *tz, int active_type, int64_t active_day,
+                         int n_active, int first_type, int64_t first_day, int n_first,
+                         sy_engine_block_fn fn, void *const ctx[2]);
+/* The ids of set s in block b as a bitmap (see SY_BLOCK_WORDS): a pointer
+ * into s, or into scratch (SY_BLOCK_WORDS words) once filled; NULL when the
+ * block is empty. Valid while s is unchanged. */
+const uint64_t *sy_idset_block(const sy_idset *s, uint32_t b, uint64_t *scratch);
+/* 1 when block bitmaps are read from CRoaring's containers in place (its
+ * layout checked once at run time), 0 when they are copied out through its
+ * public API (slower, same answers). */
+int sy_engine_blocks_in_place(void);
 /* The contacts (canonical ids, ascending; *ids and *times are new arrays the
  * caller frees, *n entries) whose first event of type (>= 0; system and
  * meta events included) has a time in [lo, hi), with that time;
@@ -226,10 +258,15 @@ typedef void (*sy_engine_count_fn)(void *ctx, int day, uint16_t value, int64_t c
 int sy_engine_type_day_counts(sy_engine *e, const char *tz, int type, int dim, int64_t first_day,
                               int n_days, sy_engine_count_fn fn, void *ctx);
 /* Each contact's events of a few types, for loose funnels: calls
- * fn(ctx[t], contact, lists, counts, n) for every contact (restricted to
- * `only` when not NULL) with at least one event of types[0]; lists[k] holds
- * its counts[k] events of types[k] (all of them, any flags) in (ts, pos)
- * order, valid during the call. Contacts are split over `threads` threads
+ * fn(ctx[t], contact, lists, secs, counts, n) for every contact (restricted
+ * to `only` when not NULL) with at least one event of types[0]; lists[k]
+ * holds its counts[k] events of types[k] (all of them, any flags) in (ts,
+ * pos) order, valid during the call. secs is NULL, or the same times
+ * again as columns: secs[k].sec[i] == lists[k][i].ts / 1000 and
+ * secs[k].ms[i] == lists[k][i].ts % 1000 for every k and i (given when
+ * every time involved lies in [0, 2^32) seconds). Searching by whole second
+ * reads a quarter of the bytes, and a time read from the columns spares a
+ * cache miss on lists[k]. Contacts are split over `threads` threads
  * as sy_engine_scan_contacts does. Served from per-type lists packed by
  * contact (engine_typelists.c). Returns 0, SY_E_INVALID (n < 1 or more than
  * SY_TYPELISTS_MAX types), SY_E_UNSUPPORTED (merged contacts exist: scan
@@ -239,9 +276,13 @@ typedef struct sy_engine_tev {
     int64_t ts;
     uint32_t pos;
 } sy_engine_tev;
+typedef struct sy_engine_tsec {
+    const uint32_t *sec;
+    const uint16_t *ms;
+} sy_engine_tsec;
 typedef void (*sy_engine_typelists_fn)(void *ctx, uint32_t contact,
-                                       const sy_engine_tev *const *lists, const size_t *counts,
-                                       int n);
+                                       const sy_engine_tev *const *lists,
+                                       const sy_engine_tsec *secs, const size_t *counts, int n);
 int sy_engine_scan_type_lists(sy_engine *e, const int *types, int n_types, const sy_idset *only,
                               int threads, sy_engine_typelists_fn fn, void **ctx);
 /* |a ∩ b| without building it. */

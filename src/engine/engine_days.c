@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <roaring/containers/containers.h>
 #include "engine_int.h"
 #include "base/clock.h"
 #include "base/err.h"
@@ -497,6 +498,192 @@ int sy_engine_active_days_each(sy_engine *e, const char *tz, int type, int64_t f
         parts[t] = (each_part){k, first_day, n_days, t, fn, ctx[t], 0};
     run_pair(each_run, &parts[0], &parts[1], n_days > 1);
     rc = parts[0].rc ? parts[0].rc : parts[1].rc;
+    key_close(e, x);
+    return rc;
+}
+
+/* --- block bitmaps straight from roaring's containers ---
+ * CRoaring 0.2 keeps each block of 65,536 ids in a container: an array, a
+ * bitset or runs (roaring_array.h and containers/ of its headers). A bitset
+ * container is the block's bitmap itself and is handed out in place; the
+ * others are spread into a scratch bitmap. The layout is checked once
+ * against the public API; if it ever differs, every block is copied out
+ * through the public iterator instead. */
+
+/* A block through the public API only. */
+static const uint64_t *block_copy(const roaring_bitmap_t *r, uint32_t b, uint64_t *scratch) {
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(r, &it);
+    if (!roaring_move_uint32_iterator_equalorlarger(&it, b << 16) || it.current_value >> 16 != b)
+        return NULL;
+    memset(scratch, 0, SY_BLOCK_WORDS * sizeof *scratch);
+    uint32_t buf[256];
+    for (;;) {
+        uint32_t n = roaring_read_uint32_iterator(&it, buf, 256), i = 0;
+        for (; i < n && buf[i] >> 16 == b; i++)
+            scratch[(buf[i] & 0xffff) >> 6] |= 1ull << (buf[i] & 63);
+        if (i < n || n < 256) break;
+    }
+    return scratch;
+}
+
+static const uint64_t *block_direct(const roaring_bitmap_t *r, uint32_t b, uint64_t *scratch) {
+    const roaring_array_t *ra = &r->high_low_container;
+    int32_t lo = 0, hi = ra->size;
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (ra->keys[mid] < b)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == ra->size || ra->keys[lo] != b) return NULL;
+    const void *c = ra->containers[lo];
+    uint8_t t = ra->typecodes[lo];
+    if (t == SHARED_CONTAINER_TYPE_CODE) {
+        const shared_container_t *sc = c;
+        c = sc->container;
+        t = sc->typecode;
+    }
+    if (t == BITSET_CONTAINER_TYPE_CODE) return ((const bitset_container_t *)c)->array;
+    memset(scratch, 0, SY_BLOCK_WORDS * sizeof *scratch);
+    if (t == ARRAY_CONTAINER_TYPE_CODE) {
+        const array_container_t *a = c;
+        for (int32_t i = 0; i < a->cardinality; i++)
+            scratch[a->array[i] >> 6] |= 1ull << (a->array[i] & 63);
+        return a->cardinality ? scratch : NULL;
+    }
+    if (t == RUN_CONTAINER_TYPE_CODE) {
+        const run_container_t *rc = c;
+        for (int32_t i = 0; i < rc->n_runs; i++)
+            for (uint32_t v = rc->runs[i].value;
+                 v <= (uint32_t)rc->runs[i].value + rc->runs[i].length; v++)
+                scratch[v >> 6] |= 1ull << (v & 63);
+        return rc->n_runs ? scratch : NULL;
+    }
+    return block_copy(r, b, scratch);
+}
+
+/* Written once (pthread_once) by layout_check, read after: whether
+ * block_direct reads this CRoaring's containers right. */
+static int direct_ok;
+static pthread_once_t layout_once = PTHREAD_ONCE_INIT;
+
+static int same_block(const roaring_bitmap_t *r, uint32_t b) {
+    static _Thread_local uint64_t s1[SY_BLOCK_WORDS], s2[SY_BLOCK_WORDS];
+    const uint64_t *x = block_direct(r, b, s1), *y = block_copy(r, b, s2);
+    return x && y ? memcmp(x, y, sizeof s1) == 0 : x == y;
+}
+
+static void layout_check(void) {
+    roaring_bitmap_t *r = roaring_bitmap_create();
+    if (!r) return;
+    roaring_bitmap_add(r, 1); /* block 0: an array */
+    roaring_bitmap_add(r, 4000);
+    for (uint32_t i = 0; i < 6000; i++) /* block 1: a bitset */
+        roaring_bitmap_add(r, 65536 + 7 * i);
+    roaring_bitmap_add_range(r, 131072 + 10, 131072 + 30000); /* block 2: runs */
+    roaring_bitmap_run_optimize(r);
+    roaring_bitmap_t *copy = roaring_bitmap_copy(r); /* shared containers, if any */
+    int ok = copy != NULL;
+    for (uint32_t b = 0; ok && b < 4; b++)
+        ok = same_block(r, b) && same_block(copy, b);
+    roaring_bitmap_free(copy);
+    roaring_bitmap_free(r);
+    direct_ok = ok;
+}
+
+static const uint64_t *block_bits(const roaring_bitmap_t *r, uint32_t b, uint64_t *scratch) {
+    if (!r) return NULL;
+    pthread_once(&layout_once, layout_check);
+    return direct_ok ? block_direct(r, b, scratch) : block_copy(r, b, scratch);
+}
+
+int sy_engine_blocks_in_place(void) {
+    pthread_once(&layout_once, layout_check);
+    return direct_ok;
+}
+
+const uint64_t *sy_idset_block(const sy_idset *s, uint32_t b, uint64_t *scratch) {
+    return block_bits(s->r, b, scratch);
+}
+
+typedef struct blocks_part {
+    const roaring_bitmap_t *const *sets; /* n_active, then n_first */
+    int n_active, n;
+    uint32_t from, max_block;
+    sy_engine_block_fn fn;
+    void *ctx;
+    int rc;
+} blocks_part;
+
+static void *blocks_run(void *arg) {
+    blocks_part *p = arg;
+    uint64_t *scratch = malloc((size_t)p->n * SY_BLOCK_WORDS * sizeof *scratch);
+    const uint64_t **bits = malloc((size_t)p->n * sizeof *bits);
+    if (!scratch || !bits) {
+        p->rc = SY_E_NOMEM;
+    } else {
+        for (uint32_t b = p->from; b <= p->max_block; b += 2) {
+            int any = 0;
+            for (int i = 0; i < p->n; i++)
+                any |= (bits[i] = block_bits(p->sets[i], b,
+                                             scratch + (size_t)i * SY_BLOCK_WORDS)) != NULL;
+            if (any) p->fn(p->ctx, b, bits, bits + p->n_active);
+        }
+    }
+    free(scratch);
+    free(bits);
+    return NULL;
+}
+
+int sy_engine_day_blocks(sy_engine *e, const char *tz, int active_type, int64_t active_day,
+                         int n_active, int first_type, int64_t first_day, int n_first,
+                         sy_engine_block_fn fn, void *const ctx[2]) {
+    if (first_type < 0 || n_active < 0 || n_first < 0) return SY_E_INVALID;
+    if (n_active + n_first > 2048) return SY_E_UNSUPPORTED; /* scratch: 8 KB a day */
+    struct day_index *x;
+    day_key *ka, *kf;
+    int rc = key_open(e, tz, active_type, 1, &x, &ka);
+    if (rc) return rc;
+    /* adding a key may move the keys: look the first one up again */
+    if (!(kf = key_get(x, tz, first_type)) || key_update(e, x, kf) ||
+        !(ka = key_get(x, tz, active_type))) {
+        key_close(e, x);
+        return SY_E_NOMEM;
+    }
+    if (kf->inactive || kf->unfiled) {
+        key_close(e, x);
+        return SY_E_UNSUPPORTED;
+    }
+    const roaring_bitmap_t **sets = malloc(((size_t)(n_active + n_first) + 1) * sizeof *sets);
+    if (!sets) {
+        key_close(e, x);
+        return SY_E_NOMEM;
+    }
+    uint32_t max = 0;
+    for (int i = 0; i < n_active + n_first; i++) {
+        const roaring_bitmap_t *r;
+        if (i < n_active) {
+            r = key_day(ka, active_day + i);
+        } else {
+            int64_t d = first_day + (i - n_active);
+            r = kf->n_fdays && d >= kf->fday0 && d < kf->fday0 + (int64_t)kf->n_fdays
+                    ? kf->fdays[d - kf->fday0]
+                    : NULL;
+        }
+        if (r && roaring_bitmap_is_empty(r)) r = NULL;
+        if (r && roaring_bitmap_maximum(r) > max) max = roaring_bitmap_maximum(r);
+        sets[i] = r;
+    }
+    /* the keys are only read from here on */
+    blocks_part parts[2];
+    for (int t = 0; t < 2; t++)
+        parts[t] = (blocks_part){sets,   n_active, n_active + n_first, (uint32_t)t, max >> 16, fn,
+                                 ctx[t], 0};
+    run_pair(blocks_run, &parts[0], &parts[1], (max >> 16) > 0);
+    rc = parts[0].rc ? parts[0].rc : parts[1].rc;
+    free(sets);
     key_close(e, x);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "engine_int.h"
+#include "base/bits.h"
 #include "base/err.h"
 
 typedef struct tlist {
@@ -24,6 +25,9 @@ typedef struct tlist {
     uint32_t n_ids; /* contact ids < n_ids have offsets */
     uint32_t *off;  /* n_ids + 1 */
     sy_engine_tev *ev;
+    /* ev[i].ts / 1000 and % 1000; NULL when some time is outside [0, 2^32) s */
+    uint32_t *sec;
+    uint16_t *ms;
 } tlist;
 
 struct type_lists {
@@ -41,8 +45,12 @@ struct type_lists *sy_typelists_create(void) {
 static void tlist_free(tlist *t) {
     free(t->off);
     free(t->ev);
+    free(t->sec);
+    free(t->ms);
     t->off = NULL;
     t->ev = NULL;
+    t->sec = NULL;
+    t->ms = NULL;
     t->n_ids = 0;
     t->done = 0;
 }
@@ -54,6 +62,15 @@ void sy_typelists_destroy(struct type_lists *x) {
     free(x->lists);
     pthread_mutex_destroy(&x->lock);
     free(x);
+}
+
+/* ts / 1000 and ts % 1000 when ts fits the seconds column ([0, 2^32) s);
+ * 0 otherwise. */
+static int sec_of(int64_t ts, uint32_t *sec, uint16_t *ms) {
+    if (ts < 0 || ts / 1000 > (int64_t)UINT32_MAX) return 0;
+    *sec = (uint32_t)(ts / 1000);
+    *ms = (uint16_t)(ts % 1000);
+    return 1;
 }
 
 static int cmp_tev(const void *a, const void *b) {
@@ -74,13 +91,14 @@ static int tlist_build(const sy_engine *e, tlist *t) {
         if (c > max_id) max_id = c;
     }
     uint32_t n_ids = n ? max_id + 1 : 0;
-    uint32_t *off = calloc((size_t)n_ids + 1, sizeof *off);
-    sy_engine_tev *ev = malloc((n ? n : 1) * sizeof *ev);
+    uint32_t *off = sy_alloc_scan(((size_t)n_ids + 1) * sizeof *off);
+    sy_engine_tev *ev = sy_alloc_scan((n ? n : 1) * sizeof *ev);
     if (!off || !ev) {
         free(off);
         free(ev);
         return SY_E_NOMEM;
     }
+    memset(off, 0, ((size_t)n_ids + 1) * sizeof *off);
     for (size_t i = 0; i < n; i++) {
         uint32_t pos = tl->pos[i];
         off[e->chunks[pos >> CHUNK_BITS]->contact[pos & (CHUNK - 1)] + 1]++;
@@ -110,9 +128,25 @@ static int tlist_build(const sy_engine *e, tlist *t) {
                 break;
             }
     }
+    /* whole seconds beside the times: a funnel searches a contact's lists
+     * by second, and four bytes an event stream four times faster than
+     * sixteen */
+    uint32_t *sec = sy_alloc_scan((n ? n : 1) * sizeof *sec);
+    uint16_t *ms = sy_alloc_scan((n ? n : 1) * sizeof *ms);
+    int fits = sec && ms;
+    for (size_t i = 0; fits && i < n; i++)
+        fits = sec_of(ev[i].ts, &sec[i], &ms[i]);
+    if (!fits) { /* out of memory too: the lists work without the columns */
+        free(sec);
+        free(ms);
+        sec = NULL;
+        ms = NULL;
+    }
     tlist_free(t);
     t->off = off;
     t->ev = ev;
+    t->sec = sec;
+    t->ms = ms;
     t->n_ids = n_ids;
     t->done = n;
     return 0;
@@ -144,13 +178,21 @@ typedef struct tpart {
     int rc;
 } tpart;
 
+#define PREFETCH_AHEAD 8 /* contacts */
+
 static void *tpart_run(void *arg) {
     tpart *p = arg;
     const sy_engine_tev *lists[SY_TYPELISTS_MAX];
+    sy_engine_tsec secs[SY_TYPELISTS_MAX];
     size_t counts[SY_TYPELISTS_MAX];
     size_t di[SY_TYPELISTS_MAX] = {0};
     sy_engine_tev *merged[SY_TYPELISTS_MAX] = {0};
+    uint32_t *merged_sec[SY_TYPELISTS_MAX] = {0};
+    uint16_t *merged_ms[SY_TYPELISTS_MAX] = {0};
     size_t cap[SY_TYPELISTS_MAX] = {0};
+    int have_sec = 1;
+    for (int k = 0; k < p->n; k++)
+        have_sec &= p->lists[k]->sec != NULL;
     const tlist *first = p->lists[0];
     /* delta cursors start at the first entry of a contact >= lo */
     for (int k = 0; k < p->n; k++) {
@@ -167,6 +209,22 @@ static void *tpart_run(void *arg) {
     /* contacts with a step-1 event: packed ones, and the step-1 delta's */
     size_t d0 = di[0];
     for (uint32_t c = p->lo; c < p->hi && p->rc == 0; c++) {
+        /* a contact's lists lie in as many arrays as the question has
+         * types, and the callback's first reads of them (first and last
+         * event) stall on memory: ask for them a few contacts ahead */
+        for (int k = 0; k < p->n; k++) {
+            const tlist *t = p->lists[k];
+            if (c + PREFETCH_AHEAD < t->n_ids) {
+                uint32_t a = t->off[c + PREFETCH_AHEAD], b = t->off[c + PREFETCH_AHEAD + 1];
+                if (have_sec) {
+                    __builtin_prefetch(t->sec + a);
+                    if (b > a) __builtin_prefetch(t->sec + b - 1);
+                } else {
+                    __builtin_prefetch(t->ev + a);
+                    if (b > a) __builtin_prefetch(t->ev + b - 1);
+                }
+            }
+        }
         int in_packed = c < first->n_ids && first->off[c] != first->off[c + 1];
         int in_delta = d0 < p->n_dl[0] && p->dl[0][d0].contact == c;
         if (!in_packed && !in_delta) {
@@ -179,9 +237,11 @@ static void *tpart_run(void *arg) {
         if (p->only && !roaring_bitmap_contains(p->only, c)) continue;
         /* (no merged_into test: these scans run only while nothing is
          * merged, and reading it streamed the whole contacts array) */
+        int sec_ok = have_sec;
         for (int k = 0; k < p->n; k++) {
             const tlist *t = p->lists[k];
             const sy_engine_tev *base = c < t->n_ids ? t->ev + t->off[c] : NULL;
+            size_t at = c < t->n_ids ? t->off[c] : 0;
             size_t nb = c < t->n_ids ? t->off[c + 1] - t->off[c] : 0;
             while (di[k] < p->n_dl[k] && p->dl[k][di[k]].contact < c)
                 di[k]++;
@@ -191,17 +251,22 @@ static void *tpart_run(void *arg) {
             size_t nd = de - di[k];
             if (!nd) {
                 lists[k] = base;
+                if (have_sec) secs[k] = (sy_engine_tsec){t->sec + at, t->ms + at};
                 counts[k] = nb;
                 continue;
             }
             if (nb + nd > cap[k]) {
                 size_t nc = (nb + nd) * 2;
                 sy_engine_tev *m = realloc(merged[k], nc * sizeof *m);
-                if (!m) {
+                if (m) merged[k] = m;
+                uint32_t *ms = realloc(merged_sec[k], nc * sizeof *ms);
+                if (ms) merged_sec[k] = ms;
+                uint16_t *mm = realloc(merged_ms[k], nc * sizeof *mm);
+                if (mm) merged_ms[k] = mm;
+                if (!m || !ms || !mm) {
                     p->rc = SY_E_NOMEM;
                     break;
                 }
-                merged[k] = m;
                 cap[k] = nc;
             }
             size_t i = 0, j = di[k], o = 0;
@@ -211,14 +276,20 @@ static void *tpart_run(void *arg) {
                 else
                     merged[k][o++] = p->dl[k][j++].ev;
             }
+            for (size_t x = 0; sec_ok && x < o; x++)
+                sec_ok = sec_of(merged[k][x].ts, &merged_sec[k][x], &merged_ms[k][x]);
             lists[k] = merged[k];
+            secs[k] = (sy_engine_tsec){merged_sec[k], merged_ms[k]};
             counts[k] = o;
             di[k] = de;
         }
-        if (p->rc == 0) p->fn(p->ctx, c, lists, counts, p->n);
+        if (p->rc == 0) p->fn(p->ctx, c, lists, sec_ok ? secs : NULL, counts, p->n);
     }
-    for (int k = 0; k < p->n; k++)
+    for (int k = 0; k < p->n; k++) {
         free(merged[k]);
+        free(merged_sec[k]);
+        free(merged_ms[k]);
+    }
     return NULL;
 }
 

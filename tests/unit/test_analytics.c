@@ -596,6 +596,14 @@ static void test_funnels(void **state) {
     assert_true(telling > 40);
 }
 
+/* the same funnels searched by millisecond times instead of the seconds
+ * columns (what times outside [0, 2^32) s use) */
+static void test_funnels_by_times(void **state) {
+    an_funnel_times_only = 1;
+    test_funnels(state);
+    an_funnel_times_only = 0;
+}
+
 /* median_ms and a breakdown by an event dimension use "the chain that gave
  * them their level (the first chain to reach it)" (docs/metrics.md); this
  * once returned the last chain when a contact did not complete the funnel. */
@@ -1219,6 +1227,7 @@ static int setup3(void **state) {
 #define ALL(setup)                                                                                 \
     cmocka_unit_test_setup_teardown(test_engine_order, setup, teardown),                           \
         cmocka_unit_test_setup_teardown(test_funnels, setup, teardown),                            \
+        cmocka_unit_test_setup_teardown(test_funnels_by_times, setup, teardown),                   \
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),                          \
         cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),                            \
         cmocka_unit_test_setup_teardown(test_trends, setup, teardown)

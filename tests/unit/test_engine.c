@@ -336,9 +336,15 @@ typedef struct lists_check {
 } lists_check;
 
 static void lists_fn(void *ctx, uint32_t contact, const sy_engine_tev *const *lists,
-                     const size_t *counts, int n) {
+                     const sy_engine_tsec *secs, const size_t *counts, int n) {
     lists_check *c = ctx;
     assert_int_equal(n, 2);
+    assert_non_null(secs); /* every test time is >= 0 */
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < counts[k]; i++) {
+            assert_int_equal(secs[k].sec[i], lists[k][i].ts / 1000);
+            assert_int_equal(secs[k].ms[i], lists[k][i].ts % 1000);
+        }
     assert_true(contact <= N_CONTACTS && counts[0] > 0);
     for (int k = 0; k < 2; k++)
         for (size_t i = 0; i < counts[k]; i++) {
@@ -414,11 +420,120 @@ static void test_analytics_scans(void **state) {
     sy_engine_destroy(e);
 }
 
+/* sy_engine_day_blocks: every block's bitmaps equal the day sets and the
+ * first-day sets, over blocks holding arrays (sparse) and bitsets (dense),
+ * with an empty block between; merges and non-activity first types are
+ * refused. */
+enum { BLK_DAYS = 6 };
+typedef struct blocks_check {
+    sy_idset *day[BLK_DAYS], *first[BLK_DAYS];
+    int calls, bad;
+    uint32_t blocks_seen;
+} blocks_check;
+
+static void bits_vs_set(blocks_check *c, uint32_t b, const uint64_t *bits, const sy_idset *set) {
+    for (uint32_t w = 0; w < SY_BLOCK_WORDS; w++)
+        for (uint32_t j = 0; j < 64; j++) {
+            uint32_t id = b * SY_BLOCK_IDS + w * 64 + j;
+            int got = bits && ((bits[w] >> j) & 1);
+            if (got != sy_idset_contains(set, id)) c->bad++;
+        }
+}
+
+static void blocks_fn(void *ctx, uint32_t b, const uint64_t *const *active,
+                      const uint64_t *const *first) {
+    blocks_check *c = ctx;
+    c->calls++;
+    c->blocks_seen |= 1u << b;
+    for (int i = 0; i < BLK_DAYS; i++) {
+        bits_vs_set(c, b, active[i], c->day[i]);
+        bits_vs_set(c, b, first[i], c->first[i]);
+    }
+}
+
+static void test_day_blocks(void **state) {
+    (void)state;
+    sy_engine *e = sy_engine_create();
+    const int64_t t0 = 1700000000000LL; /* day sets in Asia/Shanghai */
+    const int64_t day0 = (t0 + 8 * 3600000LL) / 86400000LL;
+    static sy_engine_event ev[120000];
+    size_t n = 0;
+    uint64_t r = 7;
+    for (int d = 0; d < BLK_DAYS; d++) {
+        /* block 0: a few hundred ids a day (arrays); block 1: most of
+         * 10,000 ids (bitsets); block 3: a handful; block 2: none */
+        for (uint32_t k = 0; k < 10000; k++) {
+            r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+            uint32_t x = (uint32_t)(r >> 33);
+            uint32_t id = k < 300 ? 1 + k : k < 9000 ? SY_BLOCK_IDS + k : 3 * SY_BLOCK_IDS + k;
+            if (k < 300 && x % 3) continue;
+            if (k >= 9000 && x % 50) continue;
+            sy_engine_event *v = &ev[n++];
+            memset(v, 0, sizeof *v);
+            v->contact = id;
+            v->type = x % 4 == 0 ? 2 : 1;
+            v->ts = t0 + d * 86400000LL + (int64_t)(x % 80000000);
+        }
+    }
+    /* one system event of type 5 */
+    memset(&ev[n], 0, sizeof ev[n]);
+    ev[n].contact = 5;
+    ev[n].type = 5;
+    ev[n].flags = SY_EV_SYSTEM;
+    ev[n++].ts = t0;
+    assert_int_equal(sy_engine_append(e, ev, n), 0);
+    blocks_check a = {0}, b = {0};
+    assert_int_equal(sy_engine_active_day_sets(e, "Asia/Shanghai", -1, day0, BLK_DAYS, a.day), 0);
+    for (int d = 0; d < BLK_DAYS; d++)
+        a.first[d] = sy_idset_create();
+    /* first type-2 day of each contact, by brute force */
+    static int64_t first_ts[4 * SY_BLOCK_IDS];
+    memset(first_ts, 0, sizeof first_ts);
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].type == 2 && (!first_ts[ev[i].contact] || ev[i].ts < first_ts[ev[i].contact]))
+            first_ts[ev[i].contact] = ev[i].ts;
+    for (uint32_t id = 0; id < 4 * SY_BLOCK_IDS; id++) {
+        int64_t d = first_ts[id] ? (first_ts[id] + 8 * 3600000LL) / 86400000LL - day0 : -1;
+        if (d >= 0 && d < BLK_DAYS) sy_idset_add(a.first[d], id);
+    }
+    memcpy(b.day, a.day, sizeof a.day);
+    memcpy(b.first, a.first, sizeof a.first);
+    void *ctx[2] = {&a, &b};
+    assert_int_equal(sy_engine_day_blocks(e, "Asia/Shanghai", -1, day0, BLK_DAYS, 2, day0, BLK_DAYS,
+                                          blocks_fn, ctx),
+                     0);
+    assert_int_equal(a.bad + b.bad, 0);
+    assert_true(sy_engine_blocks_in_place());                      /* Debian 12's CRoaring 0.2.66 */
+    assert_int_equal(a.blocks_seen | b.blocks_seen, 1u | 2u | 8u); /* block 2 is empty */
+    assert_int_equal(a.blocks_seen & b.blocks_seen, 0);            /* one thread a block */
+    /* an idset's block: in place or spread into the scratch */
+    static uint64_t scratch[SY_BLOCK_WORDS];
+    blocks_check c = {0};
+    for (uint32_t blk = 0; blk < 4; blk++)
+        bits_vs_set(&c, blk, sy_idset_block(a.day[2], blk, scratch), a.day[2]);
+    assert_int_equal(c.bad, 0);
+    assert_null(sy_idset_block(a.day[2], 2, scratch));
+    /* refused: a first type that is not activity, and merged contacts */
+    assert_int_equal(sy_engine_day_blocks(e, "Asia/Shanghai", -1, day0, BLK_DAYS, 5, day0, BLK_DAYS,
+                                          blocks_fn, ctx),
+                     SY_E_UNSUPPORTED);
+    sy_engine_merge(e, 2, 1);
+    assert_int_equal(sy_engine_day_blocks(e, "Asia/Shanghai", -1, day0, BLK_DAYS, 2, day0, BLK_DAYS,
+                                          blocks_fn, ctx),
+                     SY_E_UNSUPPORTED);
+    for (int d = 0; d < BLK_DAYS; d++) {
+        sy_idset_destroy(a.day[d]);
+        sy_idset_destroy(a.first[d]);
+    }
+    sy_engine_destroy(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_idset),
         cmocka_unit_test(test_analytics_scans),
+        cmocka_unit_test(test_day_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
