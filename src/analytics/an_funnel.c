@@ -289,9 +289,9 @@ static inline __attribute__((always_inline)) size_t sec_lower(const uint32_t *v,
     (secs ? sec_lower(secs[k].sec, counts[k], (b) / 1000) : tev_lower(lists[k], counts[k], (b)))
 #define SS_SEC(k, i) (secs ? (int64_t)secs[k].sec[i] : lists[k][i].ts / 1000)
 
-static void funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists,
-                                const sy_engine_tsec *secs, const size_t *counts, size_t first,
-                                int n) {
+static inline __attribute__((always_inline)) void
+funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists,
+                    const sy_engine_tsec *secs, const size_t *counts, size_t first, int n) {
     const fplan *p = c->p;
     int64_t s0 = SS_SEC(0, first);
     /* times of the seconds <= s0 + window, before to */
@@ -445,6 +445,69 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
     int reach[AN_MAX_STEPS];
     int lvl = an_funnel_level(c->ts, c->m, k, p->n_steps, p->window_ms, 0, reach);
     funnel_count(c, contact, lvl, reach, c->ts, c->pos);
+}
+
+/* funnel_lists' loop over one thread's contacts, on the lists as the
+ * engine packed them: a contact without a step-2 event (a third of them or
+ * more) is settled from its step-1 seconds alone; every other one gets its
+ * views of the lists and goes through funnel_lists. Calling back per
+ * contact cost more than the funnel itself. */
+static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine_tcol *col, int n) {
+    fctx *c = vctx;
+    const fplan *p = c->p;
+    const sy_engine_tcol *c0 = &col[0], *c2 = p->step2_list > 0 ? &col[p->step2_list] : NULL;
+    /* the no-step-2 shortcut, as in funnel_lists, on whole seconds */
+    if (an_funnel_times_only || p->from_ms < 0 || p->from_ms % 1000 || p->to_ms % 1000) c2 = NULL;
+    const int64_t from_s = p->from_ms / 1000, to_s = p->to_ms / 1000;
+    const sy_engine_tev *lists[SY_TYPELISTS_MAX];
+    sy_engine_tsec secs[SY_TYPELISTS_MAX];
+    size_t counts[SY_TYPELISTS_MAX];
+    const int reach[AN_MAX_STEPS] = {0};
+    uint32_t end = hi < c0->n_ids ? hi : c0->n_ids;
+    if (!c->who && lo < end) {
+        /* room for every duration up front: growing by copies cost more
+         * than the durations themselves; at most one per contact with an
+         * event of the second list */
+        const sy_engine_tcol *cs = &col[n > 1 ? 1 : 0];
+        uint32_t top = end < cs->n_ids ? end : cs->n_ids;
+        size_t most = top > lo ? cs->off[top] - cs->off[lo] : 0;
+        if (most > (size_t)(end - lo)) most = end - lo;
+        for (int s = 1; s < p->n_steps && most; s++)
+            if (c->cap_dt[s] < most) {
+                int64_t *d = realloc(c->dts[s], most * sizeof *d);
+                if (!d) break; /* funnel_count grows it as it goes */
+                c->dts[s] = d;
+                c->cap_dt[s] = most;
+            }
+    }
+    for (uint32_t id = lo; id < end && !c->oom; id++) {
+        uint32_t o = c0->off[id], e = c0->off[id + 1];
+        if (o == e) continue;
+        size_t a = 0;
+        int started = 0;
+        if (c2) {
+            a = sec_lower(c0->sec + o, e - o, from_s);
+            started = a < e - o && c0->sec[o + a] < to_s;
+            if (id >= c2->n_ids || c2->off[id] == c2->off[id + 1]) {
+                if (started)
+                    funnel_count(c, id, 1, reach, &c0->ev[o + a].ts, &c0->ev[o + a].pos);
+                else
+                    funnel_count(c, id, 0, NULL, NULL, NULL);
+                continue;
+            }
+        }
+        for (int k = 0; k < n; k++) {
+            const sy_engine_tcol *ck = &col[k];
+            uint32_t x = id < ck->n_ids ? ck->off[id] : 0, y = id < ck->n_ids ? ck->off[id + 1] : 0;
+            lists[k] = ck->ev + x;
+            secs[k] = (sy_engine_tsec){ck->sec + x, ck->ms + x};
+            counts[k] = y - x;
+        }
+        if (c2 && p->distinct && started && (a + 1 == e - o || c0->sec[o + a + 1] >= to_s))
+            funnel_single_start(c, id, lists, secs, counts, a, n);
+        else
+            funnel_lists(c, id, lists, secs, counts, n);
+    }
 }
 
 static int64_t select_kth(int64_t *v, size_t n, size_t k);
@@ -638,7 +701,7 @@ static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, js
 static int funnel_run(an_q *q, fplan *p, void **ptrs) {
     if (!p->strict && !p->slow_steps && p->n_lists > 0) {
         int rc = sy_engine_scan_type_lists(q->an->engine, p->list_types, p->n_lists, q->only,
-                                           AN_THREADS, funnel_lists, ptrs);
+                                           AN_THREADS, funnel_lists, funnel_columns, ptrs);
         if (rc != SY_E_UNSUPPORTED) return rc;
     }
     return sy_engine_scan_contacts(q->an->engine, q->only, AN_THREADS, funnel_contact, ptrs);

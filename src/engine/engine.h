@@ -283,8 +283,27 @@ typedef struct sy_engine_tsec {
 typedef void (*sy_engine_typelists_fn)(void *ctx, uint32_t contact,
                                        const sy_engine_tev *const *lists,
                                        const sy_engine_tsec *secs, const size_t *counts, int n);
+/* The packed lists themselves, for a caller's own loop over contacts
+ * [lo, hi): contact c has cols[k].off[c + 1] - cols[k].off[c] events of
+ * types[k] from index cols[k].off[c] of ev, sec and ms when c <
+ * cols[k].n_ids, none otherwise. */
+typedef struct sy_engine_tcol {
+    const uint32_t *off;
+    uint32_t n_ids;
+    const sy_engine_tev *ev;
+    const uint32_t *sec; /* ev[i].ts / 1000 */
+    const uint16_t *ms;  /* ev[i].ts % 1000 */
+} sy_engine_tcol;
+typedef void (*sy_engine_tcols_fn)(void *ctx, uint32_t lo, uint32_t hi, const sy_engine_tcol *cols,
+                                   int n);
+/* cols_fn (may be NULL): when the lists can be handed out as they are (no
+ * events appended since they were packed, every time in the seconds
+ * columns' range, `only` NULL), each thread t calls cols_fn(ctx[t], lo, hi,
+ * cols, n) once for its range instead of fn for each contact; the caller
+ * visits, among [lo, hi), the contacts with an event of types[0]. */
 int sy_engine_scan_type_lists(sy_engine *e, const int *types, int n_types, const sy_idset *only,
-                              int threads, sy_engine_typelists_fn fn, void **ctx);
+                              int threads, sy_engine_typelists_fn fn, sy_engine_tcols_fn cols_fn,
+                              void **ctx);
 /* |a ∩ b| without building it. */
 uint64_t sy_idset_and_count(const sy_idset *a, const sy_idset *b);
 /* Writes every id, ascending, to out (sy_idset_count(s) entries). */

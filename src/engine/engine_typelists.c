@@ -174,6 +174,7 @@ typedef struct tpart {
     const roaring_bitmap_t *only;
     uint32_t lo, hi;
     sy_engine_typelists_fn fn;
+    sy_engine_tcols_fn cols_fn; /* set when the lists are handed out whole */
     void *ctx;
     int rc;
 } tpart;
@@ -182,6 +183,15 @@ typedef struct tpart {
 
 static void *tpart_run(void *arg) {
     tpart *p = arg;
+    if (p->cols_fn) {
+        sy_engine_tcol cols[SY_TYPELISTS_MAX];
+        for (int k = 0; k < p->n; k++) {
+            const tlist *t = p->lists[k];
+            cols[k] = (sy_engine_tcol){t->off, t->n_ids, t->ev, t->sec, t->ms};
+        }
+        p->cols_fn(p->ctx, p->lo, p->hi, cols, p->n);
+        return NULL;
+    }
     const sy_engine_tev *lists[SY_TYPELISTS_MAX];
     sy_engine_tsec secs[SY_TYPELISTS_MAX];
     size_t counts[SY_TYPELISTS_MAX];
@@ -294,7 +304,8 @@ static void *tpart_run(void *arg) {
 }
 
 int sy_engine_scan_type_lists(sy_engine *e, const int *types, int n_types, const sy_idset *only,
-                              int threads, sy_engine_typelists_fn fn, void **ctx) {
+                              int threads, sy_engine_typelists_fn fn, sy_engine_tcols_fn cols_fn,
+                              void **ctx) {
     if (n_types < 1 || n_types > SY_TYPELISTS_MAX) return SY_E_INVALID;
     if (threads < 1) threads = 1;
     if (threads > 8) threads = 8;
@@ -353,6 +364,8 @@ int sy_engine_scan_type_lists(sy_engine *e, const int *types, int n_types, const
         }
     }
     /* the mutex stays held: another question could rebuild a list */
+    for (int k = 0; cols_fn && k < n_types; k++)
+        if (n_dl[k] || !lists[k]->sec || only) cols_fn = NULL;
     if (rc == 0) {
         /* split the contacts of step 1 evenly by events */
         uint32_t n_ids = lists[0]->n_ids;
@@ -365,13 +378,13 @@ int sy_engine_scan_type_lists(sy_engine *e, const int *types, int n_types, const
         size_t per = total / (size_t)threads + 1;
         for (uint32_t c = 0; c < lists[0]->n_ids && np < threads - 1; c++)
             if (lists[0]->off[c + 1] >= per * (size_t)(np + 1)) {
-                parts[np] = (tpart){e,     lists, n_types, dl,      n_dl, only ? only->r : NULL,
-                                    start, c + 1, fn,      ctx[np], 0};
+                parts[np] = (tpart){e,     lists, n_types, dl,      n_dl,    only ? only->r : NULL,
+                                    start, c + 1, fn,      cols_fn, ctx[np], 0};
                 np++;
                 start = c + 1;
             }
-        parts[np] = (tpart){e,     lists, n_types, dl,      n_dl, only ? only->r : NULL,
-                            start, n_ids, fn,      ctx[np], 0};
+        parts[np] = (tpart){e,     lists, n_types, dl,      n_dl,    only ? only->r : NULL,
+                            start, n_ids, fn,      cols_fn, ctx[np], 0};
         np++;
         pthread_t tid[8];
         int started[8] = {0};

@@ -333,6 +333,7 @@ typedef struct lists_check {
     uint64_t n[N_CONTACTS + 1][2];
     int64_t ts_sum[N_CONTACTS + 1][2];
     int ordered;
+    int cols_calls;
 } lists_check;
 
 static void lists_fn(void *ctx, uint32_t contact, const sy_engine_tev *const *lists,
@@ -354,17 +355,44 @@ static void lists_fn(void *ctx, uint32_t contact, const sy_engine_tev *const *li
         }
 }
 
+/* The same through the packed columns: one call per thread. */
+static void lists_cols_fn(void *ctx, uint32_t lo, uint32_t hi, const sy_engine_tcol *cols, int n) {
+    lists_check *c = ctx;
+    c->cols_calls++;
+    for (uint32_t id = lo; id < hi; id++) {
+        if (id >= cols[0].n_ids || cols[0].off[id] == cols[0].off[id + 1]) continue;
+        const sy_engine_tev *lists[2];
+        sy_engine_tsec secs[2];
+        size_t counts[2];
+        for (int k = 0; k < n; k++) {
+            uint32_t a = id < cols[k].n_ids ? cols[k].off[id] : 0;
+            uint32_t b = id < cols[k].n_ids ? cols[k].off[id + 1] : 0;
+            lists[k] = cols[k].ev + a;
+            secs[k] = (sy_engine_tsec){cols[k].sec + a, cols[k].ms + a};
+            counts[k] = b - a;
+        }
+        lists_fn(ctx, id, lists, secs, counts, n);
+    }
+}
+
 /* Per-type lists (no merges): every contact with a type-2 event, its type-2
- * and type-4 events, in time order. */
-static void check_lists(sy_engine *e, int n_ev) {
+ * and type-4 events, in time order; handed out as columns when nothing was
+ * appended since they were packed (want_cols), contact by contact
+ * otherwise. */
+static void check_lists(sy_engine *e, int n_ev, int want_cols) {
     static lists_check a, b;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
     a.ordered = b.ordered = 1;
     void *ctx[2] = {&a, &b};
     int types[2] = {2, 4};
-    assert_int_equal(sy_engine_scan_type_lists(e, types, 2, NULL, 2, lists_fn, ctx), 0);
+    assert_int_equal(sy_engine_scan_type_lists(e, types, 2, NULL, 2, lists_fn, lists_cols_fn, ctx),
+                     0);
     assert_true(a.ordered && b.ordered);
+    if (want_cols)
+        assert_true(a.cols_calls == 1 && b.cols_calls <= 1);
+    else
+        assert_int_equal(a.cols_calls + b.cols_calls, 0);
     for (uint32_t c = 1; c <= N_CONTACTS; c++) {
         uint64_t n2 = 0, n4 = 0;
         int64_t s2 = 0, s4 = 0;
@@ -391,7 +419,7 @@ static void test_analytics_scans(void **state) {
     check_scans(e, merged_into, N_EV);
     assert_int_equal(sy_engine_compact(e), 0);
     check_scans(e, merged_into, N_EV);
-    check_lists(e, N_EV); /* builds the lists */
+    check_lists(e, N_EV, 1); /* builds the lists */
     /* a few appends: served as a delta merged into the packed lists */
     for (int i = 0; i < 50; i++) {
         all_evs[N_EV + i] = evs[(i * 397) % N_EV];
@@ -399,7 +427,7 @@ static void test_analytics_scans(void **state) {
         all_evs[N_EV + i].ts += i % 2 ? 1000 * (i + 1) : -3 * 86400000LL - 1000 * i;
     }
     assert_int_equal(sy_engine_append(e, all_evs + N_EV, 50), 0);
-    check_lists(e, N_EV + 50);
+    check_lists(e, N_EV + 50, 0);
     check_scans(e, merged_into, N_EV + 50); /* indexes brought up to date, no merges */
     sy_engine_merge(e, 7, 3);
     merged_into[7] = 3;
@@ -409,7 +437,7 @@ static void test_analytics_scans(void **state) {
     {
         int types[2] = {2, 4};
         void *ctx[2] = {NULL, NULL};
-        assert_int_equal(sy_engine_scan_type_lists(e, types, 2, NULL, 2, lists_fn, ctx),
+        assert_int_equal(sy_engine_scan_type_lists(e, types, 2, NULL, 2, lists_fn, NULL, ctx),
                          SY_E_UNSUPPORTED); /* merged contacts: callers scan contacts */
     }
     sy_engine_unmerge(e, 7);
