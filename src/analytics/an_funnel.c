@@ -5,6 +5,7 @@
  * seconds, a chain per step-1 event, each later step extending the chain of
  * the step before it when it comes no later than the chain's start +
  * window. Strict funnels need the steps to be consecutive activity events. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,24 +518,24 @@ static int64_t select_kth(int64_t *v, size_t n, size_t k);
  * top 16 bits finds the bucket holding it, and only that bucket is copied
  * and selected from. Returns 1 and sets *out, 0 when there are no values,
  * -1 when out of memory. */
-static int median_of(const int64_t *const *parts, const size_t *counts, int np, int64_t *out) {
+static int median_of(const int64_t *const *parts, const size_t *counts, int np, int64_t bound,
+                     int64_t *out) {
     size_t n = 0;
-    int64_t max = 0;
-    for (int t = 0; t < np; t++) {
+    for (int t = 0; t < np; t++)
         n += counts[t];
-        for (size_t i = 0; i < counts[t]; i++)
-            if (parts[t][i] > max) max = parts[t][i];
-    }
     if (n == 0) return 0;
     size_t k = (n - 1) / 2;
+    /* buckets of 2^shift ms over [0, bound); anything above lands in the
+     * last one, so the answer is exact whatever the values */
     int shift = 0;
-    while ((max >> shift) >= 65536)
+    while ((bound >> shift) >= 65536)
         shift++;
+#define BUCKET(v) ((size_t)((v) >> shift) < 65535 ? (size_t)((v) >> shift) : 65535)
     uint32_t *hist = calloc(65536, sizeof *hist);
     if (!hist) return -1;
     for (int t = 0; t < np; t++)
         for (size_t i = 0; i < counts[t]; i++)
-            hist[parts[t][i] >> shift]++;
+            hist[BUCKET(parts[t][i])]++;
     size_t b = 0, below = 0;
     while (below + hist[b] <= k)
         below += hist[b++];
@@ -545,10 +546,51 @@ static int median_of(const int64_t *const *parts, const size_t *counts, int np, 
     size_t o = 0;
     for (int t = 0; t < np; t++)
         for (size_t i = 0; i < counts[t]; i++)
-            if ((size_t)(parts[t][i] >> shift) == b) v[o++] = parts[t][i];
+            if (BUCKET(parts[t][i]) == b) v[o++] = parts[t][i];
+#undef BUCKET
     *out = select_kth(v, nb, k - below);
     free(v);
     return 1;
+}
+
+/* The medians of steps 1.. (durations from the previous step), steps
+ * shared out over two threads: each median reads every duration of its
+ * step twice. */
+typedef struct median_job {
+    const fctx *ctx; /* AN_THREADS */
+    int from, n_steps;
+    int64_t bound;
+    int64_t m[AN_MAX_STEPS];
+    int r[AN_MAX_STEPS]; /* median_of's answer */
+} median_job;
+
+static void *median_run(void *arg) {
+    median_job *j = arg;
+    for (int s = j->from; s < j->n_steps; s += 2) {
+        const int64_t *parts[AN_THREADS];
+        size_t counts[AN_THREADS];
+        for (int t = 0; t < AN_THREADS; t++)
+            parts[t] = j->ctx[t].dts[s], counts[t] = j->ctx[t].n_dt[s];
+        j->r[s] = median_of(parts, counts, AN_THREADS, j->bound, &j->m[s]);
+    }
+    return NULL;
+}
+
+/* Fills m[s], r[s] for s in [1, n_steps). */
+static void step_medians(const fctx *ctx, int n_steps, int64_t bound, int64_t *m, int *r) {
+    median_job j[2] = {{ctx, 1, n_steps, bound, {0}, {0}}, {ctx, 2, n_steps, bound, {0}, {0}}};
+    pthread_t tid;
+    int started = n_steps > 2 && pthread_create(&tid, NULL, median_run, &j[1]) == 0;
+    median_run(&j[0]);
+    if (started)
+        pthread_join(tid, NULL);
+    else
+        median_run(&j[1]);
+    for (int s = 1; s < n_steps; s++) {
+        const median_job *o = &j[(s - 1) % 2];
+        m[s] = o->m[s];
+        r[s] = o->r[s];
+    }
 }
 
 /* The k-th smallest of v[0..n) (Hoare's selection; v is reordered). */
@@ -756,15 +798,16 @@ int an_funnel(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
         if (t) an_groups_merge(&ctx[0].groups, &ctx[t].groups);
     }
     json_t *steps = json_array();
+    int64_t med[AN_MAX_STEPS];
+    int med_r[AN_MAX_STEPS];
+    /* a chain's step follows the previous one within the window (whole
+     * seconds: up to 999 ms more) */
+    step_medians(ctx, p.n_steps, p.window_ms + 1000, med, med_r);
     for (int s = 0; s < p.n_steps; s++) {
         json_t *median = json_null();
         if (s > 0) {
-            const int64_t *parts[AN_THREADS];
-            size_t counts[AN_THREADS];
-            for (int t = 0; t < AN_THREADS; t++)
-                parts[t] = ctx[t].dts[s], counts[t] = ctx[t].n_dt[s];
-            int64_t m;
-            int r = median_of(parts, counts, AN_THREADS, &m);
+            int64_t m = med[s];
+            int r = med_r[s];
             if (r < 0) {
                 rc = sy_err_set(e, SY_E_NOMEM, "out of memory");
                 json_decref(steps);
