@@ -186,19 +186,6 @@ size_t sy_engine_scan_type(sy_engine *e, int type, int64_t from, int64_t to, sy_
  * out[i] is then NULL). */
 int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t first_day, int n_days,
                               sy_idset **out);
-/* Called with contacts active on day index i (ascending; valid during the
- * call only): a day comes in several calls, one per block of 65,536 ids. */
-typedef void (*sy_engine_day_fn)(void *ctx, int i, const uint32_t *ids, size_t n);
-/* Calls fn(ctx[t], i, ids, n) for every day index i in [0, n_days) holding
- * any contact active (as in sy_engine_active_day_sets) on local day
- * first_day + i. Two threads take alternate blocks of 65,536 ids, thread t
- * calling with ctx[t]; a block's days come one after the other. Nothing is
- * copied but one block of one day at a time. Returns 0,
- * SY_E_UNSUPPORTED while contacts are merged (the day sets apply merges:
- * use those) or SY_E_NOMEM. */
-int sy_engine_active_days_each(sy_engine *e, const char *tz, int type, int64_t first_day,
-                               int n_days, sy_engine_day_fn fn, void *const ctx[2]);
-
 /* Sets as bitmaps, block by block: for block b (ids b * 65,536 ..
  * b * 65,536 + 65,535), word w of a block bitmap holds ids
  * b * 65,536 + 64 * w + j in bit j. */

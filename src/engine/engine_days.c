@@ -443,65 +443,6 @@ int sy_engine_active_day_arrays(sy_engine *e, const char *tz, int type, int64_t 
     return rc;
 }
 
-typedef struct each_part {
-    const day_key *k;
-    int64_t first_day;
-    int n_days, from;
-    sy_engine_day_fn fn;
-    void *ctx;
-    int rc;
-} each_part;
-
-/* Block by block (65,536 ids, a roaring container), every day of a block
- * before the next block: what the callback reads by contact id (a table,
- * say) stays in the cache across the days. Thread t takes the blocks
- * t, t + 2, ... */
-static void *each_run(void *arg) {
-    each_part *p = arg;
-    const day_key *k = p->k;
-    uint32_t *buf = malloc(65536 * sizeof *buf);
-    if (!buf) {
-        p->rc = SY_E_NOMEM;
-        return NULL;
-    }
-    uint32_t max = 0;
-    for (int i = 0; i < p->n_days; i++) {
-        const roaring_bitmap_t *src = key_day(k, p->first_day + i);
-        uint32_t m;
-        if (src && !roaring_bitmap_is_empty(src) && (m = roaring_bitmap_maximum(src)) > max)
-            max = m;
-    }
-    for (uint64_t b = (uint64_t)p->from; b <= (max >> 16); b += 2) {
-        for (int i = 0; i < p->n_days; i++) {
-            const roaring_bitmap_t *src = key_day(k, p->first_day + i);
-            if (!src) continue;
-            uint64_t lo = b ? roaring_bitmap_rank(src, (uint32_t)(b << 16) - 1) : 0;
-            uint64_t hi = roaring_bitmap_rank(src, (uint32_t)((b << 16) | 0xffff));
-            if (hi <= lo) continue;
-            roaring_bitmap_range_uint32_array(src, (size_t)lo, (size_t)(hi - lo), buf);
-            p->fn(p->ctx, i, buf, (size_t)(hi - lo));
-        }
-    }
-    free(buf);
-    return NULL;
-}
-
-int sy_engine_active_days_each(sy_engine *e, const char *tz, int type, int64_t first_day,
-                               int n_days, sy_engine_day_fn fn, void *const ctx[2]) {
-    struct day_index *x;
-    day_key *k;
-    int rc = key_open(e, tz, type, 1, &x, &k);
-    if (rc) return rc;
-    /* the key is only read from here on */
-    each_part parts[2];
-    for (int t = 0; t < 2; t++)
-        parts[t] = (each_part){k, first_day, n_days, t, fn, ctx[t], 0};
-    run_pair(each_run, &parts[0], &parts[1], n_days > 1);
-    rc = parts[0].rc ? parts[0].rc : parts[1].rc;
-    key_close(e, x);
-    return rc;
-}
-
 /* --- block bitmaps straight from roaring's containers ---
  * CRoaring 0.2 keeps each block of 65,536 ids in a container: an array, a
  * bitset or runs (roaring_array.h and containers/ of its headers). A bitset
