@@ -138,7 +138,20 @@ function startSiyu(bin, data) {
 // connections. (fetch adds about a millisecond of its own per request here,
 // which is most of a millisecond-scale answer.)
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-function httpCall(url, { method = 'GET', headers = {}, body } = {}) {
+// A kept-alive socket the server closed just as the agent handed it out
+// fails with ECONNRESET before the request reached the server (it happened
+// once after a streamed CSV export): such a request is sent once more.
+// Questions are read-only, and the few writes the bench makes (a tag
+// category, two tags and their members) are found by name or idempotent.
+async function httpCall(url, opts = {}) {
+    try {
+        return await httpOnce(url, opts);
+    } catch (err) {
+        if (err.code !== 'ECONNRESET') throw err;
+        return httpOnce(url, opts);
+    }
+}
+function httpOnce(url, { method = 'GET', headers = {}, body } = {}) {
     const data = body === undefined ? null : Buffer.isBuffer(body) ? body : Buffer.from(body);
     return new Promise((resolve, reject) => {
         const req = http.request(url, { method, agent, headers: { ...headers, ...(data ? { 'content-length': data.length } : {}) } }, (res) => {

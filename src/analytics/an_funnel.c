@@ -448,6 +448,75 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
     funnel_count(c, contact, lvl, reach, c->ts, c->pos);
 }
 
+/* funnel_columns for the commonest question: steps of distinct plain types,
+ * a range of whole seconds, no breakdown, no list of contacts, durations'
+ * room taken. funnel_single_start and funnel_count written out on the
+ * columns (no per-contact views, no call); a contact with several starts
+ * in range goes through funnel_lists. */
+static void funnel_plain(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n) {
+    const fplan *p = c->p;
+    const int64_t from_s = p->from_ms / 1000, to_s = p->to_ms / 1000, wsec = p->window_ms / 1000;
+    const sy_engine_tcol *c0 = &col[0], *c1 = &col[1];
+    for (uint32_t id = lo; id < end; id++) {
+        uint32_t o = c0->off[id], e = c0->off[id + 1];
+        if (o == e) continue;
+        uint32_t a = o + (uint32_t)sec_lower(c0->sec + o, e - o, from_s);
+        if (a == e || c0->sec[a] >= to_s) continue; /* level 0 */
+        if (id >= c1->n_ids || c1->off[id] == c1->off[id + 1]) {
+            c->reached[0]++; /* level 1: no step-2 event */
+            continue;
+        }
+        if (a + 1 < e && c0->sec[a + 1] < to_s) {
+            const sy_engine_tev *lists[SY_TYPELISTS_MAX];
+            sy_engine_tsec secs[SY_TYPELISTS_MAX];
+            size_t counts[SY_TYPELISTS_MAX];
+            for (int k = 0; k < n; k++) {
+                const sy_engine_tcol *ck = &col[k];
+                uint32_t x = id < ck->n_ids ? ck->off[id] : 0;
+                uint32_t y = id < ck->n_ids ? ck->off[id + 1] : 0;
+                lists[k] = ck->ev + x;
+                secs[k] = (sy_engine_tsec){ck->sec + x, ck->ms + x};
+                counts[k] = y - x;
+            }
+            funnel_lists(c, id, lists, secs, counts, n);
+            continue;
+        }
+        /* one start: as funnel_single_start */
+        const int64_t s0 = c0->sec[a];
+        const int64_t stop = s0 + wsec + 1 < to_s ? s0 + wsec + 1 : to_s;
+        uint32_t f[AN_MAX_STEPS], ko[AN_MAX_STEPS], kn[AN_MAX_STEPS];
+        f[0] = a;
+        int lvl = 1;
+        int64_t prev = s0;
+        for (int k = 1; k < n; k++) {
+            const sy_engine_tcol *ck = &col[k];
+            uint32_t x = id < ck->n_ids ? ck->off[id] : 0, y = id < ck->n_ids ? ck->off[id + 1] : 0;
+            ko[k] = x;
+            kn[k] = y - x;
+            uint32_t i = x + (uint32_t)sec_lower(ck->sec + x, y - x, prev > from_s ? prev : from_s);
+            if (i == y || ck->sec[i] >= stop) break;
+            f[k] = i;
+            prev = ck->sec[i];
+            lvl++;
+        }
+        uint32_t link[AN_MAX_STEPS];
+        link[lvl - 1] = f[lvl - 1];
+        for (int k = lvl - 2; k >= 1; k--) {
+            int64_t next = (int64_t)col[k + 1].sec[link[k + 1]] + 1;
+            link[k] = ko[k] +
+                      (uint32_t)sec_lower(col[k].sec + ko[k], kn[k], next < stop ? next : stop) - 1;
+        }
+        c->reached[0]++;
+        int64_t t0 = (int64_t)c0->sec[a] * 1000 + c0->ms[a];
+        for (int k = 1; k < lvl; k++) {
+            int64_t t = (int64_t)col[k].sec[link[k]] * 1000 + col[k].ms[link[k]], dt = t - t0;
+            t0 = t;
+            c->reached[k]++;
+            c->dts[k][c->n_dt[k]++] = dt > 0 ? dt : 0;
+        }
+    }
+}
+
 /* funnel_lists' loop over one thread's contacts, on the lists as the
  * engine packed them: a contact without a step-2 event (a third of them or
  * more) is settled from its step-1 seconds alone; every other one gets its
@@ -480,6 +549,13 @@ static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine
                 c->dts[s] = d;
                 c->cap_dt[s] = most;
             }
+        int room = 1;
+        for (int s = 1; s < p->n_steps; s++)
+            room &= c->cap_dt[s] - c->n_dt[s] >= most;
+        if (c2 && p->distinct && p->bd == AN_BD_NONE && room) {
+            funnel_plain(c, lo, end, col, n);
+            return;
+        }
     }
     for (uint32_t id = lo; id < end && !c->oom; id++) {
         uint32_t o = c0->off[id], e = c0->off[id + 1];

@@ -467,6 +467,7 @@ test('data scope: a sales rep sees only their contacts, never workspace totals',
   const adminTr = await ok(admin.post('/api/v1/analytics/trend', { event: '$active', measure: 'uniques', from, to }));
   const adminDau = await ok(admin.post('/api/v1/analytics/metric', { metric: 'dau', from, to }));
   const adminOrders = await ok(admin.post('/api/v1/analytics/trend', { event: 'order_paid', measure: 'uniques', from, to }));
+  const adminRet = await ok(admin.post('/api/v1/analytics/retention', { start_event: 'add_wechat', from, to, periods: 3 }));
   let tested = 0;
   for (const s of srv.demo.staff.filter((x) => x.role === 'sales' || x.role === 'store_manager')) {
     const me = await srv.login(s.username, s.password);
@@ -498,6 +499,15 @@ test('data scope: a sales rep sees only their contacts, never workspace totals',
     assert.ok(at.total.new_contacts <= mine);
     const ret = await ok(me.post('/api/v1/analytics/retention', { start_event: 'add_wechat', from, to, periods: 3 }));
     assert.ok(ret.cohorts.reduce((n, c) => n + c.size, 0) <= mine);
+    // each cohort within the admin's, and all of it active on its own day
+    // (the start event is activity): the scope cuts cohorts and cells alike
+    for (const [i, c] of ret.cohorts.entries()) {
+      const all = adminRet.cohorts[i];
+      assert.equal(c.cohort, all.cohort);
+      assert.ok(c.size <= all.size, `${s.username} cohort ${c.cohort}`);
+      if (c.values[0] !== null) assert.equal(c.values[0], c.size, `${s.username} cohort ${c.cohort} day 0`);
+      for (let k = 0; k < c.values.length; k++) if (c.values[k] !== null) assert.ok(c.values[k] <= all.values[k]);
+    }
     if (tr.series[0].total > 0) tested++;
   }
   assert.ok(tested >= 3, 'several scoped staff with activity in range');

@@ -153,6 +153,13 @@ static int setup_seed(void **state, uint64_t seed) {
             case 2:
                 t += 1000 - t % 1000;
                 break; /* the next second exactly */
+            case 3: {
+                /* whole minutes later, to the second or a millisecond
+                 * short of the next one: on the edge of a minute window */
+                static const int64_t edge[] = {0, 999, 1000};
+                t = t / 1000 * 1000 + (1 + (int64_t)rnd(f, 90)) * 60000 + edge[rnd(f, 3)];
+                break;
+            }
             default:
                 t += (int64_t)rnd(f, 20 * 60000);
                 break;
@@ -602,6 +609,72 @@ static void test_funnels_by_times(void **state) {
     an_funnel_times_only = 1;
     test_funnels(state);
     an_funnel_times_only = 0;
+}
+
+/* Loose funnels compare whole seconds (windowFunnel's unit): a step in the
+ * second start + window counts, one a second later does not, however few
+ * milliseconds apart; the range's end is exclusive to the millisecond.
+ * Hand-placed contacts on those edges, added to a fixture before its first
+ * funnel (so that the packed lists hold them), change the counts by
+ * exactly their own levels. */
+static void funnel_counts(fixture *f, int64_t *cnt) {
+    char fs[11], ts[11];
+    dstr(TODAY - 20, fs);
+    dstr(TODAY - 2, ts);
+    json_t *q = json_pack("{s:s,s:[{s:s},{s:s}],s:{s:i,s:s},s:s,s:s}", "kind", "funnel", "steps",
+                          "event", type_names[T_ADD], "event", type_names[T_JOIN], "window",
+                          "value", 1, "unit", "minute", "from", fs, "to", ts);
+    json_t *out = ask(f, q);
+    for (int s = 0; s < 2; s++)
+        cnt[s] = json_integer_value(
+            json_object_get(json_array_get(json_object_get(out, "steps"), (size_t)s), "count"));
+    json_decref(out);
+    json_decref(q);
+}
+
+static void test_funnel_second_edges(void **state) {
+    fixture *f = *state;
+    const int64_t t = day_start(TODAY - 10) + 3600000; /* a whole second */
+    const int64_t end = day_start(TODAY - 1);          /* the range's end */
+    const struct {
+        int64_t add, join;
+        int level;
+    } edge[] = {
+        {t, t + 61000, 1},         /* second start + 61 s: out */
+        {t + 500, t + 60999, 2},   /* second start + 60 s: in */
+        {t + 999, t + 61000, 1},   /* 60.001 s later, but a second too late */
+        {t + 59000, t + 59000, 2}, /* the same millisecond */
+        {end - 30000, end, 1},     /* at the end: out of range */
+        {end - 30000, end - 1, 2}, /* the last millisecond in range */
+    };
+    const int n = (int)(sizeof edge / sizeof edge[0]);
+    json_t *batch = json_array();
+    char ts[40];
+    for (int i = 0; i < n; i++) {
+        char uid[16], mid[40];
+        snprintf(uid, sizeof uid, "edge%d", i);
+        for (int k = 0; k < 2; k++) {
+            snprintf(mid, sizeof mid, "edge-%d-%d", i, k);
+            sy_time_format(k ? edge[i].join : edge[i].add, ts, sizeof ts);
+            json_array_append_new(batch,
+                                  json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "track", "userId", uid,
+                                            "messageId", mid, "event",
+                                            type_names[k ? T_JOIN : T_ADD], "timestamp", ts));
+        }
+    }
+    assert_int_equal(ingest(f, batch, AS_OF), 0);
+    /* the same data without the edge contacts */
+    void *plain = NULL;
+    assert_int_equal(setup_seed(&plain, 1), 0);
+    int64_t with[2], without[2], want[2] = {0, 0};
+    funnel_counts(f, with);
+    funnel_counts(plain, without);
+    teardown(&plain);
+    for (int i = 0; i < n; i++)
+        for (int s = 0; s < edge[i].level; s++)
+            want[s]++;
+    assert_int_equal(with[0] - without[0], want[0]);
+    assert_int_equal(with[1] - without[1], want[1]);
 }
 
 /* median_ms and a breakdown by an event dimension use "the chain that gave
@@ -1242,6 +1315,7 @@ int main(void) {
         /* regressions found by this test (see their comments) */
         cmocka_unit_test(test_regression_day_start_midnight_dst),
         cmocka_unit_test_setup_teardown(test_regression_funnel_first_chain, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_funnel_second_edges, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_regression_retention_on_or_after, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_regression_metric_breakdown_channel, setup1, teardown),
     };
