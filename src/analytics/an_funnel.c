@@ -457,13 +457,20 @@ static void funnel_plain(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tco
     const fplan *p = c->p;
     const int64_t from_s = p->from_ms / 1000, to_s = p->to_ms / 1000, wsec = p->window_ms / 1000;
     const sy_engine_tcol *c0 = &col[0], *c1 = &col[1];
+    /* the counters in locals: through c they could alias the durations,
+     * and every increment would go to memory */
+    uint64_t reached[AN_MAX_STEPS];
+    int64_t *dts[AN_MAX_STEPS];
+    size_t nd[AN_MAX_STEPS];
+    for (int k = 0; k < n; k++)
+        reached[k] = c->reached[k], dts[k] = c->dts[k], nd[k] = c->n_dt[k];
     for (uint32_t id = lo; id < end; id++) {
         uint32_t o = c0->off[id], e = c0->off[id + 1];
         if (o == e) continue;
         uint32_t a = o + (uint32_t)sec_lower(c0->sec + o, e - o, from_s);
         if (a == e || c0->sec[a] >= to_s) continue; /* level 0 */
         if (id >= c1->n_ids || c1->off[id] == c1->off[id + 1]) {
-            c->reached[0]++; /* level 1: no step-2 event */
+            reached[0]++; /* level 1: no step-2 event */
             continue;
         }
         if (a + 1 < e && c0->sec[a + 1] < to_s) {
@@ -478,7 +485,11 @@ static void funnel_plain(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tco
                 secs[k] = (sy_engine_tsec){ck->sec + x, ck->ms + x};
                 counts[k] = y - x;
             }
+            for (int k = 0; k < n; k++)
+                c->reached[k] = reached[k], c->n_dt[k] = nd[k];
             funnel_lists(c, id, lists, secs, counts, n);
+            for (int k = 0; k < n; k++)
+                reached[k] = c->reached[k], dts[k] = c->dts[k], nd[k] = c->n_dt[k];
             continue;
         }
         /* one start: as funnel_single_start */
@@ -506,15 +517,17 @@ static void funnel_plain(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tco
             link[k] = ko[k] +
                       (uint32_t)sec_lower(col[k].sec + ko[k], kn[k], next < stop ? next : stop) - 1;
         }
-        c->reached[0]++;
+        reached[0]++;
         int64_t t0 = (int64_t)c0->sec[a] * 1000 + c0->ms[a];
         for (int k = 1; k < lvl; k++) {
             int64_t t = (int64_t)col[k].sec[link[k]] * 1000 + col[k].ms[link[k]], dt = t - t0;
             t0 = t;
-            c->reached[k]++;
-            c->dts[k][c->n_dt[k]++] = dt > 0 ? dt : 0;
+            reached[k]++;
+            dts[k][nd[k]++] = dt > 0 ? dt : 0;
         }
     }
+    for (int k = 0; k < n; k++)
+        c->reached[k] = reached[k], c->n_dt[k] = nd[k];
 }
 
 /* funnel_lists' loop over one thread's contacts, on the lists as the
