@@ -290,11 +290,17 @@ const median = (xs) => {
 // Rounds, not blocks: the first call of every engine, then RUNS rounds that
 // call each engine once in turn, so a busy spell on this shared machine
 // slows all engines alike rather than one of them. An engine whose call
-// fails is reported and left out of the later rounds.
+// fails is reported and left out of the later rounds. Each call waits
+// PAUSE_MS first: an engine's work after it answered (DuckDB's threads in
+// this process, ClickHouse's in its server, node's collector) would
+// otherwise be charged to whichever engine is called next.
+const PAUSE_MS = Number(process.env.PAUSE_MS ?? 250);
+const pause = () => new Promise((r) => setTimeout(r, PAUSE_MS));
 async function measureAll(runners) {
     const res = runners.map((x) => ({ engine: x.engine, variant: x.variant, label: x.label, warm: [] }));
     for (let i = 0; i < runners.length; i++) {
         try {
+            await pause();
             res[i].first = await timeIt(runners[i].fn);
         } catch (err) {
             res[i].error = String(err.message || err).slice(0, 600);
@@ -304,6 +310,7 @@ async function measureAll(runners) {
         for (let i = 0; i < runners.length; i++) {
             if (res[i].error) continue;
             try {
+                await pause();
                 res[i].warm.push(await timeIt(runners[i].fn));
             } catch (err) {
                 res[i].error = String(err.message || err).slice(0, 600);

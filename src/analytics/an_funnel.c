@@ -464,66 +464,86 @@ static void funnel_plain(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tco
     size_t nd[AN_MAX_STEPS];
     for (int k = 0; k < n; k++)
         reached[k] = c->reached[k], dts[k] = c->dts[k], nd[k] = c->n_dt[k];
-    for (uint32_t id = lo; id < end; id++) {
-        uint32_t o = c0->off[id], e = c0->off[id + 1];
-        if (o == e) continue;
-        uint32_t a = o + (uint32_t)sec_lower(c0->sec + o, e - o, from_s);
-        if (a == e || c0->sec[a] >= to_s) continue; /* level 0 */
-        if (id >= c1->n_ids || c1->off[id] == c1->off[id + 1]) {
-            reached[0]++; /* level 1: no step-2 event */
-            continue;
+    /* Contacts by the lists' bitmaps of who has events. When the range
+     * holds every step-1 event (min/max seconds, a zone map), a contact
+     * with a step-1 event and none of step 2 is at level 1 without a look
+     * at its events: those are counted 64 at a time. */
+    const int all_in =
+        c0->min_sec <= c0->max_sec && from_s <= (int64_t)c0->min_sec && to_s > (int64_t)c0->max_sec;
+    const uint32_t w1 = (c1->n_ids + 63) / 64;
+    for (uint32_t w = lo / 64; w <= (end - 1) / 64; w++) {
+        uint64_t m0 = c0->has[w], m1 = w < w1 ? c1->has[w] : 0;
+        if ((uint64_t)w * 64 < lo) m0 &= ~0ull << (lo - w * 64);
+        if ((uint64_t)w * 64 + 64 > end) m0 &= ~0ull >> (64 - (end - w * 64));
+        uint64_t visit = m0;
+        if (all_in) {
+            reached[0] += (uint64_t)__builtin_popcountll(m0 & ~m1);
+            visit = m0 & m1;
         }
-        if (a + 1 < e && c0->sec[a + 1] < to_s) {
-            const sy_engine_tev *lists[SY_TYPELISTS_MAX];
-            sy_engine_tsec secs[SY_TYPELISTS_MAX];
-            size_t counts[SY_TYPELISTS_MAX];
-            for (int k = 0; k < n; k++) {
-                const sy_engine_tcol *ck = &col[k];
-                uint32_t x = id < ck->n_ids ? ck->off[id] : 0;
-                uint32_t y = id < ck->n_ids ? ck->off[id + 1] : 0;
-                lists[k] = ck->ev + x;
-                secs[k] = (sy_engine_tsec){ck->sec + x, ck->ms + x};
-                counts[k] = y - x;
+        for (; visit; visit &= visit - 1) {
+            const uint32_t id = w * 64 + (uint32_t)__builtin_ctzll(visit);
+            uint32_t o = c0->off[id], e = c0->off[id + 1];
+            uint32_t a = o + (uint32_t)sec_lower(c0->sec + o, e - o, from_s);
+            if (a == e || c0->sec[a] >= to_s) continue; /* level 0 */
+            if (!((m1 >> (id & 63)) & 1)) {
+                reached[0]++; /* level 1: no step-2 event */
+                continue;
             }
-            for (int k = 0; k < n; k++)
-                c->reached[k] = reached[k], c->n_dt[k] = nd[k];
-            funnel_lists(c, id, lists, secs, counts, n);
-            for (int k = 0; k < n; k++)
-                reached[k] = c->reached[k], dts[k] = c->dts[k], nd[k] = c->n_dt[k];
-            continue;
-        }
-        /* one start: as funnel_single_start */
-        const int64_t s0 = c0->sec[a];
-        const int64_t stop = s0 + wsec + 1 < to_s ? s0 + wsec + 1 : to_s;
-        uint32_t f[AN_MAX_STEPS], ko[AN_MAX_STEPS], kn[AN_MAX_STEPS];
-        f[0] = a;
-        int lvl = 1;
-        int64_t prev = s0;
-        for (int k = 1; k < n; k++) {
-            const sy_engine_tcol *ck = &col[k];
-            uint32_t x = id < ck->n_ids ? ck->off[id] : 0, y = id < ck->n_ids ? ck->off[id + 1] : 0;
-            ko[k] = x;
-            kn[k] = y - x;
-            uint32_t i = x + (uint32_t)sec_lower(ck->sec + x, y - x, prev > from_s ? prev : from_s);
-            if (i == y || ck->sec[i] >= stop) break;
-            f[k] = i;
-            prev = ck->sec[i];
-            lvl++;
-        }
-        uint32_t link[AN_MAX_STEPS];
-        link[lvl - 1] = f[lvl - 1];
-        for (int k = lvl - 2; k >= 1; k--) {
-            int64_t next = (int64_t)col[k + 1].sec[link[k + 1]] + 1;
-            link[k] = ko[k] +
-                      (uint32_t)sec_lower(col[k].sec + ko[k], kn[k], next < stop ? next : stop) - 1;
-        }
-        reached[0]++;
-        int64_t t0 = (int64_t)c0->sec[a] * 1000 + c0->ms[a];
-        for (int k = 1; k < lvl; k++) {
-            int64_t t = (int64_t)col[k].sec[link[k]] * 1000 + col[k].ms[link[k]], dt = t - t0;
-            t0 = t;
-            reached[k]++;
-            dts[k][nd[k]++] = dt > 0 ? dt : 0;
+            if (a + 1 < e && c0->sec[a + 1] < to_s) {
+                const sy_engine_tev *lists[SY_TYPELISTS_MAX];
+                sy_engine_tsec secs[SY_TYPELISTS_MAX];
+                size_t counts[SY_TYPELISTS_MAX];
+                for (int k = 0; k < n; k++) {
+                    const sy_engine_tcol *ck = &col[k];
+                    uint32_t x = id < ck->n_ids ? ck->off[id] : 0;
+                    uint32_t y = id < ck->n_ids ? ck->off[id + 1] : 0;
+                    lists[k] = ck->ev + x;
+                    secs[k] = (sy_engine_tsec){ck->sec + x, ck->ms + x};
+                    counts[k] = y - x;
+                }
+                for (int k = 0; k < n; k++)
+                    c->reached[k] = reached[k], c->n_dt[k] = nd[k];
+                funnel_lists(c, id, lists, secs, counts, n);
+                for (int k = 0; k < n; k++)
+                    reached[k] = c->reached[k], dts[k] = c->dts[k], nd[k] = c->n_dt[k];
+                continue;
+            }
+            /* one start: as funnel_single_start */
+            const int64_t s0 = c0->sec[a];
+            const int64_t stop = s0 + wsec + 1 < to_s ? s0 + wsec + 1 : to_s;
+            uint32_t f[AN_MAX_STEPS], ko[AN_MAX_STEPS], kn[AN_MAX_STEPS];
+            f[0] = a;
+            int lvl = 1;
+            int64_t prev = s0;
+            for (int k = 1; k < n; k++) {
+                const sy_engine_tcol *ck = &col[k];
+                uint32_t x = id < ck->n_ids ? ck->off[id] : 0,
+                         y = id < ck->n_ids ? ck->off[id + 1] : 0;
+                ko[k] = x;
+                kn[k] = y - x;
+                uint32_t i =
+                    x + (uint32_t)sec_lower(ck->sec + x, y - x, prev > from_s ? prev : from_s);
+                if (i == y || ck->sec[i] >= stop) break;
+                f[k] = i;
+                prev = ck->sec[i];
+                lvl++;
+            }
+            uint32_t link[AN_MAX_STEPS];
+            link[lvl - 1] = f[lvl - 1];
+            for (int k = lvl - 2; k >= 1; k--) {
+                int64_t next = (int64_t)col[k + 1].sec[link[k + 1]] + 1;
+                link[k] =
+                    ko[k] +
+                    (uint32_t)sec_lower(col[k].sec + ko[k], kn[k], next < stop ? next : stop) - 1;
+            }
+            reached[0]++;
+            int64_t t0 = (int64_t)c0->sec[a] * 1000 + c0->ms[a];
+            for (int k = 1; k < lvl; k++) {
+                int64_t t = (int64_t)col[k].sec[link[k]] * 1000 + col[k].ms[link[k]], dt = t - t0;
+                t0 = t;
+                reached[k]++;
+                dts[k][nd[k]++] = dt > 0 ? dt : 0;
+            }
         }
     }
     for (int k = 0; k < n; k++)

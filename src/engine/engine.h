@@ -273,13 +273,17 @@ typedef void (*sy_engine_typelists_fn)(void *ctx, uint32_t contact,
 /* The packed lists themselves, for a caller's own loop over contacts
  * [lo, hi): contact c has cols[k].off[c + 1] - cols[k].off[c] events of
  * types[k] from index cols[k].off[c] of ev, sec and ms when c <
- * cols[k].n_ids, none otherwise. */
+ * cols[k].n_ids, none otherwise. has holds bit c % 64 of word c / 64 set
+ * exactly when c has some ((n_ids + 63) / 64 words), and every event's
+ * second lies in [min_sec, max_sec] (min_sec > max_sec: no events). */
 typedef struct sy_engine_tcol {
     const uint32_t *off;
     uint32_t n_ids;
     const sy_engine_tev *ev;
     const uint32_t *sec; /* ev[i].ts / 1000 */
     const uint16_t *ms;  /* ev[i].ts % 1000 */
+    const uint64_t *has;
+    uint32_t min_sec, max_sec;
 } sy_engine_tcol;
 typedef void (*sy_engine_tcols_fn)(void *ctx, uint32_t lo, uint32_t hi, const sy_engine_tcol *cols,
                                    int n);

@@ -28,6 +28,8 @@ typedef struct tlist {
     /* ev[i].ts / 1000 and % 1000; NULL when some time is outside [0, 2^32) s */
     uint32_t *sec;
     uint16_t *ms;
+    uint64_t *has; /* contacts with events, a bit each (with sec) */
+    uint32_t min_sec, max_sec;
 } tlist;
 
 struct type_lists {
@@ -47,10 +49,12 @@ static void tlist_free(tlist *t) {
     free(t->ev);
     free(t->sec);
     free(t->ms);
+    free(t->has);
     t->off = NULL;
     t->ev = NULL;
     t->sec = NULL;
     t->ms = NULL;
+    t->has = NULL;
     t->n_ids = 0;
     t->done = 0;
 }
@@ -136,17 +140,29 @@ static int tlist_build(const sy_engine *e, tlist *t) {
     int fits = sec && ms;
     for (size_t i = 0; fits && i < n; i++)
         fits = sec_of(ev[i].ts, &sec[i], &ms[i]);
-    if (!fits) { /* out of memory too: the lists work without the columns */
+    uint64_t *has = fits ? calloc(((size_t)n_ids + 63) / 64 + 1, sizeof *has) : NULL;
+    uint32_t min_sec = UINT32_MAX, max_sec = 0;
+    if (!has) { /* out of memory too: the lists work without the columns */
         free(sec);
         free(ms);
         sec = NULL;
         ms = NULL;
+    } else {
+        for (uint32_t c = 0; c < n_ids; c++)
+            if (off[c] != off[c + 1]) has[c >> 6] |= 1ull << (c & 63);
+        for (size_t i = 0; i < n; i++) {
+            if (sec[i] < min_sec) min_sec = sec[i];
+            if (sec[i] > max_sec) max_sec = sec[i];
+        }
     }
     tlist_free(t);
     t->off = off;
     t->ev = ev;
     t->sec = sec;
     t->ms = ms;
+    t->has = has;
+    t->min_sec = min_sec;
+    t->max_sec = max_sec;
     t->n_ids = n_ids;
     t->done = n;
     return 0;
@@ -187,7 +203,8 @@ static void *tpart_run(void *arg) {
         sy_engine_tcol cols[SY_TYPELISTS_MAX];
         for (int k = 0; k < p->n; k++) {
             const tlist *t = p->lists[k];
-            cols[k] = (sy_engine_tcol){t->off, t->n_ids, t->ev, t->sec, t->ms};
+            cols[k] = (sy_engine_tcol){t->off, t->n_ids, t->ev,      t->sec,
+                                       t->ms,  t->has,   t->min_sec, t->max_sec};
         }
         p->cols_fn(p->ctx, p->lo, p->hi, cols, p->n);
         return NULL;

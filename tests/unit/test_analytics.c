@@ -468,6 +468,7 @@ static int funnel_one(fixture *f, int chain_checks) {
     int strict = rnd(f, 3) == 0;
     int64_t from = TODAY - 41 + rnd(f, 10), to = from + rnd(f, 45);
     if (to > TODAY) to = TODAY;
+    if (rnd(f, 4) == 0) from = TODAY - 41, to = TODAY; /* every event: the zone-map path */
     char fs[11], tsd[11];
     dstr(from, fs);
     dstr(to, tsd);

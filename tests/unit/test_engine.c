@@ -359,6 +359,19 @@ static void lists_fn(void *ctx, uint32_t contact, const sy_engine_tev *const *li
 static void lists_cols_fn(void *ctx, uint32_t lo, uint32_t hi, const sy_engine_tcol *cols, int n) {
     lists_check *c = ctx;
     c->cols_calls++;
+    for (int k = 0; k < n; k++) { /* the bitmaps of who has events, the seconds' bounds */
+        uint32_t lo_s = UINT32_MAX, hi_s = 0;
+        for (uint32_t id = 0; id < cols[k].n_ids; id++) {
+            uint32_t a = cols[k].off[id], b = cols[k].off[id + 1];
+            assert_int_equal((cols[k].has[id / 64] >> (id % 64)) & 1, a != b);
+            for (uint32_t i = a; i < b; i++) {
+                if (cols[k].sec[i] < lo_s) lo_s = cols[k].sec[i];
+                if (cols[k].sec[i] > hi_s) hi_s = cols[k].sec[i];
+            }
+        }
+        assert_int_equal(cols[k].min_sec, lo_s);
+        assert_int_equal(cols[k].max_sec, hi_s);
+    }
     for (uint32_t id = lo; id < hi; id++) {
         if (id >= cols[0].n_ids || cols[0].off[id] == cols[0].off[id + 1]) continue;
         const sy_engine_tev *lists[2];
