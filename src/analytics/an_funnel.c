@@ -576,11 +576,14 @@ static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine
         size_t most = top > lo ? cs->off[top] - cs->off[lo] : 0;
         if (most > (size_t)(end - lo)) most = end - lo;
         for (int s = 1; s < p->n_steps && most; s++)
-            if (c->cap_dt[s] < most) {
-                int64_t *d = realloc(c->dts[s], most * sizeof *d);
+            if (c->cap_dt[s] - c->n_dt[s] < most) {
+                /* several ranges come to one thread: double as we go */
+                size_t cap =
+                    c->n_dt[s] + most > 2 * c->cap_dt[s] ? c->n_dt[s] + most : 2 * c->cap_dt[s];
+                int64_t *d = realloc(c->dts[s], cap * sizeof *d);
                 if (!d) break; /* funnel_count grows it as it goes */
                 c->dts[s] = d;
-                c->cap_dt[s] = most;
+                c->cap_dt[s] = cap;
             }
         int room = 1;
         for (int s = 1; s < p->n_steps; s++)

@@ -290,8 +290,10 @@ typedef void (*sy_engine_tcols_fn)(void *ctx, uint32_t lo, uint32_t hi, const sy
 /* cols_fn (may be NULL): when the lists can be handed out as they are (no
  * events appended since they were packed, every time in the seconds
  * columns' range, `only` NULL), each thread t calls cols_fn(ctx[t], lo, hi,
- * cols, n) once for its range instead of fn for each contact; the caller
- * visits, among [lo, hi), the contacts with an event of types[0]. */
+ * cols, n) instead of fn for each contact, for ranges [lo, hi) of 16,384
+ * contacts that the threads take in turn (so one thread may get most of
+ * them, and several calls); the caller visits, among [lo, hi), the
+ * contacts with an event of types[0]. */
 int sy_engine_scan_type_lists(sy_engine *e, const int *types, int n_types, const sy_idset *only,
                               int threads, sy_engine_typelists_fn fn, sy_engine_tcols_fn cols_fn,
                               void **ctx);

@@ -13,6 +13,7 @@
  * State is guarded by the index mutex; callers hold the engine read lock
  * while the index is used. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "engine_int.h"
@@ -193,7 +194,13 @@ typedef struct tpart {
     sy_engine_tcols_fn cols_fn; /* set when the lists are handed out whole */
     void *ctx;
     int rc;
+    _Atomic uint32_t *next_range; /* cols_fn: the next range of RANGE_IDS to take */
 } tpart;
+
+/* cols_fn's ranges: taken in turn by whichever thread is free, so that a
+ * thread the machine starts late (an idle vCPU wakes in milliseconds here)
+ * takes fewer instead of finishing last with half the work */
+#define RANGE_IDS 16384u
 
 #define PREFETCH_AHEAD 8 /* contacts */
 
@@ -206,7 +213,12 @@ static void *tpart_run(void *arg) {
             cols[k] = (sy_engine_tcol){t->off, t->n_ids, t->ev,      t->sec,
                                        t->ms,  t->has,   t->min_sec, t->max_sec};
         }
-        p->cols_fn(p->ctx, p->lo, p->hi, cols, p->n);
+        for (;;) {
+            uint32_t r = atomic_fetch_add(p->next_range, 1);
+            if (r >= (p->hi + RANGE_IDS - 1) / RANGE_IDS) break;
+            uint32_t lo = r * RANGE_IDS, hi = lo + RANGE_IDS < p->hi ? lo + RANGE_IDS : p->hi;
+            p->cols_fn(p->ctx, lo, hi, cols, p->n);
+        }
         return NULL;
     }
     const sy_engine_tev *lists[SY_TYPELISTS_MAX];
@@ -391,18 +403,25 @@ int sy_engine_scan_type_lists(sy_engine *e, const int *types, int n_types, const
         tpart parts[8];
         int np = 0;
         uint32_t start = 0;
+        _Atomic uint32_t next_range = 0;
         size_t total = lists[0]->off ? lists[0]->off[lists[0]->n_ids] : 0;
         size_t per = total / (size_t)threads + 1;
-        for (uint32_t c = 0; c < lists[0]->n_ids && np < threads - 1; c++)
+        for (uint32_t c = 0; !cols_fn && c < lists[0]->n_ids && np < threads - 1; c++)
             if (lists[0]->off[c + 1] >= per * (size_t)(np + 1)) {
-                parts[np] = (tpart){e,     lists, n_types, dl,      n_dl,    only ? only->r : NULL,
-                                    start, c + 1, fn,      cols_fn, ctx[np], 0};
+                parts[np] = (tpart){
+                    e,  lists,   n_types, dl, n_dl,       only ? only->r : NULL, start, c + 1,
+                    fn, cols_fn, ctx[np], 0,  &next_range};
                 np++;
                 start = c + 1;
             }
-        parts[np] = (tpart){e,     lists, n_types, dl,      n_dl,    only ? only->r : NULL,
-                            start, n_ids, fn,      cols_fn, ctx[np], 0};
+        parts[np] =
+            (tpart){e,  lists,   n_types, dl, n_dl,       only ? only->r : NULL, start, n_ids,
+                    fn, cols_fn, ctx[np], 0,  &next_range};
         np++;
+        /* whole lists: every thread takes ranges of [0, n_ids) in turn */
+        for (; cols_fn && np < threads; np++)
+            parts[np] = (tpart){e,     lists, n_types, dl,      n_dl, NULL,       0,
+                                n_ids, fn,    cols_fn, ctx[np], 0,    &next_range};
         pthread_t tid[8];
         int started[8] = {0};
         for (int t = 1; t < np; t++)
