@@ -21,7 +21,7 @@
 // compute them as (ts + 8 h) div 24 h, siyu from its workspace timezone.
 // OUT/scan.txt (bench/scan, written by run.sh) gives the memory-bandwidth
 // floor for the columns each question scans.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync, rmSync, openSync, closeSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -298,16 +298,9 @@ const median = (xs) => {
 // 7.3 ms: idle vCPUs wake slowly), so it is off unless asked for.
 const PAUSE_MS = Number(process.env.PAUSE_MS ?? 0);
 const pause = () => (PAUSE_MS > 0 ? new Promise((r) => setTimeout(r, PAUSE_MS)) : Promise.resolve());
-async function measureAll(runners, floor = null) {
+async function measureAll(runners) {
     const res = runners.map((x) => ({ engine: x.engine, variant: x.variant, label: x.label, warm: [] }));
-    const floorMs = [];
-    const takeFloor = (i) => {
-        if (!floor || runners[i].engine !== 'siyu') return;
-        const ms = scanFloor(floor.columns, floor.rows);
-        if (ms !== null) floorMs.push(ms);
-    };
     for (let i = 0; i < runners.length; i++) {
-        takeFloor(i);
         try {
             await pause();
             res[i].first = await timeIt(runners[i].fn);
@@ -318,7 +311,6 @@ async function measureAll(runners, floor = null) {
     for (let k = 0; k < RUNS; k++)
         for (let i = 0; i < runners.length; i++) {
             if (res[i].error) continue;
-            takeFloor(i);
             try {
                 await pause();
                 res[i].warm.push(await timeIt(runners[i].fn));
@@ -326,7 +318,7 @@ async function measureAll(runners, floor = null) {
                 res[i].error = String(err.message || err).slice(0, 600);
             }
         }
-    const out = res.map((x) => {
+    return res.map((x) => {
         if (x.error) {
             console.log(`${x.label} FAILED: ${x.error}`);
             return { engine: x.engine, variant: x.variant, label: x.label, error: x.error };
@@ -340,39 +332,21 @@ async function measureAll(runners, floor = null) {
         console.log(`${r.label} ${shown}first_ms=${r.first_ms.toFixed(1)} median_ms=${r.median_ms.toFixed(1)} best_ms=${r.best_ms.toFixed(1)} warm_ms=${warm.map((v) => v.toFixed(1)).join(',')}`);
         return r;
     });
-    if (floorMs.length) {
-        out.floorMs = floorMs;
-        console.log(`floor ${floor.columns} in the rounds median_ms=${median(floorMs).toFixed(2)} samples_ms=${floorMs.map((v) => v.toFixed(2)).join(',')}`);
-    }
-    return out;
 }
 
 const sameIds = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 const sortNum = (xs) => Int32Array.from(xs).sort();
 
-// OUT/scan.txt: "scan columns=ts,contact,type rows=… median_ms=…" per column set.
+// OUT/scan.txt: "scan columns=ts,contact,type … median_ms=…" per column set.
 function readFloors() {
     const floors = {};
     const f = join(OUT, 'scan.txt');
     if (!existsSync(f)) return floors;
     for (const line of readFileSync(f, 'utf8').split('\n')) {
-        const m = line.match(/columns=(\S+) rows=(\d+) .*median_ms=([\d.]+).*gb_per_s=([\d.]+)/);
-        if (m) floors[m[1]] = { rows: Number(m[2]), ms: Number(m[3]), gbs: Number(m[4]) };
+        const m = line.match(/columns=(\S+) .*median_ms=([\d.]+).*gb_per_s=([\d.]+)/);
+        if (m) floors[m[1]] = { ms: Number(m[2]), gbs: Number(m[3]) };
     }
     return floors;
-}
-
-// The floor again in every round, right before siyu's call (the scan
-// program, FLOOR_RUNS passes, their median): this shared machine's speed
-// drifts within minutes, and a floor taken once before the rounds can fall
-// in a quiet or a busy spell that siyu's calls do not share. null when the
-// scan program or its row count is missing.
-function scanFloor(cols, rows) {
-    const bin = join(OUT, 'scan');
-    if (!cols || !rows || !existsSync(bin)) return null;
-    const r = spawnSync(bin, [String(rows), process.env.FLOOR_RUNS || '5', cols], { encoding: 'utf8' });
-    const m = /median_ms=([\d.]+)/.exec(r.stdout || '');
-    return m ? Number(m[1]) : null;
 }
 
 async function run() {
@@ -442,7 +416,7 @@ async function run() {
             const best = (e) => ok.filter((r) => r.engine === e).reduce((a, b) => (!a || b.median_ms < a.median_ms ? b : a), null);
             const s = best('siyu'), c = best('clickhouse'), d = best('duckdb');
             const peer = [c, d].filter(Boolean).reduce((a, b) => (!a || b.median_ms < a.median_ms ? b : a), null);
-            const floor = !q.columns ? null : rs.floorMs ? { ms: median(rs.floorMs) } : floors[q.columns];
+            const floor = q.columns ? floors[q.columns] : null;
             const row = { key: q.key, title: q.title, goal_ms: q.goal_ms, columns: q.columns || null, runs: rs,
                 siyu_ms: s?.median_ms ?? null, clickhouse: c ? { form: c.variant, ms: c.median_ms } : null,
                 duckdb: d ? { form: d.variant, ms: d.median_ms } : null, faster_peer: peer?.label ?? null,
@@ -496,7 +470,7 @@ async function run() {
                 const sql = sqlFile('duck', v, params);
                 runners.push({ engine: 'duckdb', variant: v, label: `duckdb ${v}`, fn: async () => Number((await duckRows(duck, `SELECT count(*) FROM (${sql})`))[0][0]) });
             }
-            const rs = await measureAll(runners, q.columns ? { columns: q.columns, rows: floors[q.columns]?.rows } : null);
+            const rs = await measureAll(runners);
             for (const r of rs) if (r.error) failures.push(`${q.key}: ${r.label} failed: ${r.error}`);
             // Member id sets (not timed): siyu's saved segment as CSV vs each peer's ids.
             const seg = await call('POST', '/api/v1/segments', { name: `bench-peers ${q.key} ${Date.now()}`, definition: q.definition });
@@ -578,7 +552,7 @@ async function run() {
                 const sql = sqlFile('duck', v, params);
                 runners.push({ engine: 'duckdb', variant: v, label: `duckdb ${v}`, fn: async () => f(await duckRows(duck, sql)) });
             }
-            const rs = await measureAll(runners, { columns: q.columns, rows: floors[q.columns]?.rows });
+            const rs = await measureAll(runners);
             const ok = rs.filter((r) => !r.error);
             for (const r of rs) if (r.error) failures.push(`${q.key}: ${r.label} failed: ${r.error}`);
             // The reference is the first peer form that answered; every other
