@@ -4,9 +4,13 @@
  * every contact to find them costs most of its time. For each event type a
  * funnel asked about, this index keeps the type's events grouped by contact
  * (offsets + time + position, time order within a contact), built at the
- * first question. Events appended since are handled at each question as a
- * small sorted delta merged in contact order; when the delta grows past a
- * sixteenth of the type, the type is rebuilt.
+ * first question. Beside the 16-byte events sit the same times as whole
+ * seconds (4 bytes) and milliseconds (2 bytes), a bitmap of the contacts
+ * with events and the seconds' bounds, which the funnel's own loop reads
+ * when the lists are handed out whole (sy_engine_tcol). Events appended
+ * since are handled at each question as a small sorted delta merged in
+ * contact order (contact by contact, through the callback); when the delta
+ * grows past a sixteenth of the type, the type is rebuilt.
  *
  * Contact ids are raw: with merged contacts present the caller scans
  * contacts instead (sy_engine_scan_type_lists returns SY_E_UNSUPPORTED).
