@@ -290,19 +290,11 @@ const median = (xs) => {
 // Rounds, not blocks: the first call of every engine, then RUNS rounds that
 // call each engine once in turn, so a busy spell on this shared machine
 // slows all engines alike rather than one of them. An engine whose call
-// fails is reported and left out of the later rounds. PAUSE_MS (default 0)
-// makes each call wait first, so that an engine's work after it answered
-// (DuckDB's threads in this process, ClickHouse's server, node's
-// collector) is not charged to the next engine; on this VM a 250 ms pause
-// made every siyu answer slower (funnel 24.9 -> 41.0 ms, retention 6.2 ->
-// 7.3 ms: idle vCPUs wake slowly), so it is off unless asked for.
-const PAUSE_MS = Number(process.env.PAUSE_MS ?? 0);
-const pause = () => (PAUSE_MS > 0 ? new Promise((r) => setTimeout(r, PAUSE_MS)) : Promise.resolve());
+// fails is reported and left out of the later rounds.
 async function measureAll(runners) {
     const res = runners.map((x) => ({ engine: x.engine, variant: x.variant, label: x.label, warm: [] }));
     for (let i = 0; i < runners.length; i++) {
         try {
-            await pause();
             res[i].first = await timeIt(runners[i].fn);
         } catch (err) {
             res[i].error = String(err.message || err).slice(0, 600);
@@ -312,7 +304,6 @@ async function measureAll(runners) {
         for (let i = 0; i < runners.length; i++) {
             if (res[i].error) continue;
             try {
-                await pause();
                 res[i].warm.push(await timeIt(runners[i].fn));
             } catch (err) {
                 res[i].error = String(err.message || err).slice(0, 600);

@@ -115,6 +115,9 @@ typedef struct fplan {
     int n_lists;
     int step2_list; /* the list holding step 2's type (0: the same as step 1's) */
     int distinct;   /* list l holds exactly step l (no type in two steps) */
+    /* the range is whole seconds from 0 on (dates always are): the lists'
+     * seconds columns answer the searches */
+    int by_secs;
 } fplan;
 
 typedef struct fctx {
@@ -342,9 +345,7 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
     fctx *c = vctx;
     const fplan *p = c->p;
     if (c->oom) return;
-    /* the seconds columns answer the searches when the range is whole
-     * seconds from 0 on (dates always are) */
-    if (an_funnel_times_only || p->from_ms < 0 || p->from_ms % 1000 || p->to_ms % 1000) secs = NULL;
+    if (!p->by_secs) secs = NULL;
     /* the first step-1 event in range, and whether it is the only one */
     size_t a0;
     int started, single;
@@ -448,6 +449,19 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
     funnel_count(c, contact, lvl, reach, c->ts, c->pos);
 }
 
+/* Contact id's views of the packed lists, as the per-contact callback gets
+ * them. */
+static void views_of(const sy_engine_tcol *col, int n, uint32_t id, const sy_engine_tev **lists,
+                     sy_engine_tsec *secs, size_t *counts) {
+    for (int k = 0; k < n; k++) {
+        const sy_engine_tcol *ck = &col[k];
+        uint32_t x = id < ck->n_ids ? ck->off[id] : 0, y = id < ck->n_ids ? ck->off[id + 1] : 0;
+        lists[k] = ck->ev + x;
+        secs[k] = (sy_engine_tsec){ck->sec + x, ck->ms + x};
+        counts[k] = y - x;
+    }
+}
+
 /* funnel_columns for the commonest question: steps of distinct plain types,
  * a range of whole seconds, no breakdown, no list of contacts, durations'
  * room taken. funnel_single_start and funnel_count written out on the
@@ -493,14 +507,7 @@ static void funnel_plain(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tco
                 const sy_engine_tev *lists[SY_TYPELISTS_MAX];
                 sy_engine_tsec secs[SY_TYPELISTS_MAX];
                 size_t counts[SY_TYPELISTS_MAX];
-                for (int k = 0; k < n; k++) {
-                    const sy_engine_tcol *ck = &col[k];
-                    uint32_t x = id < ck->n_ids ? ck->off[id] : 0;
-                    uint32_t y = id < ck->n_ids ? ck->off[id + 1] : 0;
-                    lists[k] = ck->ev + x;
-                    secs[k] = (sy_engine_tsec){ck->sec + x, ck->ms + x};
-                    counts[k] = y - x;
-                }
+                views_of(col, n, id, lists, secs, counts);
                 for (int k = 0; k < n; k++)
                     c->reached[k] = reached[k], c->n_dt[k] = nd[k];
                 funnel_lists(c, id, lists, secs, counts, n);
@@ -550,76 +557,48 @@ static void funnel_plain(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tco
         c->reached[k] = reached[k], c->n_dt[k] = nd[k];
 }
 
-/* funnel_lists' loop over one thread's contacts, on the lists as the
- * engine packed them: a contact without a step-2 event (a third of them or
- * more) is settled from its step-1 seconds alone; every other one gets its
- * views of the lists and goes through funnel_lists. Calling back per
- * contact cost more than the funnel itself. */
+/* funnel_lists' loop over a range of contacts, on the lists as the engine
+ * packed them. The commonest question runs as funnel_plain; every other
+ * contact gets its views of the lists and goes through funnel_lists.
+ * Calling back per contact cost more than the funnel itself. */
 static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine_tcol *col, int n) {
     fctx *c = vctx;
     const fplan *p = c->p;
-    const sy_engine_tcol *c0 = &col[0], *c2 = p->step2_list > 0 ? &col[p->step2_list] : NULL;
-    /* the no-step-2 shortcut, as in funnel_lists, on whole seconds */
-    if (an_funnel_times_only || p->from_ms < 0 || p->from_ms % 1000 || p->to_ms % 1000) c2 = NULL;
-    const int64_t from_s = p->from_ms / 1000, to_s = p->to_ms / 1000;
-    const sy_engine_tev *lists[SY_TYPELISTS_MAX];
-    sy_engine_tsec secs[SY_TYPELISTS_MAX];
-    size_t counts[SY_TYPELISTS_MAX];
-    const int reach[AN_MAX_STEPS] = {0};
+    const sy_engine_tcol *c0 = &col[0];
     uint32_t end = hi < c0->n_ids ? hi : c0->n_ids;
-    if (!c->who && lo < end) {
+    if (p->by_secs && p->distinct && p->bd == AN_BD_NONE && !c->who && lo < end) {
         /* room for every duration up front: growing by copies cost more
          * than the durations themselves; at most one per contact with an
          * event of the second list */
-        const sy_engine_tcol *cs = &col[n > 1 ? 1 : 0];
-        uint32_t top = end < cs->n_ids ? end : cs->n_ids;
-        size_t most = top > lo ? cs->off[top] - cs->off[lo] : 0;
+        const sy_engine_tcol *c1 = &col[1];
+        uint32_t top = end < c1->n_ids ? end : c1->n_ids;
+        size_t most = top > lo ? c1->off[top] - c1->off[lo] : 0;
         if (most > (size_t)(end - lo)) most = end - lo;
-        for (int s = 1; s < p->n_steps && most; s++)
+        int room = 1;
+        for (int s = 1; s < p->n_steps && room; s++)
             if (c->cap_dt[s] - c->n_dt[s] < most) {
                 /* several ranges come to one thread: double as we go */
                 size_t cap =
                     c->n_dt[s] + most > 2 * c->cap_dt[s] ? c->n_dt[s] + most : 2 * c->cap_dt[s];
                 int64_t *d = realloc(c->dts[s], cap * sizeof *d);
-                if (!d) break; /* funnel_count grows it as it goes */
-                c->dts[s] = d;
-                c->cap_dt[s] = cap;
+                if (d) {
+                    c->dts[s] = d;
+                    c->cap_dt[s] = cap;
+                }
+                room = d != NULL; /* funnel_count grows them as it goes */
             }
-        int room = 1;
-        for (int s = 1; s < p->n_steps; s++)
-            room &= c->cap_dt[s] - c->n_dt[s] >= most;
-        if (c2 && p->distinct && p->bd == AN_BD_NONE && room) {
+        if (room) {
             funnel_plain(c, lo, end, col, n);
             return;
         }
     }
+    const sy_engine_tev *lists[SY_TYPELISTS_MAX];
+    sy_engine_tsec secs[SY_TYPELISTS_MAX];
+    size_t counts[SY_TYPELISTS_MAX];
     for (uint32_t id = lo; id < end && !c->oom; id++) {
-        uint32_t o = c0->off[id], e = c0->off[id + 1];
-        if (o == e) continue;
-        size_t a = 0;
-        int started = 0;
-        if (c2) {
-            a = sec_lower(c0->sec + o, e - o, from_s);
-            started = a < e - o && c0->sec[o + a] < to_s;
-            if (id >= c2->n_ids || c2->off[id] == c2->off[id + 1]) {
-                if (started)
-                    funnel_count(c, id, 1, reach, &c0->ev[o + a].ts, &c0->ev[o + a].pos);
-                else
-                    funnel_count(c, id, 0, NULL, NULL, NULL);
-                continue;
-            }
-        }
-        for (int k = 0; k < n; k++) {
-            const sy_engine_tcol *ck = &col[k];
-            uint32_t x = id < ck->n_ids ? ck->off[id] : 0, y = id < ck->n_ids ? ck->off[id + 1] : 0;
-            lists[k] = ck->ev + x;
-            secs[k] = (sy_engine_tsec){ck->sec + x, ck->ms + x};
-            counts[k] = y - x;
-        }
-        if (c2 && p->distinct && started && (a + 1 == e - o || c0->sec[o + a + 1] >= to_s))
-            funnel_single_start(c, id, lists, secs, counts, a, n);
-        else
-            funnel_lists(c, id, lists, secs, counts, n);
+        if (c0->off[id] == c0->off[id + 1]) continue;
+        views_of(col, n, id, lists, secs, counts);
+        funnel_lists(c, id, lists, secs, counts, n);
     }
 }
 
@@ -854,6 +833,8 @@ static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, js
  * events (per-type lists); the rest walk every contact's events. */
 static int funnel_run(an_q *q, fplan *p, void **ptrs) {
     if (!p->strict && !p->slow_steps && p->n_lists > 0) {
+        p->by_secs = !an_funnel_times_only && p->from_ms >= 0 && p->from_ms % 1000 == 0 &&
+                     p->to_ms % 1000 == 0;
         int rc = sy_engine_scan_type_lists(q->an->engine, p->list_types, p->n_lists, q->only,
                                            AN_THREADS, funnel_lists, funnel_columns, ptrs);
         if (rc != SY_E_UNSUPPORTED) return rc;

@@ -1,6 +1,5 @@
 /* bits.c — see bits.h. */
 #include "base/bits.h"
-#include <immintrin.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -15,6 +14,10 @@ static uint64_t and_count_plain(const uint64_t *a, const uint64_t *b, size_t n) 
     }
     return c;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SY_BITS_X86 1
 
 /* four accumulators: one popcnt's latency does not serialise the loop */
 __attribute__((target("popcnt"))) static uint64_t and_count_popcnt(const uint64_t *a,
@@ -48,20 +51,24 @@ and_count_avx512(const uint64_t *a, const uint64_t *b, size_t n) {
     return c;
 }
 
+#endif
+
 int sy_bits_levels(void) {
+#ifdef SY_BITS_X86
     if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512f")) return 3;
     return __builtin_cpu_supports("popcnt") ? 2 : 1;
+#else
+    return 1;
+#endif
 }
 
 uint64_t sy_bits_and_count_at(int level, const uint64_t *a, const uint64_t *b, size_t n) {
-    switch (level) {
-    case 2:
-        return and_count_avx512(a, b, n);
-    case 1:
-        return and_count_popcnt(a, b, n);
-    default:
-        return and_count_plain(a, b, n);
-    }
+#ifdef SY_BITS_X86
+    if (level == 2) return and_count_avx512(a, b, n);
+    if (level == 1) return and_count_popcnt(a, b, n);
+#endif
+    (void)level;
+    return and_count_plain(a, b, n);
 }
 
 uint64_t sy_bits_and_count(const uint64_t *a, const uint64_t *b, size_t n) {

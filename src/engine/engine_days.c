@@ -145,20 +145,23 @@ static roaring_bitmap_t *day_set(day_key *k, int64_t day) {
     return set_of_day(&k->days, &k->day0, &k->n_days, day);
 }
 
-/* The set of day d; NULL when the key has none. */
+/* (days)[d - day0] of an array of n sets; NULL when outside or absent. */
+static roaring_bitmap_t *set_at(roaring_bitmap_t *const *days, int64_t day0, size_t n, int64_t d) {
+    return n && d >= day0 && d < day0 + (int64_t)n ? days[d - day0] : NULL;
+}
+
+/* The active set of day d, the first-event set of day d. */
 static const roaring_bitmap_t *key_day(const day_key *k, int64_t d) {
-    if (!k->n_days || d < k->day0 || d >= k->day0 + (int64_t)k->n_days) return NULL;
-    return k->days[d - k->day0];
+    return set_at(k->days, k->day0, k->n_days, d);
+}
+static roaring_bitmap_t *key_fday(const day_key *k, int64_t d) {
+    return set_at(k->fdays, k->fday0, k->n_fdays, d);
 }
 
 /* Moves raw contact id's first time from old (0: none) to ts. */
 static void first_move(struct day_index *x, day_key *k, uint32_t id, int64_t old, int64_t ts) {
-    if (old) {
-        int64_t d = local_day(x, old);
-        if (k->n_fdays && d >= k->fday0 && d < k->fday0 + (int64_t)k->n_fdays &&
-            k->fdays[d - k->fday0])
-            roaring_bitmap_remove(k->fdays[d - k->fday0], id);
-    }
+    roaring_bitmap_t *was = old ? key_fday(k, local_day(x, old)) : NULL;
+    if (was) roaring_bitmap_remove(was, id);
     roaring_bitmap_t *r = set_of_day(&k->fdays, &k->fday0, &k->n_fdays, local_day(x, ts));
     if (r)
         roaring_bitmap_add(r, id);
@@ -283,7 +286,7 @@ static int first_by_days(struct day_index *x, day_key *k, int64_t lo, int64_t hi
     if (!sets) return SY_E_NOMEM;
     size_t ns = 0;
     for (int64_t d = dlo; d <= dhi; d++)
-        if (k->fdays[d - k->fday0]) sets[ns++] = k->fdays[d - k->fday0];
+        if (key_fday(k, d)) sets[ns++] = key_fday(k, d);
     roaring_bitmap_t *u = roaring_bitmap_or_many(ns, sets);
     free(sets);
     if (!u) return SY_E_NOMEM;
@@ -468,38 +471,24 @@ static const uint64_t *block_copy(const roaring_bitmap_t *r, uint32_t b, uint64_
     return scratch;
 }
 
+/* Through CRoaring's own container accessors and bitset setters. */
 static const uint64_t *block_direct(const roaring_bitmap_t *r, uint32_t b, uint64_t *scratch) {
     const roaring_array_t *ra = &r->high_low_container;
-    int32_t lo = 0, hi = ra->size;
-    while (lo < hi) {
-        int32_t mid = lo + (hi - lo) / 2;
-        if (ra->keys[mid] < b)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == ra->size || ra->keys[lo] != b) return NULL;
-    const void *c = ra->containers[lo];
-    uint8_t t = ra->typecodes[lo];
-    if (t == SHARED_CONTAINER_TYPE_CODE) {
-        const shared_container_t *sc = c;
-        c = sc->container;
-        t = sc->typecode;
-    }
+    int32_t i = ra_get_index(ra, (uint16_t)b);
+    if (i < 0) return NULL;
+    uint8_t t;
+    const void *c = container_unwrap_shared(ra_get_container_at_index(ra, (uint16_t)i, &t), &t);
     if (t == BITSET_CONTAINER_TYPE_CODE) return ((const bitset_container_t *)c)->array;
     memset(scratch, 0, SY_BLOCK_WORDS * sizeof *scratch);
     if (t == ARRAY_CONTAINER_TYPE_CODE) {
         const array_container_t *a = c;
-        for (int32_t i = 0; i < a->cardinality; i++)
-            scratch[a->array[i] >> 6] |= 1ull << (a->array[i] & 63);
+        bitset_set_list(scratch, a->array, (uint64_t)a->cardinality);
         return a->cardinality ? scratch : NULL;
     }
     if (t == RUN_CONTAINER_TYPE_CODE) {
         const run_container_t *rc = c;
-        for (int32_t i = 0; i < rc->n_runs; i++)
-            for (uint32_t v = rc->runs[i].value;
-                 v <= (uint32_t)rc->runs[i].value + rc->runs[i].length; v++)
-                scratch[v >> 6] |= 1ull << (v & 63);
+        for (int32_t k = 0; k < rc->n_runs; k++)
+            bitset_set_lenrange(scratch, rc->runs[k].value, rc->runs[k].length);
         return rc->n_runs ? scratch : NULL;
     }
     return block_copy(r, b, scratch);
@@ -604,15 +593,8 @@ int sy_engine_day_blocks(sy_engine *e, const char *tz, int active_type, int64_t 
     }
     uint32_t max = 0;
     for (int i = 0; i < n_active + n_first; i++) {
-        const roaring_bitmap_t *r;
-        if (i < n_active) {
-            r = key_day(ka, active_day + i);
-        } else {
-            int64_t d = first_day + (i - n_active);
-            r = kf->n_fdays && d >= kf->fday0 && d < kf->fday0 + (int64_t)kf->n_fdays
-                    ? kf->fdays[d - kf->fday0]
-                    : NULL;
-        }
+        const roaring_bitmap_t *r =
+            i < n_active ? key_day(ka, active_day + i) : key_fday(kf, first_day + (i - n_active));
         if (r && roaring_bitmap_is_empty(r)) r = NULL;
         if (r && roaring_bitmap_maximum(r) > max) max = roaring_bitmap_maximum(r);
         sets[i] = r;

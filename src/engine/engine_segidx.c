@@ -28,6 +28,7 @@
 #include <string.h>
 #include <roaring/roaring.h>
 #include "engine_int.h"
+#include "base/bits.h"
 
 #define DAY_MS 86400000LL
 #define SPAN_DAYS 16384 /* days held in buckets (~45 years); others go to `far` */
@@ -207,30 +208,10 @@ static void put32(char *p, uint32_t v) {
     memcpy(p, &v, 4);
 }
 
-/* The build targets baseline x86-64, where __builtin_popcountll is a
- * library call per word; CPUs that have the instruction (all of them for
- * fifteen years) take the second version. */
-static uint32_t card_of_generic(const uint64_t *w) {
-    uint32_t c = 0;
-    for (size_t i = 0; i < 1024; i++)
-        c += (uint32_t)__builtin_popcountll(w[i]);
-    return c;
-}
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("popcnt"))) static uint32_t card_of_popcnt(const uint64_t *w) {
-    uint32_t c = 0;
-    for (size_t i = 0; i < 1024; i++)
-        c += (uint32_t)__builtin_popcountll(w[i]);
-    return c;
-}
+/* A 1024-word block's cardinality, by the best instruction the CPU has. */
 static uint32_t card_of(const uint64_t *w) {
-    return __builtin_cpu_supports("popcnt") ? card_of_popcnt(w) : card_of_generic(w);
+    return (uint32_t)sy_bits_count(w, 1024);
 }
-#else
-static uint32_t card_of(const uint64_t *w) {
-    return card_of_generic(w);
-}
-#endif
 
 /* Turns the scratch bits into a roaring bitmap and clears them. Builds the
  * documented portable serialisation (no run containers: cookie 12346, the

@@ -206,8 +206,6 @@ typedef struct tpart {
  * takes fewer instead of finishing last with half the work */
 #define RANGE_IDS 16384u
 
-#define PREFETCH_AHEAD 8 /* contacts */
-
 static void *tpart_run(void *arg) {
     tpart *p = arg;
     if (p->cols_fn) {
@@ -252,22 +250,6 @@ static void *tpart_run(void *arg) {
     /* contacts with a step-1 event: packed ones, and the step-1 delta's */
     size_t d0 = di[0];
     for (uint32_t c = p->lo; c < p->hi && p->rc == 0; c++) {
-        /* a contact's lists lie in as many arrays as the question has
-         * types, and the callback's first reads of them (first and last
-         * event) stall on memory: ask for them a few contacts ahead */
-        for (int k = 0; k < p->n; k++) {
-            const tlist *t = p->lists[k];
-            if (c + PREFETCH_AHEAD < t->n_ids) {
-                uint32_t a = t->off[c + PREFETCH_AHEAD], b = t->off[c + PREFETCH_AHEAD + 1];
-                if (have_sec) {
-                    __builtin_prefetch(t->sec + a);
-                    if (b > a) __builtin_prefetch(t->sec + b - 1);
-                } else {
-                    __builtin_prefetch(t->ev + a);
-                    if (b > a) __builtin_prefetch(t->ev + b - 1);
-                }
-            }
-        }
         int in_packed = c < first->n_ids && first->off[c] != first->off[c + 1];
         int in_delta = d0 < p->n_dl[0] && p->dl[0][d0].contact == c;
         if (!in_packed && !in_delta) {
