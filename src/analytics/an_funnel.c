@@ -11,6 +11,7 @@
 #include <string.h>
 #include "analytics_int.h"
 #include "base/json.h"
+#include "base/scratch.h"
 
 int an_funnel_level(const int64_t *ts_ms, const uint16_t *match, size_t n, int n_steps,
                     int64_t window_ms, int strict, int *reach) {
@@ -118,13 +119,23 @@ typedef struct fplan {
     /* the range is whole seconds from 0 on (dates always are): the lists'
      * seconds columns answer the searches */
     int by_secs;
+    /* durations' histogram buckets: 2^dt_shift ms each, MEDIAN_BUCKETS of
+     * them over [0, window + 1 s) (a chain's step follows the previous one
+     * within the window; whole seconds: up to 999 ms more) */
+    int dt_shift;
 } fplan;
+
+#define MEDIAN_BUCKETS 4096
 
 typedef struct fctx {
     const fplan *p;
     uint64_t reached[AN_MAX_STEPS];
     int64_t *dts[AN_MAX_STEPS];
     size_t n_dt[AN_MAX_STEPS], cap_dt[AN_MAX_STEPS];
+    /* step s's durations counted by bucket (fplan.dt_shift) as they are
+     * written: the median then reads them once, not twice */
+    uint32_t *dt_hist; /* n_steps x MEDIAN_BUCKETS, from the scratch buffers */
+    size_t dt_hist_bytes;
     an_groups groups;
     sy_idset *who;
     int64_t *ts;
@@ -133,6 +144,11 @@ typedef struct fctx {
     size_t cap;
     int oom;
 } fctx;
+
+static inline size_t dt_bucket(int shift, int64_t dt) {
+    size_t b = (size_t)(dt >> shift);
+    return b < MEDIAN_BUCKETS - 1 ? b : MEDIAN_BUCKETS - 1;
+}
 
 static int grow_bufs(fctx *c, size_t need) {
     if (need <= c->cap) return 0;
@@ -147,6 +163,23 @@ static int grow_bufs(fctx *c, size_t need) {
     if (p) c->pos = p;
     if (!t || !m || !p) return -1;
     c->cap = cap;
+    return 0;
+}
+
+/* Room in c->dts[s] for need more durations: at least double, from the
+ * scratch buffers (kept mapped between questions: fresh pages cost a fault
+ * each, more than the durations written to them). -1 when out of memory. */
+static int dts_room(fctx *c, int s, size_t need) {
+    if (c->cap_dt[s] - c->n_dt[s] >= need) return 0;
+    size_t want = c->n_dt[s] + need > 2 * c->cap_dt[s] ? c->n_dt[s] + need : 2 * c->cap_dt[s];
+    if (want < 1024) want = 1024;
+    size_t bytes;
+    int64_t *d = sy_scratch_take(want * sizeof *d, &bytes);
+    if (!d) return -1;
+    if (c->n_dt[s]) memcpy(d, c->dts[s], c->n_dt[s] * sizeof *d);
+    sy_scratch_give(c->dts[s], c->cap_dt[s] * sizeof *d);
+    c->dts[s] = d;
+    c->cap_dt[s] = bytes / sizeof *d;
     return 0;
 }
 
@@ -178,20 +211,16 @@ static void funnel_count(fctx *c, uint32_t contact, int lvl, const int *reach, c
     for (int s = 0; s < lvl; s++) {
         c->reached[s]++;
         if (s == 0) continue;
-        if (c->n_dt[s] == c->cap_dt[s]) {
-            size_t cap = c->cap_dt[s] ? c->cap_dt[s] * 2 : 1024;
-            int64_t *d = realloc(c->dts[s], cap * sizeof *d);
-            if (!d) {
-                c->oom = 1;
-                return;
-            }
-            c->dts[s] = d;
-            c->cap_dt[s] = cap;
+        if (c->n_dt[s] == c->cap_dt[s] && dts_room(c, s, 1)) {
+            c->oom = 1;
+            return;
         }
         /* loose funnels order by whole seconds: a step may come a few ms
          * before the previous one within the same second; that counts as 0 */
         int64_t dt = tsv[reach[s]] - tsv[reach[s - 1]];
-        c->dts[s][c->n_dt[s]++] = dt > 0 ? dt : 0;
+        dt = dt > 0 ? dt : 0;
+        c->dts[s][c->n_dt[s]++] = dt;
+        c->dt_hist[(size_t)s * MEDIAN_BUCKETS + dt_bucket(p->dt_shift, dt)]++;
     }
     if (p->bd == AN_BD_NONE) return;
     int64_t keys[10];
@@ -470,6 +499,8 @@ static void views_of(const sy_engine_tcol *col, int n, uint32_t id, const sy_eng
 static void funnel_plain(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n) {
     const fplan *p = c->p;
     const int64_t from_s = p->from_ms / 1000, to_s = p->to_ms / 1000, wsec = p->window_ms / 1000;
+    uint32_t *const hist = c->dt_hist;
+    const int shift = p->dt_shift;
     const sy_engine_tcol *c0 = &col[0], *c1 = &col[1];
     /* the counters in locals: through c they could alias the durations,
      * and every increment would go to memory */
@@ -549,7 +580,9 @@ static void funnel_plain(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tco
                 int64_t t = (int64_t)col[k].sec[link[k]] * 1000 + col[k].ms[link[k]], dt = t - t0;
                 t0 = t;
                 reached[k]++;
-                dts[k][nd[k]++] = dt > 0 ? dt : 0;
+                dt = dt > 0 ? dt : 0;
+                dts[k][nd[k]++] = dt;
+                hist[(size_t)k * MEDIAN_BUCKETS + dt_bucket(shift, dt)]++;
             }
         }
     }
@@ -568,24 +601,21 @@ static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine
     uint32_t end = hi < c0->n_ids ? hi : c0->n_ids;
     if (p->by_secs && p->distinct && p->bd == AN_BD_NONE && !c->who && lo < end) {
         /* room for every duration up front: growing by copies cost more
-         * than the durations themselves; at most one per contact with an
-         * event of the second list */
+         * than the durations themselves. At most one per contact with an
+         * event of the second list: in this range, and in all ranges,
+         * which one thread may get; taken whole the first time. */
         const sy_engine_tcol *c1 = &col[1];
         uint32_t top = end < c1->n_ids ? end : c1->n_ids;
         size_t most = top > lo ? c1->off[top] - c1->off[lo] : 0;
         if (most > (size_t)(end - lo)) most = end - lo;
+        size_t all = c1->off[c1->n_ids];
+        if (all > c0->n_ids) all = c0->n_ids;
         int room = 1;
         for (int s = 1; s < p->n_steps && room; s++)
             if (c->cap_dt[s] - c->n_dt[s] < most) {
-                /* several ranges come to one thread: double as we go */
-                size_t cap =
-                    c->n_dt[s] + most > 2 * c->cap_dt[s] ? c->n_dt[s] + most : 2 * c->cap_dt[s];
-                int64_t *d = realloc(c->dts[s], cap * sizeof *d);
-                if (d) {
-                    c->dts[s] = d;
-                    c->cap_dt[s] = cap;
-                }
-                room = d != NULL; /* funnel_count grows them as it goes */
+                size_t left = all > c->n_dt[s] ? all - c->n_dt[s] : 0;
+                /* funnel_count grows them as it goes when this fails */
+                room = dts_room(c, s, left > most ? left : most) == 0;
             }
         if (room) {
             funnel_plain(c, lo, end, col, n);
@@ -605,52 +635,47 @@ static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine
 static int64_t select_kth(int64_t *v, size_t n, size_t k);
 
 /* The lower median (a real observed duration) of the values >= 0 in
- * parts[0..np) taken together, without copying them: a histogram of the
- * top 16 bits finds the bucket holding it, and only that bucket is copied
- * and selected from. Returns 1 and sets *out, 0 when there are no values,
- * -1 when out of memory. */
-static int median_of(const int64_t *const *parts, const size_t *counts, int np, int64_t bound,
-                     int64_t *out) {
+ * parts[0..np) taken together, without copying them all: their histogram,
+ * hists[0..np) added up (counted as the scan wrote them), finds the bucket
+ * holding it, and only that bucket is copied and selected from. Exact
+ * whatever the values: the last bucket takes everything above. The buckets
+ * are few enough for the first-level cache; when values pile up in one the
+ * selection is still linear. Returns 1 and sets *out, 0 when there are no
+ * values, -1 when out of memory. */
+static int median_of(const int64_t *const *parts, const size_t *counts,
+                     const uint32_t *const *hists, int np, int shift, int64_t *out) {
     size_t n = 0;
     for (int t = 0; t < np; t++)
         n += counts[t];
     if (n == 0) return 0;
     size_t k = (n - 1) / 2;
-    /* buckets of 2^shift ms over [0, bound); anything above lands in the
-     * last one, so the answer is exact whatever the values */
-    int shift = 0;
-    while ((bound >> shift) >= 65536)
-        shift++;
-#define BUCKET(v) ((size_t)((v) >> shift) < 65535 ? (size_t)((v) >> shift) : 65535)
-    uint32_t *hist = calloc(65536, sizeof *hist);
-    if (!hist) return -1;
-    for (int t = 0; t < np; t++)
-        for (size_t i = 0; i < counts[t]; i++)
-            hist[BUCKET(parts[t][i])]++;
-    size_t b = 0, below = 0;
-    while (below + hist[b] <= k)
-        below += hist[b++];
-    size_t nb = hist[b];
-    free(hist);
-    int64_t *v = malloc(nb * sizeof *v);
+    size_t b = 0, below = 0, nb = 0;
+    for (;; b++) {
+        nb = 0;
+        for (int t = 0; t < np; t++)
+            nb += hists[t][b];
+        if (below + nb > k) break;
+        below += nb;
+    }
+    size_t bytes;
+    int64_t *v = sy_scratch_take(nb * sizeof *v, &bytes);
     if (!v) return -1;
     size_t o = 0;
     for (int t = 0; t < np; t++)
         for (size_t i = 0; i < counts[t]; i++)
-            if (BUCKET(parts[t][i]) == b) v[o++] = parts[t][i];
-#undef BUCKET
+            if (dt_bucket(shift, parts[t][i]) == b) v[o++] = parts[t][i];
     *out = select_kth(v, nb, k - below);
-    free(v);
+    sy_scratch_give(v, bytes);
     return 1;
 }
 
 /* The medians of steps 1.. (durations from the previous step), steps
  * shared out over two threads: each median reads every duration of its
- * step twice. */
+ * step once. */
 typedef struct median_job {
     const fctx *ctx; /* AN_THREADS */
     int from, n_steps;
-    int64_t bound;
+    int shift;
     int64_t m[AN_MAX_STEPS];
     int r[AN_MAX_STEPS]; /* median_of's answer */
 } median_job;
@@ -659,17 +684,20 @@ static void *median_run(void *arg) {
     median_job *j = arg;
     for (int s = j->from; s < j->n_steps; s += 2) {
         const int64_t *parts[AN_THREADS];
+        const uint32_t *hists[AN_THREADS];
         size_t counts[AN_THREADS];
-        for (int t = 0; t < AN_THREADS; t++)
+        for (int t = 0; t < AN_THREADS; t++) {
             parts[t] = j->ctx[t].dts[s], counts[t] = j->ctx[t].n_dt[s];
-        j->r[s] = median_of(parts, counts, AN_THREADS, j->bound, &j->m[s]);
+            hists[t] = j->ctx[t].dt_hist + (size_t)s * MEDIAN_BUCKETS;
+        }
+        j->r[s] = median_of(parts, counts, hists, AN_THREADS, j->shift, &j->m[s]);
     }
     return NULL;
 }
 
 /* Fills m[s], r[s] for s in [1, n_steps). */
-static void step_medians(const fctx *ctx, int n_steps, int64_t bound, int64_t *m, int *r) {
-    median_job j[2] = {{ctx, 1, n_steps, bound, {0}, {0}}, {ctx, 2, n_steps, bound, {0}, {0}}};
+static void step_medians(const fctx *ctx, int n_steps, int shift, int64_t *m, int *r) {
+    median_job j[2] = {{ctx, 1, n_steps, shift, {0}, {0}}, {ctx, 2, n_steps, shift, {0}, {0}}};
     pthread_t tid;
     int started = n_steps > 2 && pthread_create(&tid, NULL, median_run, &j[1]) == 0;
     median_run(&j[0]);
@@ -767,6 +795,9 @@ static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, js
         return sy_err_field(e, SY_E_INVALID, "order", "order must be \"loose\" or \"strict\"");
     p->strict = order && strcmp(order, "strict") == 0;
     p->window_ms = window_ms;
+    p->dt_shift = 0;
+    while (((window_ms + 1000) >> p->dt_shift) >= MEDIAN_BUCKETS)
+        p->dt_shift++;
     int rc =
         an_q_parse(an, a, actor, body, as_of, AN_F_RANGE | AN_F_BREAKDOWN | AN_F_SEGMENT, q, e);
     if (rc) return rc;
@@ -847,9 +878,14 @@ static int funnel_scan(an_q *q, fplan *p, fctx *ctx, sy_err *e) {
     for (int t = 0; t < AN_THREADS; t++) {
         memset(&ctx[t], 0, sizeof ctx[t]);
         ctx[t].p = p;
+        size_t hb = (size_t)p->n_steps * MEDIAN_BUCKETS * sizeof *ctx[t].dt_hist;
+        ctx[t].dt_hist = sy_scratch_take(hb, &ctx[t].dt_hist_bytes);
+        if (ctx[t].dt_hist) memset(ctx[t].dt_hist, 0, hb);
         an_groups_init(&ctx[t].groups, p->n_steps);
         ptrs[t] = &ctx[t];
     }
+    for (int t = 0; t < AN_THREADS; t++)
+        if (!ctx[t].dt_hist) return sy_err_set(e, SY_E_NOMEM, "out of memory");
     int rc = funnel_run(q, p, ptrs);
     int oom = rc != 0;
     for (int t = 0; t < AN_THREADS; t++)
@@ -859,7 +895,8 @@ static int funnel_scan(an_q *q, fplan *p, fctx *ctx, sy_err *e) {
 
 static void fctx_free(fctx *c) {
     for (int s = 0; s < AN_MAX_STEPS; s++)
-        free(c->dts[s]);
+        sy_scratch_give(c->dts[s], c->cap_dt[s] * sizeof *c->dts[s]);
+    sy_scratch_give(c->dt_hist, c->dt_hist_bytes);
     an_groups_free(&c->groups);
     free(c->ts);
     free(c->m);
@@ -893,9 +930,7 @@ int an_funnel(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_
     json_t *steps = json_array();
     int64_t med[AN_MAX_STEPS];
     int med_r[AN_MAX_STEPS];
-    /* a chain's step follows the previous one within the window (whole
-     * seconds: up to 999 ms more) */
-    step_medians(ctx, p.n_steps, p.window_ms + 1000, med, med_r);
+    step_medians(ctx, p.n_steps, p.dt_shift, med, med_r);
     for (int s = 0; s < p.n_steps; s++) {
         json_t *median = json_null();
         if (s > 0) {
