@@ -505,6 +505,7 @@ static void funnel_plain(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tco
     /* the counters in locals: through c they could alias the durations,
      * and every increment would go to memory */
     uint64_t reached[AN_MAX_STEPS];
+    uint64_t at_level[AN_MAX_STEPS + 1] = {0}; /* one-start contacts by level */
     int64_t *dts[AN_MAX_STEPS];
     size_t nd[AN_MAX_STEPS];
     for (int k = 0; k < n; k++)
@@ -566,28 +567,42 @@ static void funnel_plain(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tco
                 prev = ck->sec[i];
                 lvl++;
             }
-            uint32_t link[AN_MAX_STEPS];
-            link[lvl - 1] = f[lvl - 1];
-            for (int k = lvl - 2; k >= 1; k--) {
-                int64_t next = (int64_t)col[k + 1].sec[link[k + 1]] + 1;
-                link[k] =
-                    ko[k] +
-                    (uint32_t)sec_lower(col[k].sec + ko[k], kn[k], next < stop ? next : stop) - 1;
-            }
-            reached[0]++;
-            int64_t t0 = (int64_t)c0->sec[a] * 1000 + c0->ms[a];
-            for (int k = 1; k < lvl; k++) {
-                int64_t t = (int64_t)col[k].sec[link[k]] * 1000 + col[k].ms[link[k]], dt = t - t0;
-                t0 = t;
-                reached[k]++;
-                dt = dt > 0 ? dt : 0;
+            /* The chain, backwards from the last step reached: each link
+             * the last event of its step in a second no later than the
+             * next link's, and each step's duration from the link before.
+             * One loop whose length the level decides, not two: its exit
+             * is the branch the machine mispredicts. */
+            at_level[lvl]++;
+            if (lvl == 1) continue;
+            int k = lvl - 1;
+            uint32_t li = f[k];
+            int64_t tk = (int64_t)col[k].sec[li] * 1000 + col[k].ms[li];
+            for (; k >= 2; k--) {
+                int64_t next = (int64_t)col[k].sec[li] + 1;
+                uint32_t lp = ko[k - 1] +
+                              (uint32_t)sec_lower(col[k - 1].sec + ko[k - 1], kn[k - 1],
+                                                  next < stop ? next : stop) -
+                              1;
+                int64_t tp = (int64_t)col[k - 1].sec[lp] * 1000 + col[k - 1].ms[lp];
+                int64_t dt = tk - tp > 0 ? tk - tp : 0;
                 dts[k][nd[k]++] = dt;
                 hist[(size_t)k * MEDIAN_BUCKETS + dt_bucket(shift, dt)]++;
+                tk = tp;
+                li = lp;
             }
+            int64_t dt = tk - (s0 * 1000 + c0->ms[a]);
+            dt = dt > 0 ? dt : 0;
+            dts[1][nd[1]++] = dt;
+            hist[MEDIAN_BUCKETS + dt_bucket(shift, dt)]++;
         }
     }
-    for (int k = 0; k < n; k++)
-        c->reached[k] = reached[k], c->n_dt[k] = nd[k];
+    /* a contact at level l reached steps 1..l */
+    uint64_t above = 0;
+    for (int k = n - 1; k >= 0; k--) {
+        above += at_level[k + 1];
+        c->reached[k] = reached[k] + above;
+        c->n_dt[k] = nd[k];
+    }
 }
 
 /* funnel_lists' loop over a range of contacts, on the lists as the engine
