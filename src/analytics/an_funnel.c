@@ -675,11 +675,37 @@ static int median_of(const int64_t *const *parts, const size_t *counts,
     size_t bytes;
     int64_t *v = sy_scratch_take(nb * sizeof *v, &bytes);
     if (!v) return -1;
+    /* bucket b as a range: one subtraction and compare a value. Its
+     * values are copied and counted again in MEDIAN_BUCKETS sub-buckets:
+     * a bucket may hold tens of thousands of durations of a few hundred
+     * distinct values, where a selection among them all cost more than
+     * the pass. */
+    const int last = b == MEDIAN_BUCKETS - 1; /* open-ended: selected from whole */
+    const int64_t lo = (int64_t)b << shift;
+    const uint64_t width = last ? (uint64_t)INT64_MAX : (uint64_t)1 << shift;
+    const int sub = shift > 12 ? shift - 12 : 0; /* 2^12 = MEDIAN_BUCKETS */
+    uint32_t hist2[MEDIAN_BUCKETS] = {0};
     size_t o = 0;
     for (int t = 0; t < np; t++)
-        for (size_t i = 0; i < counts[t]; i++)
-            if (dt_bucket(shift, parts[t][i]) == b) v[o++] = parts[t][i];
-    *out = select_kth(v, nb, k - below);
+        for (size_t i = 0; i < counts[t]; i++) {
+            int64_t x = parts[t][i];
+            if ((uint64_t)(x - lo) < width) {
+                v[o++] = x;
+                if (!last) hist2[(size_t)(x - lo) >> sub]++;
+            }
+        }
+    k -= below;
+    if (!last) {
+        size_t sb = 0;
+        while (k >= hist2[sb])
+            k -= hist2[sb++];
+        const int64_t slo = lo + ((int64_t)sb << sub), sw = (int64_t)1 << sub;
+        size_t m = 0;
+        for (size_t i = 0; i < nb; i++)
+            if (v[i] - slo < sw && v[i] >= slo) v[m++] = v[i];
+        nb = m;
+    }
+    *out = select_kth(v, nb, k);
     sy_scratch_give(v, bytes);
     return 1;
 }
