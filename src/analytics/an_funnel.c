@@ -126,6 +126,7 @@ typedef struct fplan {
 } fplan;
 
 #define MEDIAN_BUCKETS 4096
+_Static_assert(MEDIAN_BUCKETS == 1 << 12, "median_of's sub-buckets take 12 bits");
 
 typedef struct fctx {
     const fplan *p;
