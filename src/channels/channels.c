@@ -265,6 +265,41 @@ int sy_wh_queue(sy_channels *c, const sy_actor *actor, const char *audit_action,
     return 0;
 }
 
+typedef struct prune_job {
+    int64_t before_ms;
+    int changed;
+} prune_job;
+
+static int prune_write(sy_db *db, void *arg, sy_err *e) {
+    prune_job *j = arg;
+    sy_stmt *st;
+    int rc = sy_db_prepare(db,
+                           "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM "
+                           "webhook_deliveries WHERE finished_at < ?1 LIMIT ?2)",
+                           &st, e);
+    if (rc) return rc;
+    sy_stmt_bind_int(st, 1, j->before_ms);
+    sy_stmt_bind_int(st, 2, SY_WEBHOOK_PRUNE_BATCH);
+    rc = sy_stmt_step(st, e);
+    sy_stmt_finalize(st);
+    if (rc < 0) return rc;
+    j->changed = sy_db_changes(db);
+    return 0;
+}
+
+int sy_webhook_prune(sy_channels *c, int64_t before_ms, int64_t *removed, sy_err *e) {
+    int64_t n = 0;
+    int rc;
+    prune_job j = {before_ms, 0};
+    do {
+        j.changed = 0;
+        rc = sy_store_write(c->st, prune_write, &j, e);
+        if (rc == 0) n += j.changed;
+    } while (rc == 0 && j.changed == SY_WEBHOOK_PRUNE_BATCH);
+    if (removed) *removed = n;
+    return rc;
+}
+
 int sy_webhook_publish(sy_channels *c, const char *topic, json_t *data, size_t *queued, sy_err *e) {
     return sy_wh_queue(c, NULL, NULL, 0, topic, data, queued, NULL, e);
 }
@@ -312,6 +347,14 @@ int sy_channels_create(sy_store *st, sy_staff *staff, sy_channels **out, sy_err 
         else
             sy_warn("msg=\"SIYU_WEBHOOK_RETRY_BASE_MS ignored: not 1..86400000\" value=\"%.40s\"",
                     env);
+    }
+    c->keep_ms = (int64_t)SY_WEBHOOK_KEEP_DAYS * 86400000;
+    env = getenv("SIYU_WEBHOOK_KEEP_DAYS");
+    if (env && *env) {
+        if (sy_parse_i64(env, &v) == 0 && v >= 1 && v <= 3650)
+            c->keep_ms = v * 86400000;
+        else
+            sy_warn("msg=\"SIYU_WEBHOOK_KEEP_DAYS ignored: not 1..3650\" value=\"%.40s\"", env);
     }
     pthread_mutex_init(&c->lock, NULL);
     /* Reference-counted by libcurl; thread-safe in the Debian 12 build

@@ -59,6 +59,17 @@ int sy_webhook_send_to(sy_channels *c, int64_t endpoint_id, const char *topic, j
  * thread (one indexed read). Errors: SY_E_NOT_FOUND, SY_E_IO. */
 int sy_webhook_endpoint_exists(sy_channels *c, int64_t endpoint_id, sy_err *e);
 
+/* Deletes finished deliveries (delivered, or failed after their last
+ * attempt) that finished before before_ms, in write jobs of at most
+ * SY_WEBHOOK_PRUNE_BATCH rows so that no job holds the store long; pending
+ * ones are never deleted. The sender calls it at start and hourly with
+ * now − SIYU_WEBHOOK_KEEP_DAYS (default SY_WEBHOOK_KEEP_DAYS). *removed
+ * (may be NULL) = rows deleted. Not from inside a write job. Errors:
+ * SY_E_IO (rows deleted by earlier batches stay deleted). */
+int sy_webhook_prune(sy_channels *c, int64_t before_ms, int64_t *removed, sy_err *e);
+#define SY_WEBHOOK_KEEP_DAYS 30
+#define SY_WEBHOOK_PRUNE_BATCH 5000
+
 /* --- pieces exposed for tests and for other channels --- */
 
 /* Attempts per delivery before it is marked failed. */

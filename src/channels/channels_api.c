@@ -19,7 +19,7 @@
     "AND d.status = 'failed')"
 #define DL_COLS                                                                                    \
     "id, endpoint_id, topic, status, attempts, next_attempt_at, last_status_code, last_error, "    \
-    "created_at, delivered_at, body"
+    "created_at, delivered_at, body, finished_at"
 
 static json_t *int_or_null(sy_stmt *st, int i) {
     return sy_stmt_col_type(st, i) == SY_NULL ? json_null() : json_integer(sy_stmt_col_int(st, i));
@@ -41,14 +41,14 @@ static json_t *ep_row(sy_stmt *st) {
 }
 
 static json_t *dl_row(sy_stmt *st) {
-    return json_pack("{s:I, s:I, s:s, s:s, s:I, s:o, s:o, s:o, s:I, s:o, s:s}", "id",
+    return json_pack("{s:I, s:I, s:s, s:s, s:I, s:o, s:o, s:o, s:I, s:o, s:s, s:o}", "id",
                      (json_int_t)sy_stmt_col_int(st, 0), "endpoint_id",
                      (json_int_t)sy_stmt_col_int(st, 1), "topic", sy_stmt_col_text(st, 2), "status",
                      sy_stmt_col_text(st, 3), "attempts", (json_int_t)sy_stmt_col_int(st, 4),
                      "next_attempt_at", int_or_null(st, 5), "last_status_code", int_or_null(st, 6),
                      "last_error", text_or_null(st, 7), "created_at",
                      (json_int_t)sy_stmt_col_int(st, 8), "delivered_at", int_or_null(st, 9), "body",
-                     sy_stmt_col_text(st, 10));
+                     sy_stmt_col_text(st, 10), "finished_at", int_or_null(st, 11));
 }
 
 /* Reads one endpoint (is_ep) or delivery by id; SY_E_NOT_FOUND when absent. */
@@ -302,7 +302,8 @@ static int job_retry(sy_db *db, void *arg, sy_err *e) {
     sy_stmt *st;
     rc = sy_db_prepare(db,
                        "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, "
-                       "next_attempt_at = ?2, delivered_at = NULL WHERE id = ?1",
+                       "next_attempt_at = ?2, delivered_at = NULL, finished_at = NULL "
+                       "WHERE id = ?1",
                        &st, e);
     if (rc == 0) {
         sy_stmt_bind_int(st, 1, o->id);

@@ -16,6 +16,7 @@
 #include "channels_int.h"
 
 #define RESCAN_MS 5000
+#define PRUNE_MS 3600000 /* finished deliveries are pruned at start and hourly */
 #define RESP_KEEP 200
 
 /* One request in flight. */
@@ -178,7 +179,7 @@ static int record_write(sy_db *db, void *arg, sy_err *e) {
         rc = sy_db_prepare(db,
                            "UPDATE webhook_deliveries SET attempts = ?2, status = ?3, "
                            "next_attempt_at = ?4, last_status_code = ?5, last_error = ?6, "
-                           "delivered_at = ?7 WHERE id = ?1",
+                           "delivered_at = ?7, finished_at = ?8 WHERE id = ?1",
                            &up, e);
     for (size_t i = 0; rc == 0 && i < j->n; i++) {
         const result *r = &j->r[i];
@@ -207,6 +208,10 @@ static int record_write(sy_db *db, void *arg, sy_err *e) {
             sy_stmt_bind_int(up, 7, now);
         else
             sy_stmt_bind_null(up, 7);
+        if (delay < 0) /* delivered or failed: finished now */
+            sy_stmt_bind_int(up, 8, now);
+        else
+            sy_stmt_bind_null(up, 8);
         rc = sy_stmt_step(up, e);
         sy_stmt_reset(up);
         if (rc > 0) rc = 0;
@@ -246,7 +251,7 @@ static void *sender_main(void *arg) {
     slot slots[SY_WH_INFLIGHT];
     memset(slots, 0, sizeof slots);
     int nused = 0;
-    int64_t next_due = 0, last_scan = 0;
+    int64_t next_due = 0, last_scan = 0, last_prune = 0;
     for (;;) {
         pthread_mutex_lock(&c->lock);
         int stop = c->stopping, kicked = c->kicked;
@@ -254,6 +259,16 @@ static void *sender_main(void *arg) {
         pthread_mutex_unlock(&c->lock);
         if (stop) break;
         int64_t now = sy_now_ms();
+        if (now - last_prune >= PRUNE_MS) {
+            int64_t removed = 0;
+            sy_err e;
+            if (sy_webhook_prune(c, now - c->keep_ms, &removed, &e))
+                sy_warn("msg=\"webhook deliveries not pruned\" error=\"%s\"", e.msg);
+            else if (removed)
+                sy_info("msg=\"webhook deliveries pruned\" removed=%lld keep_days=%lld",
+                        (long long)removed, (long long)(c->keep_ms / 86400000));
+            last_prune = now;
+        }
         if (nused < SY_WH_INFLIGHT && (kicked || now >= next_due || now - last_scan >= RESCAN_MS)) {
             scan(c, slots, &nused, now, &next_due);
             last_scan = now;

@@ -265,6 +265,7 @@ test('a delivery is POSTed as signed JSON with the documented headers', async ()
   assert.equal(d.last_error, null);
   assert.equal(d.next_attempt_at, null);
   assert.ok(d.delivered_at >= d.created_at);
+  assert.equal(d.finished_at, d.delivered_at, 'a delivered delivery finished when delivered');
   assert.equal(d.body, q.raw.toString('utf8'), 'the stored body is the exact bytes sent');
   const audit = await admin.get('/api/v1/audit?limit=50');
   assert.ok(audit.body.items.some((x) => x.action === 'webhooks.test' && x.target === `webhook:${c.body.id}`));
@@ -332,6 +333,7 @@ test('8 failed attempts mark a delivery failed; a manual retry sends it again', 
     assert.ok(f, 'failed');
     assert.equal(f.attempts, 8);
     assert.equal(f.next_attempt_at, null);
+    assert.ok(f.finished_at >= f.created_at, 'a failed delivery finished at its last attempt');
     assert.equal(rcv.reqs.length, 8);
     assert.equal((await deliveries(a2, c.body.id, '?status=failed')).total, 1);
     assert.equal((await deliveries(a2, c.body.id, '?status=pending')).total, 0);
@@ -342,6 +344,8 @@ test('8 failed attempts mark a delivery failed; a manual retry sends it again', 
     const r = await a2.post(`/api/v1/webhook-deliveries/${t.body.id}/retry`);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.id, t.body.id);
+    assert.equal(r.body.status, 'pending', 'the answer is read in the retry\'s own transaction');
+    assert.equal(r.body.finished_at, null, 'a retried delivery is unfinished again');
     const d = await until(async () => {
       const x = (await deliveries(a2, c.body.id)).items[0];
       return x.status === 'delivered' && x;

@@ -200,6 +200,94 @@ static void test_queue(void **state) {
     test_rmdir(dir);
 }
 
+/* Deliveries at every state around the cut-off: only finished ones that
+ * finished before it go; a batch boundary does not stop the pruning. */
+static int seed_deliveries(sy_db *db, void *arg, sy_err *e) {
+    const int64_t *now = arg;
+    const int64_t day = 86400000;
+    sy_stmt *st;
+    int rc = sy_db_prepare(db,
+                           "INSERT INTO webhook_deliveries (id, endpoint_id, topic, body, status, "
+                           "created_at, delivered_at, finished_at, next_attempt_at) "
+                           "VALUES (?1, 1, 'alert.fired', '{}', ?2, ?3, ?4, ?5, ?6)",
+                           &st, e);
+    if (rc) return rc;
+    struct {
+        const char *status;
+        int64_t created, delivered, finished, next;
+    } rows[] = {
+        {"delivered", *now - 101 * day, *now - 100 * day, *now - 100 * day, -1}, /* 1: goes */
+        {"failed", *now - 41 * day, -1, *now - 40 * day, -1},                    /* 2: goes */
+        {"delivered", *now - 10 * day, *now - 10 * day, *now - 10 * day, -1},    /* 3: stays */
+        {"pending", *now - 100 * day, -1, -1, *now},                             /* 4: stays */
+        {"failed", *now - 31 * day, -1, *now - 30 * day, -1},                    /* 5: on the cut */
+    };
+    for (int i = 0; rc == 0 && i < 5; i++) {
+        sy_stmt_bind_int(st, 1, i + 1);
+        sy_stmt_bind_text(st, 2, rows[i].status);
+        sy_stmt_bind_int(st, 3, rows[i].created);
+        if (rows[i].delivered < 0)
+            sy_stmt_bind_null(st, 4);
+        else
+            sy_stmt_bind_int(st, 4, rows[i].delivered);
+        if (rows[i].finished < 0)
+            sy_stmt_bind_null(st, 5);
+        else
+            sy_stmt_bind_int(st, 5, rows[i].finished);
+        if (rows[i].next < 0)
+            sy_stmt_bind_null(st, 6);
+        else
+            sy_stmt_bind_int(st, 6, rows[i].next);
+        rc = sy_stmt_step(st, e);
+        sy_stmt_reset(st);
+        if (rc > 0) rc = 0;
+    }
+    /* more than two batches of old delivered rows */
+    for (int i = 0; rc == 0 && i < 2 * SY_WEBHOOK_PRUNE_BATCH + 3; i++) {
+        sy_stmt_bind_int(st, 1, 1000 + i);
+        sy_stmt_bind_text(st, 2, "delivered");
+        sy_stmt_bind_int(st, 3, *now - 90 * day);
+        sy_stmt_bind_int(st, 4, *now - 90 * day);
+        sy_stmt_bind_int(st, 5, *now - 90 * day);
+        sy_stmt_bind_null(st, 6);
+        rc = sy_stmt_step(st, e);
+        sy_stmt_reset(st);
+        if (rc > 0) rc = 0;
+    }
+    sy_stmt_finalize(st);
+    return rc;
+}
+
+static void test_prune(void **state) {
+    (void)state;
+    char *dir = test_tmpdir();
+    sy_err e;
+    sy_store *st;
+    assert_ok(sy_store_open(dir, &st, &e), &e);
+    sy_channels *c;
+    assert_ok(sy_channels_create(st, NULL, &c, &e), &e);
+    assert_ok(sy_store_write(st, seed_endpoints, NULL, &e), &e);
+    int64_t now = sy_now_ms();
+    assert_ok(sy_store_write(st, seed_deliveries, &now, &e), &e);
+    int64_t removed = -1;
+    assert_ok(sy_webhook_prune(c, now - 30 * 86400000LL, &removed, &e), &e);
+    assert_int_equal(removed, 2 + 2 * SY_WEBHOOK_PRUNE_BATCH + 3);
+    sy_db *db;
+    assert_ok(sy_store_read_begin(st, &db, &e), &e);
+    int64_t n = 0;
+    assert_ok(sy_db_query_int(db, "SELECT count(*) FROM webhook_deliveries", &n, &e), &e);
+    assert_int_equal(n, 3);
+    assert_ok(sy_db_query_int(db, "SELECT sum(id) FROM webhook_deliveries", &n, &e), &e);
+    assert_int_equal(n, 3 + 4 + 5);
+    sy_store_read_end(st, db);
+    /* nothing more to prune: a second call removes nothing */
+    assert_ok(sy_webhook_prune(c, now - 30 * 86400000LL, &removed, &e), &e);
+    assert_int_equal(removed, 0);
+    sy_channels_destroy(c);
+    sy_store_close(st);
+    test_rmdir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_signature_vectors),
@@ -207,6 +295,7 @@ int main(void) {
         cmocka_unit_test(test_topics),
         cmocka_unit_test(test_url_and_secret),
         cmocka_unit_test(test_queue),
+        cmocka_unit_test(test_prune),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
