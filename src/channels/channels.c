@@ -8,6 +8,8 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sodium.h>
 #include "channels_int.h"
 
@@ -265,6 +267,55 @@ int sy_wh_queue(sy_channels *c, const sy_actor *actor, const char *audit_action,
     return 0;
 }
 
+static int v4_blocked(uint32_t a, const char **why) {
+    static const struct {
+        uint32_t net, mask;
+        const char *why;
+    } nets[] = {
+        {0x7f000000, 0xff000000, "loopback"},    {0x0a000000, 0xff000000, "private"},
+        {0xac100000, 0xfff00000, "private"},     {0xc0a80000, 0xffff0000, "private"},
+        {0xa9fe0000, 0xffff0000, "link-local"},  {0x64400000, 0xffc00000, "shared"},
+        {0x00000000, 0xff000000, "unspecified"}, {0xe0000000, 0xf0000000, "multicast"},
+        {0xffffffff, 0xffffffff, "broadcast"},
+    };
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
+        if ((a & nets[i].mask) == nets[i].net) {
+            if (why) *why = nets[i].why;
+            return 1;
+        }
+    return 0;
+}
+
+int sy_webhook_addr_blocked(const struct sockaddr *sa, const char **why) {
+    if (!sa) return 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return v4_blocked(ntohl(in->sin_addr.s_addr), why);
+    }
+    if (sa->sa_family != AF_INET6) return 0;
+    const uint8_t *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(b, mapped, 12) == 0)
+        return v4_blocked(
+            (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15], why);
+    int zero = 1; /* the first 15 bytes */
+    for (int i = 0; i < 15; i++)
+        zero &= b[i] == 0;
+    const char *w = NULL;
+    if (zero && b[15] == 1)
+        w = "loopback";
+    else if (zero && b[15] == 0)
+        w = "unspecified";
+    else if ((b[0] & 0xfe) == 0xfc)
+        w = "private";
+    else if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+        w = "link-local";
+    else if (b[0] == 0xff)
+        w = "multicast";
+    if (w && why) *why = w;
+    return w != NULL;
+}
+
 typedef struct prune_job {
     int64_t before_ms;
     int changed;
@@ -356,6 +407,10 @@ int sy_channels_create(sy_store *st, sy_staff *staff, sy_channels **out, sy_err 
         else
             sy_warn("msg=\"SIYU_WEBHOOK_KEEP_DAYS ignored: not 1..3650\" value=\"%.40s\"", env);
     }
+    env = getenv("SIYU_WEBHOOK_ALLOW_PRIVATE");
+    c->allow_private = env && strcmp(env, "1") == 0;
+    if (env && *env && strcmp(env, "0") != 0 && strcmp(env, "1") != 0)
+        sy_warn("msg=\"SIYU_WEBHOOK_ALLOW_PRIVATE ignored: not 0 or 1\" value=\"%.40s\"", env);
     pthread_mutex_init(&c->lock, NULL);
     /* Reference-counted by libcurl; thread-safe in the Debian 12 build
      * (7.88, built with atomics), but called here, before any thread of

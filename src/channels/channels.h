@@ -72,6 +72,17 @@ int sy_webhook_prune(sy_channels *c, int64_t before_ms, int64_t *removed, sy_err
 
 /* --- pieces exposed for tests and for other channels --- */
 
+/* 1 when a delivery may not connect to address sa unless siyu serve runs
+ * with SIYU_WEBHOOK_ALLOW_PRIVATE=1, with its class in *why (may be NULL):
+ * "loopback", "private" (RFC 1918, fc00::/7), "link-local" (169.254/16,
+ * where clouds answer metadata requests; fe80::/10), "shared" (100.64/10),
+ * "unspecified", "multicast", and the IPv4-mapped IPv6 forms of these.
+ * Checked on the address actually connected to, after DNS, so a name that
+ * resolves inside the network is caught too. 0 for any other address or
+ * family. */
+struct sockaddr;
+int sy_webhook_addr_blocked(const struct sockaddr *sa, const char **why);
+
 /* Attempts per delivery before it is marked failed. */
 #define SY_WEBHOOK_MAX_ATTEMPTS 8
 /* Delay before attempt attempts_done + 1, after attempts_done failed ones

@@ -26,6 +26,7 @@ struct sy_channels {
     sy_staff *staff;
     int64_t retry_base_ms; /* first retry delay (SIYU_WEBHOOK_RETRY_BASE_MS) */
     int64_t keep_ms;       /* finished deliveries kept (SIYU_WEBHOOK_KEEP_DAYS) */
+    int allow_private;     /* SIYU_WEBHOOK_ALLOW_PRIVATE=1: any address */
     int curl_ready;        /* curl_global_init succeeded (balanced in destroy) */
 
     pthread_mutex_t lock; /* guards everything below */

@@ -13,6 +13,8 @@
  * de-duplicate by the X-Siyu-Delivery id. */
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include "channels_int.h"
 
 #define RESCAN_MS 5000
@@ -29,6 +31,7 @@ typedef struct slot {
     char resp[RESP_KEEP + 1];
     size_t resp_n; /* first bytes of the receiver's answer, for last_error */
     char errbuf[CURL_ERROR_SIZE];
+    char blocked[160]; /* why the address was refused (SIYU_WEBHOOK_ALLOW_PRIVATE) */
 } slot;
 
 /* One finished attempt, to be recorded. */
@@ -64,6 +67,26 @@ static struct curl_slist *add_header(struct curl_slist *l, const char *name, con
     struct curl_slist *x = curl_slist_append(l, line);
     if (!x) curl_slist_free_all(l);
     return x;
+}
+
+/* curl's socket for each address it tries, refused for loopback, private
+ * and link-local ones (sy_webhook_addr_blocked): the check sees the
+ * address after DNS, which a check of the URL's host could not. */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a) {
+    slot *s = arg;
+    const char *why = NULL;
+    if (purpose == CURLSOCKTYPE_IPCXN && sy_webhook_addr_blocked(&a->addr, &why)) {
+        char ip[INET6_ADDRSTRLEN] = "?";
+        const void *src = a->family == AF_INET6
+                              ? (const void *)&((const struct sockaddr_in6 *)&a->addr)->sin6_addr
+                              : (const void *)&((const struct sockaddr_in *)&a->addr)->sin_addr;
+        inet_ntop(a->family, src, ip, sizeof ip);
+        snprintf(s->blocked, sizeof s->blocked,
+                 "%s is a %s address: not delivered (SIYU_WEBHOOK_ALLOW_PRIVATE=1 allows it)", ip,
+                 why);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
 /* Prepares and adds the request of delivery id. Returns 0 or -1 (then s
@@ -103,6 +126,10 @@ static int slot_start(sy_channels *c, slot *s, int64_t id, const char *topic, co
     curl_easy_setopt(x, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(x, CURLOPT_ERRORBUFFER, s->errbuf);
     curl_easy_setopt(x, CURLOPT_PRIVATE, s);
+    if (!c->allow_private) {
+        curl_easy_setopt(x, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+        curl_easy_setopt(x, CURLOPT_OPENSOCKETDATA, s);
+    }
     if (curl_multi_add_handle(c->multi, x) != CURLM_OK) goto fail;
     s->used = 1;
     return 0;
@@ -230,7 +257,10 @@ static void finish(slot *s, CURLcode cc, result *r) {
     memset(r, 0, sizeof *r);
     r->id = s->id;
     if (cc != CURLE_OK) {
-        snprintf(r->err, sizeof r->err, "%s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
+        snprintf(r->err, sizeof r->err, "%s",
+                 s->blocked[0]  ? s->blocked
+                 : s->errbuf[0] ? s->errbuf
+                                : curl_easy_strerror(cc));
         return;
     }
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &r->code);

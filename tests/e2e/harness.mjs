@@ -66,7 +66,9 @@ export async function startServer(opts = {}) {
   }
   const proc = spawn(BIN, ['serve', '--data', dir, '--listen', '127.0.0.1:0', ...(opts.args || [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...(opts.env || {}) },
+    // test receivers listen on 127.0.0.1, which a real server refuses to
+    // deliver to; a test may set it back to '0'
+    env: { SIYU_WEBHOOK_ALLOW_PRIVATE: '1', ...process.env, ...(opts.env || {}) },
   });
   let log = '';
   const port = await new Promise((resolve, reject) => {

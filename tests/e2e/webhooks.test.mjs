@@ -317,6 +317,29 @@ test('permissions: only settings.manage may see or change webhooks', async () =>
   assert.equal((await admin.get('/api/v1/webhooks')).body.total, before);
 });
 
+test('a webhook to a loopback address is refused unless SIYU_WEBHOOK_ALLOW_PRIVATE=1', async () => {
+  const s3 = await startServer({ contacts: 0, env: { SIYU_WEBHOOK_ALLOW_PRIVATE: '0', SIYU_WEBHOOK_RETRY_BASE_MS: '1' } });
+  try {
+    const a3 = s3.admin();
+    const rcv = await newReceiver(() => 200);
+    const c = await a3.post('/api/v1/webhooks', { name: 'inside', url: rcv.url });
+    assert.equal(c.status, 201, c.text);
+    await a3.post(`/api/v1/webhooks/${c.body.id}/test`);
+    const f = await until(async () => {
+      const x = (await deliveries(a3, c.body.id)).items[0];
+      return x.status === 'failed' && x;
+    }, 15000);
+    assert.ok(f, 'failed after its attempts');
+    assert.equal(f.attempts, 8);
+    assert.match(f.last_error, /^127\.0\.0\.1 is a loopback address: not delivered \(SIYU_WEBHOOK_ALLOW_PRIVATE=1 allows it\)$/);
+    assert.equal(f.last_status_code, null);
+    assert.equal(rcv.reqs.length, 0, 'nothing reached the receiver');
+  } finally {
+    await s3.stop();
+    s3.cleanup();
+  }
+});
+
 test('8 failed attempts mark a delivery failed; a manual retry sends it again', async () => {
   // its own server with a 1 ms base: the whole schedule takes about 2.6 s
   const s2 = await startServer({ contacts: 0, env: { SIYU_WEBHOOK_RETRY_BASE_MS: '1' } });

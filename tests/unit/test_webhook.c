@@ -3,6 +3,8 @@
  * retry schedule, topic patterns, validation) and queueing into the outbox
  * on a real store (publish fans out to subscribers; send_to refuses
  * missing and disabled endpoints; the stored body is the envelope). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include "test.h"
 #include "store/store.h"
 #include "channels/channels_int.h"
@@ -288,6 +290,67 @@ static void test_prune(void **state) {
     test_rmdir(dir);
 }
 
+static int blocked(const char *ip, const char **why) {
+    struct sockaddr_in in = {0};
+    struct sockaddr_in6 in6 = {0};
+    if (inet_pton(AF_INET, ip, &in.sin_addr) == 1) {
+        in.sin_family = AF_INET;
+        return sy_webhook_addr_blocked((struct sockaddr *)&in, why);
+    }
+    assert_int_equal(inet_pton(AF_INET6, ip, &in6.sin6_addr), 1);
+    in6.sin6_family = AF_INET6;
+    return sy_webhook_addr_blocked((struct sockaddr *)&in6, why);
+}
+
+static void test_private_addresses(void **state) {
+    (void)state;
+    static const struct {
+        const char *ip, *why; /* why NULL: allowed */
+    } v[] = {
+        {"127.0.0.1", "loopback"},
+        {"127.255.0.9", "loopback"},
+        {"10.1.2.3", "private"},
+        {"172.16.0.1", "private"},
+        {"172.31.255.255", "private"},
+        {"172.32.0.1", NULL},
+        {"172.15.255.255", NULL},
+        {"192.168.1.1", "private"},
+        {"192.169.0.1", NULL},
+        {"169.254.169.254", "link-local"},
+        {"100.64.0.1", "shared"},
+        {"100.128.0.1", NULL},
+        {"0.0.0.0", "unspecified"},
+        {"224.0.0.1", "multicast"},
+        {"255.255.255.255", "broadcast"},
+        {"8.8.8.8", NULL},
+        {"203.0.113.5", NULL},
+        {"::1", "loopback"},
+        {"::", "unspecified"},
+        {"fe80::1", "link-local"},
+        {"febf::1", "link-local"},
+        {"fec0::1", NULL},
+        {"fd00::1", "private"},
+        {"fc00::1", "private"},
+        {"ff02::1", "multicast"},
+        {"::ffff:127.0.0.1", "loopback"},
+        {"::ffff:10.0.0.8", "private"},
+        {"::ffff:8.8.8.8", NULL},
+        {"2001:db8::1", NULL},
+        {"2400:3200::1", NULL},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        const char *why = NULL;
+        int b = blocked(v[i].ip, &why);
+        if (!v[i].why) {
+            if (b) fail_msg("%s blocked as %s", v[i].ip, why);
+        } else {
+            if (!b) fail_msg("%s not blocked", v[i].ip);
+            assert_string_equal(why, v[i].why);
+        }
+    }
+    assert_int_equal(sy_webhook_addr_blocked(NULL, NULL), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_signature_vectors),
@@ -296,6 +359,7 @@ int main(void) {
         cmocka_unit_test(test_url_and_secret),
         cmocka_unit_test(test_queue),
         cmocka_unit_test(test_prune),
+        cmocka_unit_test(test_private_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
