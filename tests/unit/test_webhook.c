@@ -132,15 +132,23 @@ static int seed_endpoints(sy_db *db, void *arg, sy_err *e) {
         e);
 }
 
+/* A store in a fresh directory with the module on it and the four
+ * endpoints above. */
+static void open_outbox(char **dir, sy_store **st, sy_channels **c) {
+    sy_err e;
+    *dir = test_tmpdir();
+    assert_ok(sy_store_open(*dir, st, &e), &e);
+    assert_ok(sy_channels_create(*st, NULL, c, &e), &e);
+    assert_ok(sy_store_write(*st, seed_endpoints, NULL, &e), &e);
+}
+
 static void test_queue(void **state) {
     (void)state;
-    char *dir = test_tmpdir();
+    char *dir;
     sy_err e;
     sy_store *st;
-    assert_ok(sy_store_open(dir, &st, &e), &e);
     sy_channels *c;
-    assert_ok(sy_channels_create(st, NULL, &c, &e), &e);
-    assert_ok(sy_store_write(st, seed_endpoints, NULL, &e), &e);
+    open_outbox(&dir, &st, &c);
 
     json_t *data = json_pack("{s:s, s:f}", "metric", "dau", "value", 1.5);
     size_t n = 99;
@@ -262,13 +270,11 @@ static int seed_deliveries(sy_db *db, void *arg, sy_err *e) {
 
 static void test_prune(void **state) {
     (void)state;
-    char *dir = test_tmpdir();
+    char *dir;
     sy_err e;
     sy_store *st;
-    assert_ok(sy_store_open(dir, &st, &e), &e);
     sy_channels *c;
-    assert_ok(sy_channels_create(st, NULL, &c, &e), &e);
-    assert_ok(sy_store_write(st, seed_endpoints, NULL, &e), &e);
+    open_outbox(&dir, &st, &c);
     int64_t now = sy_now_ms();
     assert_ok(sy_store_write(st, seed_deliveries, &now, &e), &e);
     int64_t removed = -1;
