@@ -283,6 +283,7 @@ static int cmd_serve(int argc, char **argv) {
     /* keep the engine's contact lists packed for analytics scans */
     if (sy_engine_start_maintenance(a.engine))
         sy_warn("msg=\"engine maintenance not started: analytics scans will slow down\"");
+    sy_analytics_warm(a.analytics);
     sy_info("msg=\"siyu serving\" listening url=http://%s:%d data=%s web=%s version=%s", host,
             sy_http_port(a.http), o[0].value, web ? web : "-", SIYU_VERSION);
     int sig = 0;

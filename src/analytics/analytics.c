@@ -19,7 +19,27 @@ int sy_analytics_create(sy_store *st, sy_staff *staff, sy_contacts *contacts, sy
 }
 
 void sy_analytics_destroy(sy_analytics *a) {
+    if (!a) return;
+    if (a->warming) pthread_join(a->warm, NULL);
     free(a);
+}
+
+static void *warm_main(void *arg) {
+    sy_analytics *a = arg;
+    char tz[64] = "Asia/Shanghai";
+    if (a->staff) sy_staff_timezone(a->staff, tz, sizeof tz);
+    int64_t t0 = sy_mono_ms();
+    size_t n = 0;
+    if (sy_engine_days_warm(a->engine, tz, -1, &n) == 0)
+        sy_info("msg=\"day index built\" events=%zu ms=%lld", n, (long long)(sy_mono_ms() - t0));
+    else
+        sy_warn("msg=\"day index not built ahead: out of memory\"");
+    return NULL;
+}
+
+void sy_analytics_warm(sy_analytics *a) {
+    if (a->warming) return;
+    a->warming = pthread_create(&a->warm, NULL, warm_main, a) == 0;
 }
 
 void sy_analytics_set_tags(sy_analytics *a, sy_tags *tags) {

@@ -36,6 +36,13 @@ void sy_analytics_destroy(sy_analytics *a); /* NULL ok */
  * contacts a funnel saves as a segment ("save_as"). */
 void sy_analytics_set_tags(sy_analytics *a, sy_tags *tags);
 void sy_analytics_register(sy_analytics *a, sy_http *h);
+/* Builds, on a thread of its own, the per-day index of every activity
+ * event in the workspace timezone (sy_engine_days_warm) that the first
+ * DAU, retention or trend question would otherwise build while its caller
+ * waits. Call once, after the engine is loaded; sy_analytics_destroy
+ * waits for the thread. Logs msg="day index built" with the events filed
+ * and the time taken. */
+void sy_analytics_warm(sy_analytics *a);
 
 /* Answers one question. `question` is the JSON body of
  * POST /api/v1/analytics/<kind> plus a member "kind" (one of "metric",

@@ -4,6 +4,7 @@
 #ifndef SY_ANALYTICS_INT_H
 #define SY_ANALYTICS_INT_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <jansson.h>
@@ -26,7 +27,9 @@ struct sy_analytics {
     sy_events *events;
     sy_segments *segments;
     sy_lifecycle *lifecycle;
-    sy_tags *tags; /* NULL: funnels cannot be saved as segments */
+    sy_tags *tags;  /* NULL: funnels cannot be saved as segments */
+    pthread_t warm; /* sy_analytics_warm's thread, joined in destroy */
+    int warming;
 };
 
 /* --- civil days and calendars --- */

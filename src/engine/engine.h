@@ -186,6 +186,14 @@ size_t sy_engine_scan_type(sy_engine *e, int type, int64_t from, int64_t to, sy_
  * out[i] is then NULL). */
 int sy_engine_active_day_sets(sy_engine *e, const char *tz, int type, int64_t first_day, int n_days,
                               sy_idset **out);
+/* Builds that per-day index for tz and type (< 0: any activity) now, as
+ * the first question would: a server calls it once after loading, so that
+ * its first DAU, retention or trend question does not wait (0.7 s on 20 M
+ * events). Holds the read lock and the index lock meanwhile. *filed (may
+ * be NULL) = events filed under the key so far (every position for type
+ * < 0, every entry of the type's list otherwise). Returns 0 or
+ * SY_E_NOMEM. */
+int sy_engine_days_warm(sy_engine *e, const char *tz, int type, size_t *filed);
 /* Sets as bitmaps, block by block: for block b (ids b * 65,536 ..
  * b * 65,536 + 65,535), word w of a block bitmap holds ids
  * b * 65,536 + 64 * w + j in bit j. */

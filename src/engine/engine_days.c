@@ -269,6 +269,16 @@ static int key_open(sy_engine *e, const char *tz, int type, int no_merges, struc
     return 0;
 }
 
+int sy_engine_days_warm(sy_engine *e, const char *tz, int type, size_t *filed) {
+    struct day_index *x;
+    day_key *k;
+    int rc = key_open(e, tz, type < 0 ? -1 : type, 0, &x, &k);
+    if (rc) return rc;
+    if (filed) *filed = k->done;
+    key_close(e, x);
+    return 0;
+}
+
 /* sy_engine_first_times from the first-day sets (no merges): the union of
  * the sets of the days [lo, hi) touches, ascending, then the edge days'
  * times filtered. Index lock held. */

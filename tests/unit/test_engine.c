@@ -235,6 +235,11 @@ static void check_scans(sy_engine *e, const uint32_t *merged_into, int n_ev) {
     int64_t first = (1700000000000LL + 8 * 3600000LL) / 86400000LL;
     enum { DAYS = 92 };
     sy_idset *sets[DAYS];
+    /* built ahead (as a server does after loading): every position filed,
+     * and the sets below the same as if the question had built them */
+    size_t filed = 0;
+    assert_int_equal(sy_engine_days_warm(e, "Asia/Shanghai", -1, &filed), 0);
+    assert_int_equal(filed, (size_t)n_ev);
     assert_int_equal(sy_engine_active_day_sets(e, "Asia/Shanghai", -1, first, DAYS, sets), 0);
     for (int d = 0; d < DAYS; d++) {
         static uint8_t seen[N_CONTACTS + 1];
