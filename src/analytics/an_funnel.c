@@ -616,23 +616,16 @@ static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine
     const sy_engine_tcol *c0 = &col[0];
     uint32_t end = hi < c0->n_ids ? hi : c0->n_ids;
     if (p->by_secs && p->distinct && p->bd == AN_BD_NONE && !c->who && lo < end) {
-        /* room for every duration up front: growing by copies cost more
-         * than the durations themselves. At most one per contact with an
-         * event of the second list: in this range, and in all ranges,
-         * which one thread may get; taken whole the first time. */
-        const sy_engine_tcol *c1 = &col[1];
-        uint32_t top = end < c1->n_ids ? end : c1->n_ids;
-        size_t most = top > lo ? c1->off[top] - c1->off[lo] : 0;
-        if (most > (size_t)(end - lo)) most = end - lo;
-        size_t all = c1->off[c1->n_ids];
+        /* room for every duration up front, the first time a thread takes
+         * a range: growing by copies cost more than the durations
+         * themselves. At most one per contact with an event of the second
+         * list, over all the ranges this thread may get. */
+        size_t all = col[1].off[col[1].n_ids];
         if (all > c0->n_ids) all = c0->n_ids;
         int room = 1;
         for (int s = 1; s < p->n_steps && room; s++)
-            if (c->cap_dt[s] - c->n_dt[s] < most) {
-                size_t left = all > c->n_dt[s] ? all - c->n_dt[s] : 0;
-                /* funnel_count grows them as it goes when this fails */
-                room = dts_room(c, s, left > most ? left : most) == 0;
-            }
+            if (c->cap_dt[s] < all) /* funnel_count grows them as it goes when this fails */
+                room = dts_room(c, s, all - c->n_dt[s]) == 0;
         if (room) {
             funnel_plain(c, lo, end, col, n);
             return;

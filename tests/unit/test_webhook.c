@@ -212,9 +212,24 @@ static void test_queue(void **state) {
 
 /* Deliveries at every state around the cut-off: only finished ones that
  * finished before it go; a batch boundary does not stop the pruning. */
+/* One outbox row for endpoint 1; a time < 0 is NULL. */
+static int insert_delivery(sy_stmt *st, int64_t id, const char *status, int64_t created,
+                           int64_t delivered, int64_t finished, int64_t next, sy_err *e) {
+    const int64_t times[] = {created, delivered, finished, next};
+    sy_stmt_bind_int(st, 1, id);
+    sy_stmt_bind_text(st, 2, status);
+    for (int i = 0; i < 4; i++)
+        if (times[i] < 0)
+            sy_stmt_bind_null(st, 3 + i);
+        else
+            sy_stmt_bind_int(st, 3 + i, times[i]);
+    int rc = sy_stmt_step(st, e);
+    sy_stmt_reset(st);
+    return rc < 0 ? rc : 0;
+}
+
 static int seed_deliveries(sy_db *db, void *arg, sy_err *e) {
-    const int64_t *now = arg;
-    const int64_t day = 86400000;
+    const int64_t now = *(const int64_t *)arg, day = 86400000;
     sy_stmt *st;
     int rc = sy_db_prepare(db,
                            "INSERT INTO webhook_deliveries (id, endpoint_id, topic, body, status, "
@@ -222,48 +237,19 @@ static int seed_deliveries(sy_db *db, void *arg, sy_err *e) {
                            "VALUES (?1, 1, 'alert.fired', '{}', ?2, ?3, ?4, ?5, ?6)",
                            &st, e);
     if (rc) return rc;
-    struct {
-        const char *status;
-        int64_t created, delivered, finished, next;
-    } rows[] = {
-        {"delivered", *now - 101 * day, *now - 100 * day, *now - 100 * day, -1}, /* 1: goes */
-        {"failed", *now - 41 * day, -1, *now - 40 * day, -1},                    /* 2: goes */
-        {"delivered", *now - 10 * day, *now - 10 * day, *now - 10 * day, -1},    /* 3: stays */
-        {"pending", *now - 100 * day, -1, -1, *now},                             /* 4: stays */
-        {"failed", *now - 31 * day, -1, *now - 30 * day, -1},                    /* 5: on the cut */
-    };
-    for (int i = 0; rc == 0 && i < 5; i++) {
-        sy_stmt_bind_int(st, 1, i + 1);
-        sy_stmt_bind_text(st, 2, rows[i].status);
-        sy_stmt_bind_int(st, 3, rows[i].created);
-        if (rows[i].delivered < 0)
-            sy_stmt_bind_null(st, 4);
-        else
-            sy_stmt_bind_int(st, 4, rows[i].delivered);
-        if (rows[i].finished < 0)
-            sy_stmt_bind_null(st, 5);
-        else
-            sy_stmt_bind_int(st, 5, rows[i].finished);
-        if (rows[i].next < 0)
-            sy_stmt_bind_null(st, 6);
-        else
-            sy_stmt_bind_int(st, 6, rows[i].next);
-        rc = sy_stmt_step(st, e);
-        sy_stmt_reset(st);
-        if (rc > 0) rc = 0;
-    }
+    /* 1 and 2 go; 3, pending 4 and 5 (exactly on the cut) stay */
+    rc = insert_delivery(st, 1, "delivered", now - 101 * day, now - 100 * day, now - 100 * day, -1,
+                         e);
+    if (!rc) rc = insert_delivery(st, 2, "failed", now - 41 * day, -1, now - 40 * day, -1, e);
+    if (!rc)
+        rc = insert_delivery(st, 3, "delivered", now - 10 * day, now - 10 * day, now - 10 * day, -1,
+                             e);
+    if (!rc) rc = insert_delivery(st, 4, "pending", now - 100 * day, -1, -1, now, e);
+    if (!rc) rc = insert_delivery(st, 5, "failed", now - 31 * day, -1, now - 30 * day, -1, e);
     /* more than two batches of old delivered rows */
-    for (int i = 0; rc == 0 && i < 2 * SY_WEBHOOK_PRUNE_BATCH + 3; i++) {
-        sy_stmt_bind_int(st, 1, 1000 + i);
-        sy_stmt_bind_text(st, 2, "delivered");
-        sy_stmt_bind_int(st, 3, *now - 90 * day);
-        sy_stmt_bind_int(st, 4, *now - 90 * day);
-        sy_stmt_bind_int(st, 5, *now - 90 * day);
-        sy_stmt_bind_null(st, 6);
-        rc = sy_stmt_step(st, e);
-        sy_stmt_reset(st);
-        if (rc > 0) rc = 0;
-    }
+    for (int i = 0; rc == 0 && i < 2 * SY_WEBHOOK_PRUNE_BATCH + 3; i++)
+        rc = insert_delivery(st, 1000 + i, "delivered", now - 90 * day, now - 90 * day,
+                             now - 90 * day, -1, e);
     sy_stmt_finalize(st);
     return rc;
 }
