@@ -278,10 +278,45 @@ function siyuSeries(j, name) {
 }
 
 // ---- timing ------------------------------------------------------------------
-async function timeIt(fn) {
+// A self-timed runner's fn answers { answer, ms } (the floor: the scan's
+// own pass time, not the pipe's round trip).
+async function timeIt(fn, selfTimed) {
     const t0 = performance.now();
     const answer = await fn();
+    if (selfTimed) return answer;
     return { ms: performance.now() - t0, answer };
+}
+
+// The bandwidth floor in the rounds: a `scan ROWS serve` process kept for
+// the whole run (its arrays allocated and read once), asked for one pass
+// over a question's columns right after siyu answers that question, so
+// that the floor and siyu are timed in the same conditions (just after the
+// peers' previous round). scan.txt's floor is 21 passes back to back.
+function startScan(bin, rows) {
+    const proc = spawn(bin, [String(rows), 'serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const waiters = [];
+    let buf = '', dead = null;
+    proc.stdout.setEncoding('utf8');
+    proc.stdout.on('data', (d) => {
+        buf += d;
+        for (let i; (i = buf.indexOf('\n')) >= 0; buf = buf.slice(i + 1)) waiters.shift()?.res(buf.slice(0, i));
+    });
+    proc.on('exit', (code) => {
+        dead = new Error(`scan serve exited (${code})`);
+        while (waiters.length) waiters.shift().rej(dead);
+    });
+    const next = () => new Promise((res, rej) => (dead ? rej(dead) : waiters.push({ res, rej })));
+    const ready = next();
+    return {
+        proc, ready,
+        pass: async (columns) => {
+            const line = next();
+            proc.stdin.write(columns + '\n');
+            const m = (await line).match(/^ms=([\d.]+)/);
+            if (!m) throw new Error(`scan serve: ${await line}`);
+            return { answer: columns, ms: Number(m[1]) };
+        },
+    };
 }
 const median = (xs) => {
     const s = [...xs].sort((a, b) => a - b);
@@ -295,7 +330,7 @@ async function measureAll(runners) {
     const res = runners.map((x) => ({ engine: x.engine, variant: x.variant, label: x.label, warm: [] }));
     for (let i = 0; i < runners.length; i++) {
         try {
-            res[i].first = await timeIt(runners[i].fn);
+            res[i].first = await timeIt(runners[i].fn, runners[i].selfTimed);
         } catch (err) {
             res[i].error = String(err.message || err).slice(0, 600);
         }
@@ -304,7 +339,7 @@ async function measureAll(runners) {
         for (let i = 0; i < runners.length; i++) {
             if (res[i].error) continue;
             try {
-                res[i].warm.push(await timeIt(runners[i].fn));
+                res[i].warm.push(await timeIt(runners[i].fn, runners[i].selfTimed));
             } catch (err) {
                 res[i].error = String(err.message || err).slice(0, 600);
             }
@@ -371,6 +406,12 @@ async function run() {
     const srv = await startSiyu(SIYU, data);
     console.log(`siyu serve up ms=${Math.round(performance.now() - t0)} url=${srv.url}`);
     const failures = [];
+    const scanBin = join(OUT, 'scan');
+    const scan = existsSync(scanBin) ? startScan(scanBin, meta.exported) : null;
+    if (scan) await scan.ready;
+    // The floor runner of a question, after siyu's in each round.
+    const floorRunner = (q) => (scan && q.columns
+        ? [{ engine: 'floor', label: `floor ${q.columns}`, selfTimed: true, fn: () => scan.pass(q.columns) }] : []);
     try {
         const call = api(srv.url, demo.admin.api_token);
         const chVer = (await ch('SELECT version()')).trim();
@@ -405,14 +446,15 @@ async function run() {
         const summarize = (q, rs) => {
             const ok = rs.filter((r) => !r.error);
             const best = (e) => ok.filter((r) => r.engine === e).reduce((a, b) => (!a || b.median_ms < a.median_ms ? b : a), null);
-            const s = best('siyu'), c = best('clickhouse'), d = best('duckdb');
+            const s = best('siyu'), c = best('clickhouse'), d = best('duckdb'), fr = best('floor');
             const peer = [c, d].filter(Boolean).reduce((a, b) => (!a || b.median_ms < a.median_ms ? b : a), null);
             const floor = q.columns ? floors[q.columns] : null;
             const row = { key: q.key, title: q.title, goal_ms: q.goal_ms, columns: q.columns || null, runs: rs,
                 siyu_ms: s?.median_ms ?? null, clickhouse: c ? { form: c.variant, ms: c.median_ms } : null,
                 duckdb: d ? { form: d.variant, ms: d.median_ms } : null, faster_peer: peer?.label ?? null,
                 ratio: s && peer ? peer.median_ms / s.median_ms : null, floor_ms: floor?.ms ?? null,
-                siyu_over_floor: s && floor ? s.median_ms / floor.ms : null };
+                siyu_over_floor: s && floor ? s.median_ms / floor.ms : null,
+                floor_round_ms: fr?.median_ms ?? null, siyu_over_round_floor: s && fr ? s.median_ms / fr.median_ms : null };
             if (row.ratio !== null)
                 console.log(`${q.key} ratio: siyu ${s.median_ms.toFixed(1)} ms vs faster peer ${peer.label} ${peer.median_ms.toFixed(1)} ms -> ${row.ratio.toFixed(1)}x (peer time / siyu time, medians)`);
             results.push(row);
@@ -452,7 +494,7 @@ async function run() {
                     if (r.status !== 200) throw new Error(`preview: ${r.status} ${r.text.slice(0, 300)}`);
                     return r.json.count;
                 },
-            }];
+            }, ...floorRunner(q)];
             for (const v of q.ch) {
                 const sql = sqlFile('ch', v, params);
                 runners.push({ engine: 'clickhouse', variant: v, label: `clickhouse ${v}`, fn: async () => Number((await ch(`SELECT count() FROM (${sql})`)).trim()) });
@@ -473,8 +515,9 @@ async function run() {
             const idSets = { siyu: siyuIds };
             idSets.clickhouse = sortNum((await ch(sqlFile('ch', q.ch[0], params))).trim().split('\n').filter(Boolean).map(Number));
             idSets.duckdb = sortNum((await duckRows(duck, sqlFile('duck', q.duck[0], params))).map((r) => Number(r[0])));
-            const counts = new Set(rs.filter((r) => !r.error).map((r) => r.answer));
-            if (counts.size !== 1) failures.push(`${q.key}: counts differ: ${rs.filter((r) => !r.error).map((r) => `${r.label}=${r.answer}`).join(' ')}`);
+            const answered = rs.filter((r) => !r.error && r.engine !== 'floor');
+            const counts = new Set(answered.map((r) => r.answer));
+            if (counts.size !== 1) failures.push(`${q.key}: counts differ: ${answered.map((r) => `${r.label}=${r.answer}`).join(' ')}`);
             for (const e of ['clickhouse', 'duckdb'])
                 if (!sameIds(idSets.siyu, idSets[e])) {
                     const a = new Set(idSets.siyu), b = new Set(idSets[e]);
@@ -534,7 +577,7 @@ async function run() {
                     if (r.status !== 200) throw new Error(`POST ${path}: ${r.status} ${r.text.slice(0, 300)}`);
                     return norm(r.json);
                 },
-            }];
+            }, ...floorRunner(q)];
             for (const [v, f] of q.ch) {
                 const sql = sqlFile('ch', v, params);
                 runners.push({ engine: 'clickhouse', variant: v, label: `clickhouse ${v}`, fn: async () => f(await chRows(sql)) });
@@ -544,7 +587,7 @@ async function run() {
                 runners.push({ engine: 'duckdb', variant: v, label: `duckdb ${v}`, fn: async () => f(await duckRows(duck, sql)) });
             }
             const rs = await measureAll(runners);
-            const ok = rs.filter((r) => !r.error);
+            const ok = rs.filter((r) => !r.error && r.engine !== 'floor');
             for (const r of rs) if (r.error) failures.push(`${q.key}: ${r.label} failed: ${r.error}`);
             // The reference is the first peer form that answered; every other
             // answer (siyu's and the other forms) must equal it exactly.
@@ -574,14 +617,16 @@ async function run() {
         for (const q of results)
             for (const r of q.runs)
                 console.log(`| ${q.key} | ${r.label} | ${r.error ? 'failed' : ms(r.first_ms)} | ${ms(r.median_ms)} | ${ms(r.best_ms)} |`);
-        console.log(`\n| question | siyu | ClickHouse | DuckDB | faster peer ÷ siyu | goal | floor (columns) | siyu ÷ floor |`);
-        console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+        console.log(`\n| question | siyu | ClickHouse | DuckDB | faster peer ÷ siyu | goal | floor, 21 passes (columns) | siyu ÷ floor | floor in the rounds | siyu ÷ floor in the rounds |`);
+        console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
         for (const q of results) {
             const peer = (p) => (p ? `${ms(p.ms)} (${p.form})` : '—');
             console.log(`| ${q.key} | ${ms(q.siyu_ms)} | ${peer(q.clickhouse)} | ${peer(q.duckdb)} | ${q.ratio === null ? '—' : q.ratio.toFixed(1) + '×'} | ` +
-                `${q.goal_ms ? `≤ ${q.goal_ms} ms, ≥ 20×` : '≥ 20×'} | ${q.floor_ms === null ? '—' : `${ms(q.floor_ms)} (${q.columns})`} | ${q.siyu_over_floor === null ? '—' : q.siyu_over_floor.toFixed(1) + '×'} |`);
+                `${q.goal_ms ? `≤ ${q.goal_ms} ms, ≥ 20×` : '≥ 20×'} | ${q.floor_ms === null ? '—' : `${ms(q.floor_ms)} (${q.columns})`} | ${q.siyu_over_floor === null ? '—' : q.siyu_over_floor.toFixed(1) + '×'} | ` +
+                `${ms(q.floor_round_ms)} | ${q.siyu_over_round_floor === null ? '—' : q.siyu_over_round_floor.toFixed(1) + '×'} |`);
         }
     } finally {
+        scan?.proc.stdin.end();
         srv.proc.kill('SIGTERM');
         await new Promise((r) => { srv.proc.once('exit', r); setTimeout(r, 10000); });
     }

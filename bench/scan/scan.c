@@ -13,6 +13,16 @@
  * For each set it prints one line:
  *   scan columns=ts,contact,type rows=… bytes=… threads=2 runs=…
  *        median_ms=… best_ms=… gb_per_s=…   (median)
+ *
+ *   scan ROWS serve
+ *
+ * keeps the arrays and answers on stdout one line per column set read from
+ * stdin ("ts,contact,type" → "ms=… check=…"): one pass, timed. The bench
+ * asks it in every round, right after siyu answers the question, so the
+ * floor is measured in the same conditions as the question (see
+ * bench/peers/bench.mjs); a fresh process per round would time its page
+ * faults instead. Every column is read once before the first answer.
+ *
  * The arrays are allocated once and filled with non-zero data (so every page
  * is real memory, not the shared zero page), larger than any cache at the
  * bench's sizes. Each thread reads its half of every column as 64-bit words
@@ -105,14 +115,86 @@ static void *alloc_filled(size_t n, size_t size, unsigned seed) {
     return p;
 }
 
+/* Parses a column set ("ts,contact,type") into proto's use_* flags and
+ * the bytes per row; -1 (with a message) for an unknown column. */
+static int parse_columns(const char *set, job *proto, size_t *row_bytes) {
+    *row_bytes = 0;
+    char *spec = strdup(set), *save = NULL;
+    if (!spec) return -1;
+    int rc = 0;
+    for (char *col = strtok_r(spec, ",", &save); col; col = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(col, "ts"))
+            proto->use_ts = 1, *row_bytes += 8;
+        else if (!strcmp(col, "contact"))
+            proto->use_contact = 1, *row_bytes += 4;
+        else if (!strcmp(col, "type"))
+            proto->use_type = 1, *row_bytes += 2;
+        else if (!strcmp(col, "flags"))
+            proto->use_flags = 1, *row_bytes += 1;
+        else if (!strcmp(col, "dim"))
+            proto->use_dim = 1, *row_bytes += 2;
+        else {
+            fprintf(stderr, "scan: unknown column \"%s\" (ts, contact, type, flags, dim)\n", col);
+            rc = -1;
+            break;
+        }
+    }
+    free(spec);
+    return rc;
+}
+
+/* One pass of THREADS threads over proto's columns: its time in ms; the
+ * threads' sums are added to *check. */
+static double one_pass(const columns *c, const job *proto, uint64_t *check) {
+    job jobs[THREADS];
+    pthread_t th[THREADS];
+    double t0 = now_ms();
+    for (int t = 0; t < THREADS; t++) {
+        jobs[t] = *proto;
+        jobs[t].from = c->rows * (size_t)t / THREADS;
+        jobs[t].to = c->rows * (size_t)(t + 1) / THREADS;
+        pthread_create(&th[t], NULL, scan_range, &jobs[t]);
+    }
+    for (int t = 0; t < THREADS; t++) {
+        pthread_join(th[t], NULL);
+        *check += jobs[t].sum;
+    }
+    return now_ms() - t0;
+}
+
+/* scan ROWS serve: a pass per line of stdin, until its end. */
+static int serve(const columns *c) {
+    job all = {.c = c, .use_ts = 1, .use_contact = 1, .use_type = 1, .use_flags = 1, .use_dim = 1};
+    uint64_t check = 0;
+    one_pass(c, &all, &check); /* page tables and TLB warm, as in a running server */
+    printf("ready\n");
+    fflush(stdout);
+    char line[256];
+    while (fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\r\n")] = 0;
+        job proto = {.c = c};
+        size_t row_bytes;
+        if (parse_columns(line, &proto, &row_bytes)) {
+            printf("error unknown column in \"%s\"\n", line);
+        } else {
+            double ms = one_pass(c, &proto, &check);
+            printf("ms=%.3f check=%llu\n", ms, (unsigned long long)(check & 0xffff));
+        }
+        fflush(stdout);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc < 4) {
-        fprintf(stderr, "usage: scan ROWS RUNS COLUMNS... (COLUMNS e.g. ts,contact,type)\n");
+    int serving = argc == 3 && !strcmp(argv[2], "serve");
+    if (argc < 4 && !serving) {
+        fprintf(stderr, "usage: scan ROWS RUNS COLUMNS... (COLUMNS e.g. ts,contact,type)\n"
+                        "       scan ROWS serve  (a pass per column set read from stdin)\n");
         return 2;
     }
     columns c = {0};
     c.rows = strtoull(argv[1], NULL, 10);
-    int runs = atoi(argv[2]);
+    int runs = serving ? 1 : atoi(argv[2]);
     if (c.rows < THREADS || runs < 1 || runs > 1000) {
         fprintf(stderr, "scan: ROWS must be >= %d and RUNS 1..1000\n", THREADS);
         return 2;
@@ -122,48 +204,19 @@ int main(int argc, char **argv) {
     c.type = alloc_filled(c.rows, sizeof *c.type, 3);
     c.flags = alloc_filled(c.rows, sizeof *c.flags, 4);
     c.dim = alloc_filled(c.rows, sizeof *c.dim, 5);
+    if (serving) return serve(&c);
     double *ms = calloc((size_t)runs, sizeof *ms);
     if (!ms) return 1;
     for (int a = 3; a < argc; a++) {
         job proto = {.c = &c};
         size_t row_bytes = 0;
-        char *spec = strdup(argv[a]), *save = NULL;
-        for (char *col = strtok_r(spec, ",", &save); col; col = strtok_r(NULL, ",", &save)) {
-            if (!strcmp(col, "ts"))
-                proto.use_ts = 1, row_bytes += 8;
-            else if (!strcmp(col, "contact"))
-                proto.use_contact = 1, row_bytes += 4;
-            else if (!strcmp(col, "type"))
-                proto.use_type = 1, row_bytes += 2;
-            else if (!strcmp(col, "flags"))
-                proto.use_flags = 1, row_bytes += 1;
-            else if (!strcmp(col, "dim"))
-                proto.use_dim = 1, row_bytes += 2;
-            else {
-                fprintf(stderr, "scan: unknown column \"%s\" (ts, contact, type, flags, dim)\n",
-                        col);
-                return 2;
-            }
-        }
-        free(spec);
+        if (parse_columns(argv[a], &proto, &row_bytes)) return 2;
         uint64_t check = 0;
         /* one untimed pass first: page-table and TLB warm-up, as the engine's
          * columns are warm in a running server */
         for (int r = -1; r < runs; r++) {
-            job jobs[THREADS];
-            pthread_t th[THREADS];
-            double t0 = now_ms();
-            for (int t = 0; t < THREADS; t++) {
-                jobs[t] = proto;
-                jobs[t].from = c.rows * (size_t)t / THREADS;
-                jobs[t].to = c.rows * (size_t)(t + 1) / THREADS;
-                pthread_create(&th[t], NULL, scan_range, &jobs[t]);
-            }
-            for (int t = 0; t < THREADS; t++) {
-                pthread_join(th[t], NULL);
-                check += jobs[t].sum;
-            }
-            if (r >= 0) ms[r] = now_ms() - t0;
+            double t = one_pass(&c, &proto, &check);
+            if (r >= 0) ms[r] = t;
         }
         qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
         double median = runs % 2 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
