@@ -109,6 +109,9 @@ typedef struct fplan {
     uint16_t *type_mask;
     size_t n_type_mask;
     uint16_t slow_steps; /* steps needing the per-event test */
+    /* of those, the steps of an event type with property filters: the
+     * per-type lists hold their candidates, each tested as it is merged */
+    uint16_t filtered;
     /* loose funnels over per-type lists: the distinct step types, step 1's
      * first, and the steps each one matches */
     int list_types[AN_MAX_STEPS];
@@ -368,8 +371,21 @@ funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists
 #undef SS_LOWER
 #undef SS_SEC
 
-/* A contact's step events from the per-type lists (loose order, steps
- * without filters): merged in (ts, pos) order, then leveled like any other. */
+/* m without the filtered steps whose filters the event at pos fails. */
+static uint16_t filter_steps(const fplan *p, uint16_t m, uint32_t pos) {
+    for (uint16_t f = m & p->filtered; f; f &= (uint16_t)(f - 1)) {
+        const an_step *st = &p->steps[__builtin_ctz(f)];
+        if (!an_filters_match(p->eng, pos, st->filters, st->n_filters)) m &= (uint16_t)~(f & -f);
+    }
+    return m;
+}
+
+/* A contact's step events from the per-type lists (loose order): merged in
+ * (ts, pos) order, each filtered step's events tested against its filters
+ * as they are merged, then leveled like any other. The shortcuts below
+ * that take a list's events as its steps' own are for unfiltered steps;
+ * the trimming bounds stay sound with filters (an event failing them only
+ * makes a bound looser). */
 static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *const *lists,
                          const sy_engine_tsec *secs, const size_t *counts, int n) {
     fctx *c = vctx;
@@ -389,7 +405,7 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
         started = a0 < counts[0] && lists[0][a0].ts < p->to_ms;
         single = started && (a0 + 1 == counts[0] || lists[0][a0 + 1].ts >= p->to_ms);
     }
-    if (p->step2_list > 0 && counts[p->step2_list] == 0) {
+    if (p->step2_list > 0 && counts[p->step2_list] == 0 && !(p->filtered & 1)) {
         /* no step-2 event at all (a third of contacts or more): the level is
          * 1 at most, reached by the first step-1 event in range */
         int reach[AN_MAX_STEPS] = {0};
@@ -399,7 +415,7 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
             funnel_count(c, contact, 0, NULL, NULL, NULL);
         return;
     }
-    if (p->distinct && p->from_ms >= 0 && single) {
+    if (p->distinct && !p->filtered && p->from_ms >= 0 && single) {
         funnel_single_start(c, contact, lists, secs, counts, a0, n);
         return;
     }
@@ -468,8 +484,13 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
         }
         if (best < 0) break;
         const sy_engine_tev *t = &lists[best][at[best]++];
+        uint16_t m = p->list_mask[best];
+        if (m & p->filtered) {
+            m = filter_steps(p, m, t->pos);
+            if (!m) continue;
+        }
         c->ts[k] = t->ts;
-        c->m[k] = p->list_mask[best];
+        c->m[k] = m;
         c->pos[k] = t->pos;
         k++;
     }
@@ -615,7 +636,7 @@ static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine
     const fplan *p = c->p;
     const sy_engine_tcol *c0 = &col[0];
     uint32_t end = hi < c0->n_ids ? hi : c0->n_ids;
-    if (p->by_secs && p->distinct && p->bd == AN_BD_NONE && !c->who && lo < end) {
+    if (p->by_secs && p->distinct && !p->filtered && p->bd == AN_BD_NONE && !c->who && lo < end) {
         /* room for every duration up front, the first time a thread takes
          * a range: growing by copies cost more than the durations
          * themselves. At most one per contact with an event of the second
@@ -880,6 +901,7 @@ static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, js
             p->type_mask[p->steps[k].type] |= (uint16_t)(1u << k);
         else if (p->steps[k].type != -2)
             p->slow_steps |= (uint16_t)(1u << k);
+        if (p->steps[k].type >= 0 && p->steps[k].n_filters) p->filtered |= (uint16_t)(1u << k);
     }
     for (int k = 0; k < p->n_steps && p->steps[0].type >= 0; k++) {
         int l = 0;
@@ -895,10 +917,11 @@ static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, js
     return 0;
 }
 
-/* Loose funnels whose steps are plain event types read only those types'
- * events (per-type lists); the rest walk every contact's events. */
+/* Loose funnels whose steps are event types, with or without filters,
+ * read only those types' events (per-type lists); the rest ("$active"
+ * steps, strict order) walk every contact's events. */
 static int funnel_run(an_q *q, fplan *p, void **ptrs) {
-    if (!p->strict && !p->slow_steps && p->n_lists > 0) {
+    if (!p->strict && !(p->slow_steps & ~p->filtered) && p->n_lists > 0) {
         p->by_secs = !an_funnel_times_only && p->from_ms >= 0 && p->from_ms % 1000 == 0 &&
                      p->to_ms % 1000 == 0;
         int rc = sy_engine_scan_type_lists(q->an->engine, p->list_types, p->n_lists, q->only,
