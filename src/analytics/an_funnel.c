@@ -306,7 +306,9 @@ static inline __attribute__((always_inline)) size_t sec_lower(const uint32_t *v,
 }
 
 /* A contact with one step-1 event in range, steps of distinct types (list
- * l holds step l), times >= 0: an_funnel_level's answer without merging.
+ * l holds step l), step 1 without filters, times >= 0: an_funnel_level's
+ * answer without merging. (Below, a step's events are those of its list
+ * that pass its filters, if it has any.)
  * With one start, start[0] never moves and an event of step k extends a
  * chain iff some step k-1 event extended one before it was processed and
  * it is within the window; within a second every step k-1 event is
@@ -325,6 +327,10 @@ static inline __attribute__((always_inline)) size_t sec_lower(const uint32_t *v,
 #define SS_LOWER(k, b)                                                                             \
     (secs ? sec_lower(secs[k].sec, counts[k], (b) / 1000) : tev_lower(lists[k], counts[k], (b)))
 #define SS_SEC(k, i) (secs ? (int64_t)secs[k].sec[i] : lists[k][i].ts / 1000)
+/* step k's filters (list k holds step k) pass on its event i */
+#define SS_OK(k, i)                                                                                \
+    (!(p->filtered & (1u << (k))) ||                                                               \
+     an_filters_match(p->eng, lists[k][i].pos, p->steps[k].filters, p->steps[k].n_filters))
 
 static inline __attribute__((always_inline)) void
 funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists,
@@ -341,6 +347,9 @@ funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists
     for (int k = 1; k < n; k++) {
         int64_t lo = prev * 1000 > p->from_ms ? prev * 1000 : p->from_ms;
         size_t i = SS_LOWER(k, lo);
+        while (i < counts[k] &&
+               (secs ? (int64_t)secs[k].sec[i] * 1000 : lists[k][i].ts) < stop && !SS_OK(k, i))
+            i++;
         if (i >= counts[k] || (secs ? (int64_t)secs[k].sec[i] * 1000 : lists[k][i].ts) >= stop)
             break;
         f[k] = i;
@@ -352,6 +361,9 @@ funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists
     for (int k = lvl - 2; k >= 1; k--) {
         int64_t next = (SS_SEC(k + 1, link[k + 1]) + 1) * 1000;
         link[k] = SS_LOWER(k, next < stop ? next : stop) - 1;
+        /* the last event passing the step's filters: f[k] does, at worst */
+        while (link[k] > f[k] && !SS_OK(k, link[k]))
+            link[k]--;
     }
     link[0] = first;
     int64_t ts[AN_MAX_STEPS];
@@ -370,6 +382,7 @@ funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists
 }
 #undef SS_LOWER
 #undef SS_SEC
+#undef SS_OK
 
 /* m without the filtered steps whose filters the event at pos fails. */
 static uint16_t filter_steps(const fplan *p, uint16_t m, uint32_t pos) {
@@ -415,7 +428,7 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
             funnel_count(c, contact, 0, NULL, NULL, NULL);
         return;
     }
-    if (p->distinct && !p->filtered && p->from_ms >= 0 && single) {
+    if (p->distinct && !(p->filtered & 1) && p->from_ms >= 0 && single) {
         funnel_single_start(c, contact, lists, secs, counts, a0, n);
         return;
     }
@@ -636,7 +649,7 @@ static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine
     const fplan *p = c->p;
     const sy_engine_tcol *c0 = &col[0];
     uint32_t end = hi < c0->n_ids ? hi : c0->n_ids;
-    if (p->by_secs && p->distinct && !p->filtered && p->bd == AN_BD_NONE && !c->who && lo < end) {
+    if (p->distinct && !c->who && lo < end) {
         /* room for every duration up front, the first time a thread takes
          * a range: growing by copies cost more than the durations
          * themselves. At most one per contact with an event of the second
@@ -647,7 +660,7 @@ static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine
         for (int s = 1; s < p->n_steps && room; s++)
             if (c->cap_dt[s] < all) /* funnel_count grows them as it goes when this fails */
                 room = dts_room(c, s, all - c->n_dt[s]) == 0;
-        if (room) {
+        if (room && p->by_secs && !p->filtered && p->bd == AN_BD_NONE) {
             funnel_plain(c, lo, end, col, n);
             return;
         }
