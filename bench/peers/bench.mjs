@@ -20,7 +20,9 @@
 // Days are Asia/Shanghai days (UTC+8, no DST) on every engine: the peers
 // compute them as (ts + 8 h) div 24 h, siyu from its workspace timezone.
 // OUT/scan.txt (bench/scan, written by run.sh) gives the memory-bandwidth
-// floor for the columns each question scans.
+// floor for the columns each question scans, 21 passes back to back; the
+// floor is also timed in every round (a `scan ROWS serve` process, one
+// pass right after siyu's call), and the table shows siyu ÷ both.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync, rmSync, openSync, closeSync } from 'node:fs';
 import { join, dirname } from 'node:path';

@@ -31,7 +31,10 @@
 #     default 19000/18123) started here and stopped at the end; events
 #     loaded into a MergeTree ORDER BY (contact_id, ts), then OPTIMIZE FINAL;
 #  5. bench/scan (cc -O2 -pthread): 2 threads reading arrays as large as the
-#     columns each question scans, for as many rows as siyu holds → scan.txt;
+#     columns each question scans, for as many rows as siyu holds → scan.txt
+#     (21 passes back to back); bench.mjs also keeps a `scan ROWS serve`
+#     process and times one pass in every round, right after siyu's call,
+#     so that the floor is also measured in the rounds' conditions;
 #  6. bench.mjs run: `siyu serve` on the workspace, two manual tags (even
 #     ids; ids divisible by 3) added through POST /api/v1/tags/{id}/members
 #     in chunks of 10 000, the same pairs loaded into both peers; then every
