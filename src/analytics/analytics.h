@@ -39,9 +39,11 @@ void sy_analytics_register(sy_analytics *a, sy_http *h);
 /* Builds, on a thread of its own, the per-day index of every activity
  * event in the workspace timezone (sy_engine_days_warm) that the first
  * DAU, retention or trend question would otherwise build while its caller
- * waits. Call once, after the engine is loaded; sy_analytics_destroy
- * waits for the thread. Logs msg="day index built" with the events filed
- * and the time taken. */
+ * waits; then asks the funnels of saved dashboard cards once (up to 32,
+ * answers dropped), which builds their per-type lists. Call once, after
+ * the engine is loaded; sy_analytics_destroy waits for the thread. Logs
+ * msg="day index built" with the events filed and the time taken, and
+ * msg="saved funnels asked ahead" when there were any. */
 void sy_analytics_warm(sy_analytics *a);
 
 /* Answers one question. `question` is the JSON body of

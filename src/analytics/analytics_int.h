@@ -192,6 +192,12 @@ void an_costs_register(sy_analytics *an, sy_http *h);
  * must not change); nothing else writes it. */
 extern int an_funnel_times_only;
 
+/* Asks, with the answers dropped, the distinct funnel questions of saved
+ * dashboard cards (at most 32), as the whole workspace: sy_analytics_warm's
+ * second step. Returns how many were answered (a card whose question no
+ * longer holds is skipped). */
+int an_warm_funnels(sy_analytics *a);
+
 int an_funnel_level(const int64_t *ts_ms, const uint16_t *match, size_t n, int n_steps,
                     int64_t window_ms, int strict, int *reach);
 

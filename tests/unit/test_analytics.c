@@ -1288,6 +1288,36 @@ static void test_regression_day_start_midnight_dst(void **state) {
     assert_int_equal(bad, 0);
 }
 
+/* Saved cards' funnels asked ahead (sy_analytics_warm): each distinct
+ * funnel question once, nothing else, and not a card that fails. */
+static int seed_cards(sy_db *db, void *arg, sy_err *e) {
+    (void)arg;
+    return sy_db_exec(
+        db,
+        "INSERT INTO dashboards (id, name, created_at, updated_at) VALUES (900, 'd', 0, 0);"
+        "INSERT INTO dashboard_cards (dashboard_id, title, question, chart, position, "
+        "created_at, updated_at) VALUES "
+        "(900, 'a', '{\"kind\":\"funnel\",\"steps\":[{\"event\":\"add_wechat\"},"
+        "{\"event\":\"join_group\"}]}', 'funnel', 1, 0, 0),"
+        "(900, 'a again', '{\"kind\":\"funnel\",\"steps\":[{\"event\":\"add_wechat\"},"
+        "{\"event\":\"join_group\"}]}', 'funnel', 2, 0, 0),"
+        "(900, 'b', '{\"kind\":\"funnel\",\"steps\":[{\"event\":\"view_item\"},"
+        "{\"event\":\"order_paid\",\"filters\":[{\"property\":\"channel\",\"op\":\"=\","
+        "\"value\":\"app\"}]}]}', 'funnel', 3, 0, 0),"
+        "(900, 'gone', '{\"kind\":\"funnel\",\"steps\":[{\"event\":\"no_such_event\"},"
+        "{\"event\":\"join_group\"}]}', 'funnel', 4, 0, 0),"
+        "(900, 'trend', '{\"kind\":\"trend\",\"event\":\"order_paid\"}', 'line', 5, 0, 0)",
+        e);
+}
+
+static void test_warm_funnels(void **state) {
+    fixture *f = *state;
+    assert_int_equal(an_warm_funnels(f->an), 0); /* no cards yet */
+    sy_err e = {0};
+    assert_ok(sy_store_write(f->st, seed_cards, NULL, &e), &e);
+    assert_int_equal(an_warm_funnels(f->an), 2);
+}
+
 static int setup1(void **state) {
     return setup_seed(state, 1);
 }
@@ -1319,6 +1349,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_funnel_second_edges, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_regression_retention_on_or_after, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_regression_metric_breakdown_channel, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_warm_funnels, setup1, teardown),
     };
     /* TEST_FILTER / TEST_SKIP: a cmocka name pattern ("*funnel*") */
     if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
