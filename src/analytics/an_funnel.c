@@ -532,18 +532,17 @@ static inline int plain_ok(const fplan *p, const sy_engine_tcol *ck, int k, uint
     return an_filters_match(p->eng, ck->ev[i].pos, st->filters, st->n_filters);
 }
 
-/* funnel_columns for the commonest question: steps of distinct types (step
- * 1 without filters; a filtered step searches on to its first passing
- * event, and back to its last, as funnel_single_start does), a range of
- * whole seconds, no breakdown, no list of contacts, durations' room
- * taken. funnel_single_start and funnel_count written out on the
+/* funnel_columns for the commonest question: steps of distinct types (a
+ * filtered step searches on to its first passing event, and back to its
+ * last, as funnel_single_start does), a range of whole seconds, no
+ * breakdown, no list of contacts, durations' room taken. funnel_single_start and funnel_count written out on the
  * columns (no per-contact views, no call); a contact with several starts
  * in range goes through funnel_lists. */
 static inline __attribute__((always_inline)) void
 plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n, const int any) {
     const fplan *p = c->p;
-    /* any: some step has filters (never step 1 here). Compiled apart: the
-     * tests in the loop cost the unfiltered funnel 1-2 ms of its 17 */
+    /* any: some step has filters. Compiled apart: the tests in the loop
+     * cost the unfiltered funnel 1-2 ms of its 17 */
     const uint16_t filtered = any ? p->filtered : 0;
     const int64_t from_s = p->from_ms / 1000, to_s = p->to_ms / 1000, wsec = p->window_ms / 1000;
     uint32_t *const hist = c->dt_hist;
@@ -560,9 +559,10 @@ plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n,
     /* Contacts by the lists' bitmaps of who has events. When the range
      * holds every step-1 event (min/max seconds, a zone map), a contact
      * with a step-1 event and none of step 2 is at level 1 without a look
-     * at its events: those are counted 64 at a time. */
-    const int all_in =
-        c0->min_sec <= c0->max_sec && from_s <= (int64_t)c0->min_sec && to_s > (int64_t)c0->max_sec;
+     * at its events: those are counted 64 at a time (unless step 1 has
+     * filters: its events are then not all starts). */
+    const int all_in = !(filtered & 1) && c0->min_sec <= c0->max_sec &&
+                       from_s <= (int64_t)c0->min_sec && to_s > (int64_t)c0->max_sec;
     const uint32_t w1 = (c1->n_ids + 63) / 64;
     for (uint32_t w = lo / 64; w <= (end - 1) / 64; w++) {
         uint64_t m0 = c0->has[w], m1 = w < w1 ? c1->has[w] : 0;
@@ -577,11 +577,15 @@ plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n,
             const uint32_t id = w * 64 + (uint32_t)__builtin_ctzll(visit);
             uint32_t o = c0->off[id], e = c0->off[id + 1];
             uint32_t a = o + (uint32_t)sec_lower(c0->sec + o, e - o, from_s);
+            if (filtered & 1) /* the first start passing step 1's filters */
+                while (a < e && c0->sec[a] < to_s && !plain_ok(p, c0, 0, a))
+                    a++;
             if (a == e || c0->sec[a] >= to_s) continue; /* level 0 */
             if (!((m1 >> (id & 63)) & 1)) {
                 reached[0]++; /* level 1: no step-2 event */
                 continue;
             }
+            /* another step-1 event in range (passing or not): merged */
             if (a + 1 < e && c0->sec[a + 1] < to_s) {
                 const sy_engine_tev *lists[SY_TYPELISTS_MAX];
                 sy_engine_tsec secs[SY_TYPELISTS_MAX];
@@ -687,7 +691,7 @@ static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine
         for (int s = 1; s < p->n_steps && room; s++)
             if (c->cap_dt[s] < all) /* funnel_count grows them as it goes when this fails */
                 room = dts_room(c, s, all - c->n_dt[s]) == 0;
-        if (room && p->by_secs && !(p->filtered & 1) && p->bd == AN_BD_NONE) {
+        if (room && p->by_secs && p->bd == AN_BD_NONE) {
             (p->filtered ? funnel_plain_filtered : funnel_plain)(c, lo, end, col, n);
             return;
         }
