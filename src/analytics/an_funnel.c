@@ -526,6 +526,21 @@ static void views_of(const sy_engine_tcol *col, int n, uint32_t id, const sy_eng
     }
 }
 
+/* Adds a contact at level lvl, started by event a of list 0, to the row of
+ * that event's dimension. -1 (c->oom set) when out of memory. */
+static int plain_group(fctx *c, const sy_engine_tcol *c0, uint32_t a, int lvl) {
+    const fplan *p = c->p;
+    int64_t *row =
+        an_groups_row(&c->groups, sy_engine_dim_unlocked(p->eng, c0->ev[a].pos, p->bd_dim));
+    if (!row) {
+        c->oom = 1;
+        return -1;
+    }
+    for (int s = 0; s < lvl; s++)
+        row[s]++;
+    return 0;
+}
+
 /* Whether event i of list k (step k's) passes step k's filters. */
 static inline int plain_ok(const fplan *p, const sy_engine_tcol *ck, int k, uint32_t i) {
     const an_step *st = &p->steps[k];
@@ -535,12 +550,16 @@ static inline int plain_ok(const fplan *p, const sy_engine_tcol *ck, int k, uint
 /* funnel_columns for the commonest question: steps of distinct types (a
  * filtered step searches on to its first passing event, and back to its
  * last, as funnel_single_start does), a range of whole seconds, no
- * breakdown, no list of contacts, durations' room taken. funnel_single_start and funnel_count written out on the
+ * breakdown or one by a dimension of the start event, no list of
+ * contacts, durations' room taken. funnel_single_start and funnel_count written out on the
  * columns (no per-contact views, no call); a contact with several starts
  * in range goes through funnel_lists. */
 static inline __attribute__((always_inline)) void
-plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n, const int any) {
+plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n, const int any,
+           const int by_dim) {
     const fplan *p = c->p;
+    /* by_dim: a breakdown by a dimension of the start event (the chain's
+     * step-1 event, as funnel_count takes it) */
     /* any: some step has filters. Compiled apart: the tests in the loop
      * cost the unfiltered funnel 1-2 ms of its 17 */
     const uint16_t filtered = any ? p->filtered : 0;
@@ -561,7 +580,7 @@ plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n,
      * with a step-1 event and none of step 2 is at level 1 without a look
      * at its events: those are counted 64 at a time (unless step 1 has
      * filters: its events are then not all starts). */
-    const int all_in = !(filtered & 1) && c0->min_sec <= c0->max_sec &&
+    const int all_in = !by_dim && !(filtered & 1) && c0->min_sec <= c0->max_sec &&
                        from_s <= (int64_t)c0->min_sec && to_s > (int64_t)c0->max_sec;
     const uint32_t w1 = (c1->n_ids + 63) / 64;
     for (uint32_t w = lo / 64; w <= (end - 1) / 64; w++) {
@@ -583,6 +602,7 @@ plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n,
             if (a == e || c0->sec[a] >= to_s) continue; /* level 0 */
             if (!((m1 >> (id & 63)) & 1)) {
                 reached[0]++; /* level 1: no step-2 event */
+                if (by_dim && plain_group(c, c0, a, 1)) goto out;
                 continue;
             }
             /* another step-1 event in range (passing or not): merged */
@@ -627,6 +647,7 @@ plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n,
              * One loop whose length the level decides, not two: its exit
              * is the branch the machine mispredicts. */
             at_level[lvl]++;
+            if (by_dim && plain_group(c, c0, a, lvl)) goto out;
             if (lvl == 1) continue;
             int k = lvl - 1;
             uint32_t li = f[k];
@@ -653,6 +674,7 @@ plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n,
             hist[MEDIAN_BUCKETS + dt_bucket(shift, dt)]++;
         }
     }
+out:
     /* a contact at level l reached steps 1..l */
     uint64_t above = 0;
     for (int k = n - 1; k >= 0; k--) {
@@ -663,12 +685,17 @@ plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n,
 }
 
 static void funnel_plain(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n) {
-    plain_loop(c, lo, end, col, n, 0);
+    plain_loop(c, lo, end, col, n, 0, 0);
 }
 
 static void funnel_plain_filtered(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col,
                                   int n) {
-    plain_loop(c, lo, end, col, n, 1);
+    plain_loop(c, lo, end, col, n, 1, 0);
+}
+
+static void funnel_plain_by_dim(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col,
+                                int n) {
+    plain_loop(c, lo, end, col, n, 1, 1);
 }
 
 /* funnel_lists' loop over a range of contacts, on the lists as the engine
@@ -691,6 +718,10 @@ static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine
         for (int s = 1; s < p->n_steps && room; s++)
             if (c->cap_dt[s] < all) /* funnel_count grows them as it goes when this fails */
                 room = dts_room(c, s, all - c->n_dt[s]) == 0;
+        if (room && p->by_secs && p->bd == AN_BD_DIM) {
+            funnel_plain_by_dim(c, lo, end, col, n);
+            return;
+        }
         if (room && p->by_secs && p->bd == AN_BD_NONE) {
             (p->filtered ? funnel_plain_filtered : funnel_plain)(c, lo, end, col, n);
             return;
