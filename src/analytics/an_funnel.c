@@ -526,18 +526,26 @@ static void views_of(const sy_engine_tcol *col, int n, uint32_t id, const sy_eng
     }
 }
 
-/* Adds a contact at level lvl, started by event a of list 0, to the row of
- * that event's dimension. -1 (c->oom set) when out of memory. */
-static int plain_group(fctx *c, const sy_engine_tcol *c0, uint32_t a, int lvl) {
+/* Adds contact id at level lvl, started by event a of list 0, to its
+ * breakdown rows, as funnel_count does: the row of that event's dimension,
+ * or of the contact's groups. -1 (c->oom set) when out of memory. */
+static int plain_group(fctx *c, uint32_t id, const sy_engine_tcol *c0, uint32_t a, int lvl) {
     const fplan *p = c->p;
-    int64_t *row =
-        an_groups_row(&c->groups, sy_engine_dim_unlocked(p->eng, c0->ev[a].pos, p->bd_dim));
-    if (!row) {
-        c->oom = 1;
-        return -1;
+    int64_t keys[10];
+    int nk = 1;
+    if (p->bd == AN_BD_DIM)
+        keys[0] = sy_engine_dim_unlocked(p->eng, c0->ev[a].pos, p->bd_dim);
+    else
+        nk = an_cgroups_of(p->cg, id, keys);
+    for (int g = 0; g < nk; g++) {
+        int64_t *row = an_groups_row(&c->groups, keys[g]);
+        if (!row) {
+            c->oom = 1;
+            return -1;
+        }
+        for (int s = 0; s < lvl; s++)
+            row[s]++;
     }
-    for (int s = 0; s < lvl; s++)
-        row[s]++;
     return 0;
 }
 
@@ -549,17 +557,15 @@ static inline int plain_ok(const fplan *p, const sy_engine_tcol *ck, int k, uint
 
 /* funnel_columns for the commonest question: steps of distinct types (a
  * filtered step searches on to its first passing event, and back to its
- * last, as funnel_single_start does), a range of whole seconds, no
- * breakdown or one by a dimension of the start event, no list of
- * contacts, durations' room taken. funnel_single_start and funnel_count written out on the
+ * last, as funnel_single_start does), a range of whole seconds, no list
+ * of contacts, durations' room taken. funnel_single_start and funnel_count written out on the
  * columns (no per-contact views, no call); a contact with several starts
  * in range goes through funnel_lists. */
 static inline __attribute__((always_inline)) void
 plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n, const int any,
-           const int by_dim) {
+           const int grouped) {
     const fplan *p = c->p;
-    /* by_dim: a breakdown by a dimension of the start event (the chain's
-     * step-1 event, as funnel_count takes it) */
+    /* grouped: a breakdown (plain_group) */
     /* any: some step has filters. Compiled apart: the tests in the loop
      * cost the unfiltered funnel 1-2 ms of its 17 */
     const uint16_t filtered = any ? p->filtered : 0;
@@ -580,7 +586,7 @@ plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n,
      * with a step-1 event and none of step 2 is at level 1 without a look
      * at its events: those are counted 64 at a time (unless step 1 has
      * filters: its events are then not all starts). */
-    const int all_in = !by_dim && !(filtered & 1) && c0->min_sec <= c0->max_sec &&
+    const int all_in = !grouped && !(filtered & 1) && c0->min_sec <= c0->max_sec &&
                        from_s <= (int64_t)c0->min_sec && to_s > (int64_t)c0->max_sec;
     const uint32_t w1 = (c1->n_ids + 63) / 64;
     for (uint32_t w = lo / 64; w <= (end - 1) / 64; w++) {
@@ -602,7 +608,7 @@ plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n,
             if (a == e || c0->sec[a] >= to_s) continue; /* level 0 */
             if (!((m1 >> (id & 63)) & 1)) {
                 reached[0]++; /* level 1: no step-2 event */
-                if (by_dim && plain_group(c, c0, a, 1)) goto out;
+                if (grouped && plain_group(c, id, c0, a, 1)) goto out;
                 continue;
             }
             /* another step-1 event in range (passing or not): merged */
@@ -647,7 +653,7 @@ plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n,
              * One loop whose length the level decides, not two: its exit
              * is the branch the machine mispredicts. */
             at_level[lvl]++;
-            if (by_dim && plain_group(c, c0, a, lvl)) goto out;
+            if (grouped && plain_group(c, id, c0, a, lvl)) goto out;
             if (lvl == 1) continue;
             int k = lvl - 1;
             uint32_t li = f[k];
@@ -693,8 +699,8 @@ static void funnel_plain_filtered(fctx *c, uint32_t lo, uint32_t end, const sy_e
     plain_loop(c, lo, end, col, n, 1, 0);
 }
 
-static void funnel_plain_by_dim(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col,
-                                int n) {
+static void funnel_plain_grouped(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col,
+                                 int n) {
     plain_loop(c, lo, end, col, n, 1, 1);
 }
 
@@ -718,8 +724,8 @@ static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine
         for (int s = 1; s < p->n_steps && room; s++)
             if (c->cap_dt[s] < all) /* funnel_count grows them as it goes when this fails */
                 room = dts_room(c, s, all - c->n_dt[s]) == 0;
-        if (room && p->by_secs && p->bd == AN_BD_DIM) {
-            funnel_plain_by_dim(c, lo, end, col, n);
+        if (room && p->by_secs && p->bd != AN_BD_NONE) {
+            funnel_plain_grouped(c, lo, end, col, n);
             return;
         }
         if (room && p->by_secs && p->bd == AN_BD_NONE) {

@@ -559,6 +559,22 @@ static int funnel_one(fixture *f, int chain_checks) {
                      (long long)gsum[s], (long long)cnt[s]);
     json_decref(ob);
     json_decref(qb);
+    /* a breakdown by the contact's owner: one group per contact, so the
+     * groups add up to the counts too */
+    qb = json_deep_copy(q);
+    json_object_set_new(qb, "breakdown", json_pack("{s:s}", "by", "owner"));
+    ob = ask(f, qb);
+    int64_t osum[AN_MAX_STEPS] = {0};
+    json_array_foreach(json_object_get(ob, "breakdown"), gi, row) {
+        for (int s = 0; s < ns; s++)
+            osum[s] += json_integer_value(json_array_get(json_object_get(row, "counts"), (size_t)s));
+    }
+    for (int s = 0; s < ns; s++)
+        if (osum[s] != cnt[s])
+            mismatch(f, qb, "owner breakdown: step %d sums to %lld, count %lld", s + 1,
+                     (long long)osum[s], (long long)cnt[s]);
+    json_decref(ob);
+    json_decref(qb);
     /* reached / dropped sets (funnel/contacts) */
     int k = 1 + (int)rnd(f, (uint32_t)ns);
     int dropped = k > 1 && rnd(f, 2);
