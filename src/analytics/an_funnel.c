@@ -549,6 +549,12 @@ static int plain_group(fctx *c, uint32_t id, const sy_engine_tcol *c0, uint32_t 
     return 0;
 }
 
+/* funnel_count's test for funnel/contacts. */
+static inline void plain_who(fctx *c, uint32_t id, int lvl) {
+    const fplan *p = c->p;
+    if (p->want_dropped ? lvl == p->want_step - 1 : lvl >= p->want_step) sy_idset_add(c->who, id);
+}
+
 /* Whether event i of list k (step k's) passes step k's filters. */
 static inline int plain_ok(const fplan *p, const sy_engine_tcol *ck, int k, uint32_t i) {
     const an_step *st = &p->steps[k];
@@ -557,15 +563,16 @@ static inline int plain_ok(const fplan *p, const sy_engine_tcol *ck, int k, uint
 
 /* funnel_columns for the commonest question: steps of distinct types (a
  * filtered step searches on to its first passing event, and back to its
- * last, as funnel_single_start does), a range of whole seconds, no list
- * of contacts, durations' room taken. funnel_single_start and funnel_count written out on the
+ * last, as funnel_single_start does), a range of whole seconds; the
+ * durations' room taken, unless listing contacts. funnel_single_start and funnel_count written out on the
  * columns (no per-contact views, no call); a contact with several starts
  * in range goes through funnel_lists. */
 static inline __attribute__((always_inline)) void
 plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n, const int any,
-           const int grouped) {
+           const int grouped, const int who) {
     const fplan *p = c->p;
-    /* grouped: a breakdown (plain_group) */
+    /* grouped: a breakdown (plain_group); who: funnel/contacts, the
+     * contacts at the level asked for, no counts nor durations */
     /* any: some step has filters. Compiled apart: the tests in the loop
      * cost the unfiltered funnel 1-2 ms of its 17 */
     const uint16_t filtered = any ? p->filtered : 0;
@@ -586,7 +593,7 @@ plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n,
      * with a step-1 event and none of step 2 is at level 1 without a look
      * at its events: those are counted 64 at a time (unless step 1 has
      * filters: its events are then not all starts). */
-    const int all_in = !grouped && !(filtered & 1) && c0->min_sec <= c0->max_sec &&
+    const int all_in = !grouped && !who && !(filtered & 1) && c0->min_sec <= c0->max_sec &&
                        from_s <= (int64_t)c0->min_sec && to_s > (int64_t)c0->max_sec;
     const uint32_t w1 = (c1->n_ids + 63) / 64;
     for (uint32_t w = lo / 64; w <= (end - 1) / 64; w++) {
@@ -609,6 +616,7 @@ plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n,
             if (!((m1 >> (id & 63)) & 1)) {
                 reached[0]++; /* level 1: no step-2 event */
                 if (grouped && plain_group(c, id, c0, a, 1)) goto out;
+                if (who) plain_who(c, id, 1);
                 continue;
             }
             /* another step-1 event in range (passing or not): merged */
@@ -654,6 +662,10 @@ plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n,
              * is the branch the machine mispredicts. */
             at_level[lvl]++;
             if (grouped && plain_group(c, id, c0, a, lvl)) goto out;
+            if (who) {
+                plain_who(c, id, lvl);
+                continue;
+            }
             if (lvl == 1) continue;
             int k = lvl - 1;
             uint32_t li = f[k];
@@ -691,17 +703,21 @@ out:
 }
 
 static void funnel_plain(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n) {
-    plain_loop(c, lo, end, col, n, 0, 0);
+    plain_loop(c, lo, end, col, n, 0, 0, 0);
 }
 
 static void funnel_plain_filtered(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col,
                                   int n) {
-    plain_loop(c, lo, end, col, n, 1, 0);
+    plain_loop(c, lo, end, col, n, 1, 0, 0);
+}
+
+static void funnel_plain_who(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n) {
+    plain_loop(c, lo, end, col, n, 1, 0, 1);
 }
 
 static void funnel_plain_grouped(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col,
                                  int n) {
-    plain_loop(c, lo, end, col, n, 1, 1);
+    plain_loop(c, lo, end, col, n, 1, 1, 0);
 }
 
 /* funnel_lists' loop over a range of contacts, on the lists as the engine
@@ -713,6 +729,10 @@ static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine
     const fplan *p = c->p;
     const sy_engine_tcol *c0 = &col[0];
     uint32_t end = hi < c0->n_ids ? hi : c0->n_ids;
+    if (p->distinct && c->who && p->by_secs && lo < end) {
+        funnel_plain_who(c, lo, end, col, n);
+        return;
+    }
     if (p->distinct && !c->who && lo < end) {
         /* room for every duration up front, the first time a thread takes
          * a range: growing by copies cost more than the durations
