@@ -110,7 +110,8 @@ typedef struct fplan {
     size_t n_type_mask;
     uint16_t slow_steps; /* steps needing the per-event test */
     /* of those, the steps of an event type with property filters: the
-     * per-type lists hold their candidates, each tested as it is merged */
+     * per-type lists hold their candidates, each tested when a search or
+     * a merge reaches it */
     uint16_t filtered;
     /* loose funnels over per-type lists: the distinct step types, step 1's
      * first, and the steps each one matches */
@@ -347,8 +348,8 @@ funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists
     for (int k = 1; k < n; k++) {
         int64_t lo = prev * 1000 > p->from_ms ? prev * 1000 : p->from_ms;
         size_t i = SS_LOWER(k, lo);
-        while (i < counts[k] &&
-               (secs ? (int64_t)secs[k].sec[i] * 1000 : lists[k][i].ts) < stop && !SS_OK(k, i))
+        while (i < counts[k] && (secs ? (int64_t)secs[k].sec[i] * 1000 : lists[k][i].ts) < stop &&
+               !SS_OK(k, i))
             i++;
         if (i >= counts[k] || (secs ? (int64_t)secs[k].sec[i] * 1000 : lists[k][i].ts) >= stop)
             break;
@@ -388,7 +389,7 @@ funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists
 static uint16_t filter_steps(const fplan *p, uint16_t m, uint32_t pos) {
     for (uint16_t f = m & p->filtered; f; f &= (uint16_t)(f - 1)) {
         const an_step *st = &p->steps[__builtin_ctz(f)];
-        if (!an_filters_match(p->eng, pos, st->filters, st->n_filters)) m &= (uint16_t)~(f & -f);
+        if (!an_filters_match(p->eng, pos, st->filters, st->n_filters)) m &= (uint16_t) ~(f & -f);
     }
     return m;
 }
@@ -561,20 +562,24 @@ static inline int plain_ok(const fplan *p, const sy_engine_tcol *ck, int k, uint
     return an_filters_match(p->eng, ck->ev[i].pos, st->filters, st->n_filters);
 }
 
-/* funnel_columns for the commonest question: steps of distinct types (a
+/* funnel_columns for the commonest questions: steps of distinct types (a
  * filtered step searches on to its first passing event, and back to its
- * last, as funnel_single_start does), a range of whole seconds; the
- * durations' room taken, unless listing contacts. funnel_single_start and funnel_count written out on the
- * columns (no per-contact views, no call); a contact with several starts
- * in range goes through funnel_lists. */
-static inline __attribute__((always_inline)) void
-plain_loop(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n, const int any,
-           const int grouped, const int who) {
+ * last, as funnel_single_start does), a range of whole seconds, the
+ * durations' room taken unless listing contacts. funnel_single_start and
+ * funnel_count written out on the columns (no per-contact views, no
+ * call); a contact with several starts in range goes through
+ * funnel_lists. Compiled four times (funnel_plain…): the constant flags
+ * leave out what a question does not need; with the filter tests in it,
+ * the unfiltered funnel's loop cost 1-2 ms more of its 17.
+ *   any: some step may have filters;
+ *   grouped: a breakdown (plain_group);
+ *   who: funnel/contacts, the contacts at the level asked for (plain_who),
+ *        no durations. */
+static inline __attribute__((always_inline)) void plain_loop(fctx *c, uint32_t lo, uint32_t end,
+                                                             const sy_engine_tcol *col, int n,
+                                                             const int any, const int grouped,
+                                                             const int who) {
     const fplan *p = c->p;
-    /* grouped: a breakdown (plain_group); who: funnel/contacts, the
-     * contacts at the level asked for, no counts nor durations */
-    /* any: some step has filters. Compiled apart: the tests in the loop
-     * cost the unfiltered funnel 1-2 ms of its 17 */
     const uint16_t filtered = any ? p->filtered : 0;
     const int64_t from_s = p->from_ms / 1000, to_s = p->to_ms / 1000, wsec = p->window_ms / 1000;
     uint32_t *const hist = c->dt_hist;

@@ -567,7 +567,8 @@ static int funnel_one(fixture *f, int chain_checks) {
     int64_t osum[AN_MAX_STEPS] = {0};
     json_array_foreach(json_object_get(ob, "breakdown"), gi, row) {
         for (int s = 0; s < ns; s++)
-            osum[s] += json_integer_value(json_array_get(json_object_get(row, "counts"), (size_t)s));
+            osum[s] +=
+                json_integer_value(json_array_get(json_object_get(row, "counts"), (size_t)s));
     }
     for (int s = 0; s < ns; s++)
         if (osum[s] != cnt[s])
