@@ -249,6 +249,15 @@ const N = (x) => Number(x);
 const funnelFromLevels = (rows, steps) => ({
     steps: Array.from({ length: steps }, (_, k) => rows.filter((r) => N(r[0]) >= k + 1).reduce((s, r) => s + N(r[1]), 0)),
 });
+// funnel by channel: {groups: {channel: [contacts reaching step 1, 2, …]}}
+function funnelGroupsFromRows(rows, steps) {
+    const groups = {};
+    for (const [ch, level, n] of rows) {
+        const g = (groups[ch === '' ? '(none)' : ch] ??= new Array(steps).fill(0));
+        for (let k = 0; k < N(level) && k < steps; k++) g[k] += N(n);
+    }
+    return { groups };
+}
 // retention: {cohorts: {"YYYY-MM-DD": [size, returned on day 0, 1, …]}}
 const retentionFromArrays = (rows) => ({ cohorts: Object.fromEntries(rows.map((r) => [dayLabel(N(r[0])), [N(r[1]), ...r[2].map(N)]])) });
 function retentionFromCells(rows, periods) {
@@ -532,6 +541,11 @@ async function run() {
 
         // ---- 2. analytics (issue 6 §6): whole answers compared ----
         const steps = ['add_wechat', 'join_group', 'view_item', 'order_paid'];
+        // The peers' funnel by channel takes the channel of a contact's only
+        // add_wechat; with several per contact it would be ambiguous.
+        const [[nAdd, nAddContacts]] = await duckRows(duck, "SELECT count(*), count(DISTINCT contact_id) FROM events WHERE event = 'add_wechat'");
+        const oneStart = Number(nAdd) === Number(nAddContacts);
+        if (!oneStart) console.log(`funnel_by_channel: skipped (${nAdd} add_wechat events for ${nAddContacts} contacts)`);
         const analytics = [
             {
                 key: 'funnel', goal_ms: 50, columns: 'ts,contact,type',
@@ -541,6 +555,25 @@ async function run() {
                 ch: [['funnel', (rows) => funnelFromLevels(rows, 4)], ['funnel_all', (rows) => funnelFromLevels(rows, 4)]],
                 duck: [['funnel', (rows) => funnelFromLevels(rows, 4)]],
             },
+            {
+                key: 'funnel_filtered', goal_ms: null, columns: 'ts,contact,type,dim',
+                title: `the funnel with its last step filtered: order_paid with channel = miniprogram`,
+                siyu: ['/api/v1/analytics/funnel', { steps: [...steps.slice(0, 3).map((event) => ({ event })), { event: 'order_paid', filters: [{ property: 'channel', op: '=', value: 'miniprogram' }] }], window: { value: 7, unit: 'day' }, order: 'loose', from, to },
+                    (j) => ({ steps: j.steps.map((s) => s.count) })],
+                ch: [['funnel_filtered', (rows) => funnelFromLevels(rows, 4)]],
+                duck: [['funnel_filtered', (rows) => funnelFromLevels(rows, 4)]],
+            },
+            ...(oneStart ? [{
+                key: 'funnel_by_channel', goal_ms: null, columns: 'ts,contact,type,dim',
+                title: `the funnel broken down by the channel of its add_wechat`,
+                siyu: ['/api/v1/analytics/funnel', { steps: steps.map((event) => ({ event })), window: { value: 7, unit: 'day' }, order: 'loose', from, to, breakdown: { by: 'channel' } },
+                    (j) => {
+                        if (j.truncated) throw new Error('funnel_by_channel: truncated (more than 50 channels?)');
+                        return { groups: Object.fromEntries(j.breakdown.map((r) => [r.key, r.counts])) };
+                    }],
+                ch: [['funnel_by_channel', (rows) => funnelGroupsFromRows(rows, 4)]],
+                duck: [['funnel_by_channel', (rows) => funnelGroupsFromRows(rows, 4)]],
+            }] : []),
             {
                 key: 'retention', goal_ms: 25, columns: 'ts,contact,type,flags',
                 title: `retention ${PERIODS} x ${PERIODS}: cohorts ${dayLabel(C0)}..${dayLabel(C1)} by first add_wechat, return = any activity on day N (exact)`,

@@ -172,7 +172,7 @@ fi
 # exported event), at the same niceness as the timed phase.
 rows=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$OUT/meta.json','utf8')).exported)")
 cc -O2 -pthread "$ROOT/bench/scan/scan.c" -o "$OUT/scan"
-$TNICE "$OUT/scan" "$rows" "${SCAN_RUNS:-21}" ts,contact,type ts,contact,type,flags ts,contact,flags ts,type,dim >"$OUT/scan.txt"
+$TNICE "$OUT/scan" "$rows" "${SCAN_RUNS:-21}" ts,contact,type ts,contact,type,flags ts,contact,flags ts,type,dim ts,contact,type,dim >"$OUT/scan.txt"
 cat "$OUT/scan.txt"
 
 # 6. The questions.
