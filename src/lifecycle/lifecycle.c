@@ -414,9 +414,16 @@ static int evaluate(sy_lifecycle *lc, int emit, const sy_idset *only, sy_err *e)
         pthread_mutex_unlock(&lc->lock);
         if (emit && rc == 0) emit_changes(lc, (change *)j.c, j.n);
     }
-    if (nch)
+    /* Time alone moves a few contacts a second on a large workspace (each
+     * pass that finds them would be an info line a second): passes over
+     * some contacts that change few and take little are debug lines. */
+    long long ms = (long long)(sy_mono_ms() - t0);
+    if (nch && (!only || nch >= 1000 || ms >= 100))
         sy_info("msg=\"life-cycle pass\" full=%d contacts=%zu changes=%zu ms=%lld", !only, n_live,
-                nch, (long long)(sy_mono_ms() - t0));
+                nch, ms);
+    else if (nch)
+        sy_debug("msg=\"life-cycle pass\" full=%d contacts=%zu changes=%zu ms=%lld", !only, n_live,
+                 nch, ms);
     free(ch);
     pthread_mutex_unlock(&lc->pass_lock);
     return rc;
