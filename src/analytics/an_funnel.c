@@ -188,6 +188,40 @@ static int dts_room(fctx *c, int s, size_t need) {
     return 0;
 }
 
+/* Whether the event at pos passes step k's filters (none: it does). */
+static inline int step_passes(const fplan *p, int k, uint32_t pos) {
+    const an_step *st = &p->steps[k];
+    return !st->n_filters || an_filters_match(p->eng, pos, st->filters, st->n_filters);
+}
+
+/* funnel/contacts: whether a contact at level lvl is one of those asked for. */
+static inline int wanted(const fplan *p, int lvl) {
+    return p->want_dropped ? lvl == p->want_step - 1 : lvl >= p->want_step;
+}
+
+/* Adds contact at level lvl (>= 1), whose chain starts with the event at
+ * start_pos, to its breakdown rows: that event's dimension, or the
+ * contact's groups. -1 (c->oom set) when out of memory. */
+static int add_to_groups(fctx *c, uint32_t contact, uint32_t start_pos, int lvl) {
+    const fplan *p = c->p;
+    int64_t keys[10];
+    int nk = 1;
+    if (p->bd == AN_BD_DIM)
+        keys[0] = sy_engine_dim_unlocked(p->eng, start_pos, p->bd_dim);
+    else
+        nk = an_cgroups_of(p->cg, contact, keys);
+    for (int g = 0; g < nk; g++) {
+        int64_t *row = an_groups_row(&c->groups, keys[g]);
+        if (!row) {
+            c->oom = 1;
+            return -1;
+        }
+        for (int s = 0; s < lvl; s++)
+            row[s]++;
+    }
+    return 0;
+}
+
 static inline uint16_t step_mask(const fplan *p, const sy_engine_rec *r) {
     uint16_t m = r->type < p->n_type_mask ? p->type_mask[r->type] : 0;
     for (int s = 0; p->slow_steps && s < p->n_steps; s++) {
@@ -195,8 +229,7 @@ static inline uint16_t step_mask(const fplan *p, const sy_engine_rec *r) {
         const an_step *st = &p->steps[s];
         if (st->type >= 0 ? r->type != st->type : (st->type == -2 || !AN_ACTIVE(r->flags)))
             continue;
-        if (st->n_filters && !an_filters_match(p->eng, r->pos, st->filters, st->n_filters))
-            continue;
+        if (!step_passes(p, s, r->pos)) continue;
         m |= (uint16_t)(1u << s);
     }
     return m;
@@ -208,8 +241,7 @@ static void funnel_count(fctx *c, uint32_t contact, int lvl, const int *reach, c
     const fplan *p = c->p;
 
     if (c->who) {
-        if (p->want_dropped ? lvl == p->want_step - 1 : lvl >= p->want_step)
-            sy_idset_add(c->who, contact);
+        if (wanted(p, lvl)) sy_idset_add(c->who, contact);
         return;
     }
     if (lvl == 0) return;
@@ -227,24 +259,7 @@ static void funnel_count(fctx *c, uint32_t contact, int lvl, const int *reach, c
         c->dts[s][c->n_dt[s]++] = dt;
         c->dt_hist[(size_t)s * MEDIAN_BUCKETS + dt_bucket(p->dt_shift, dt)]++;
     }
-    if (p->bd == AN_BD_NONE) return;
-    int64_t keys[10];
-    int nk;
-    if (p->bd == AN_BD_DIM) {
-        keys[0] = sy_engine_dim_unlocked(p->eng, posv[reach[0]], p->bd_dim);
-        nk = 1;
-    } else {
-        nk = an_cgroups_of(p->cg, contact, keys);
-    }
-    for (int g = 0; g < nk; g++) {
-        int64_t *row = an_groups_row(&c->groups, keys[g]);
-        if (!row) {
-            c->oom = 1;
-            return;
-        }
-        for (int s = 0; s < lvl; s++)
-            row[s]++;
-    }
+    if (p->bd != AN_BD_NONE) add_to_groups(c, contact, posv[reach[0]], lvl);
 }
 
 static void funnel_contact(void *vctx, uint32_t contact, const sy_engine_rec *r, size_t n) {
@@ -329,9 +344,7 @@ static inline __attribute__((always_inline)) size_t sec_lower(const uint32_t *v,
     (secs ? sec_lower(secs[k].sec, counts[k], (b) / 1000) : tev_lower(lists[k], counts[k], (b)))
 #define SS_SEC(k, i) (secs ? (int64_t)secs[k].sec[i] : lists[k][i].ts / 1000)
 /* step k's filters (list k holds step k) pass on its event i */
-#define SS_OK(k, i)                                                                                \
-    (!(p->filtered & (1u << (k))) ||                                                               \
-     an_filters_match(p->eng, lists[k][i].pos, p->steps[k].filters, p->steps[k].n_filters))
+#define SS_OK(k, i) step_passes(p, k, lists[k][i].pos)
 
 static inline __attribute__((always_inline)) void
 funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists,
@@ -387,10 +400,8 @@ funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists
 
 /* m without the filtered steps whose filters the event at pos fails. */
 static uint16_t filter_steps(const fplan *p, uint16_t m, uint32_t pos) {
-    for (uint16_t f = m & p->filtered; f; f &= (uint16_t)(f - 1)) {
-        const an_step *st = &p->steps[__builtin_ctz(f)];
-        if (!an_filters_match(p->eng, pos, st->filters, st->n_filters)) m &= (uint16_t) ~(f & -f);
-    }
+    for (uint16_t f = m & p->filtered; f; f &= (uint16_t)(f - 1))
+        if (!step_passes(p, __builtin_ctz(f), pos)) m &= (uint16_t) ~(f & -f);
     return m;
 }
 
@@ -527,41 +538,6 @@ static void views_of(const sy_engine_tcol *col, int n, uint32_t id, const sy_eng
     }
 }
 
-/* Adds contact id at level lvl, started by event a of list 0, to its
- * breakdown rows, as funnel_count does: the row of that event's dimension,
- * or of the contact's groups. -1 (c->oom set) when out of memory. */
-static int plain_group(fctx *c, uint32_t id, const sy_engine_tcol *c0, uint32_t a, int lvl) {
-    const fplan *p = c->p;
-    int64_t keys[10];
-    int nk = 1;
-    if (p->bd == AN_BD_DIM)
-        keys[0] = sy_engine_dim_unlocked(p->eng, c0->ev[a].pos, p->bd_dim);
-    else
-        nk = an_cgroups_of(p->cg, id, keys);
-    for (int g = 0; g < nk; g++) {
-        int64_t *row = an_groups_row(&c->groups, keys[g]);
-        if (!row) {
-            c->oom = 1;
-            return -1;
-        }
-        for (int s = 0; s < lvl; s++)
-            row[s]++;
-    }
-    return 0;
-}
-
-/* funnel_count's test for funnel/contacts. */
-static inline void plain_who(fctx *c, uint32_t id, int lvl) {
-    const fplan *p = c->p;
-    if (p->want_dropped ? lvl == p->want_step - 1 : lvl >= p->want_step) sy_idset_add(c->who, id);
-}
-
-/* Whether event i of list k (step k's) passes step k's filters. */
-static inline int plain_ok(const fplan *p, const sy_engine_tcol *ck, int k, uint32_t i) {
-    const an_step *st = &p->steps[k];
-    return an_filters_match(p->eng, ck->ev[i].pos, st->filters, st->n_filters);
-}
-
 /* funnel_columns for the commonest questions: steps of distinct types (a
  * filtered step searches on to its first passing event, and back to its
  * last, as funnel_single_start does), a range of whole seconds, the
@@ -572,8 +548,8 @@ static inline int plain_ok(const fplan *p, const sy_engine_tcol *ck, int k, uint
  * leave out what a question does not need; with the filter tests in it,
  * the unfiltered funnel's loop cost 1-2 ms more of its 17.
  *   any: some step may have filters;
- *   grouped: a breakdown (plain_group);
- *   who: funnel/contacts, the contacts at the level asked for (plain_who),
+ *   grouped: a breakdown (add_to_groups);
+ *   who: funnel/contacts, the contacts at the level asked for (wanted),
  *        no durations. */
 static inline __attribute__((always_inline)) void plain_loop(fctx *c, uint32_t lo, uint32_t end,
                                                              const sy_engine_tcol *col, int n,
@@ -615,13 +591,13 @@ static inline __attribute__((always_inline)) void plain_loop(fctx *c, uint32_t l
             uint32_t o = c0->off[id], e = c0->off[id + 1];
             uint32_t a = o + (uint32_t)sec_lower(c0->sec + o, e - o, from_s);
             if (filtered & 1) /* the first start passing step 1's filters */
-                while (a < e && c0->sec[a] < to_s && !plain_ok(p, c0, 0, a))
+                while (a < e && c0->sec[a] < to_s && !step_passes(p, 0, c0->ev[a].pos))
                     a++;
             if (a == e || c0->sec[a] >= to_s) continue; /* level 0 */
             if (!((m1 >> (id & 63)) & 1)) {
                 reached[0]++; /* level 1: no step-2 event */
-                if (grouped && plain_group(c, id, c0, a, 1)) goto out;
-                if (who) plain_who(c, id, 1);
+                if (grouped && add_to_groups(c, id, c0->ev[a].pos, 1)) goto out;
+                if (who && wanted(p, 1)) sy_idset_add(c->who, id);
                 continue;
             }
             /* another step-1 event in range (passing or not): merged */
@@ -653,7 +629,7 @@ static inline __attribute__((always_inline)) void plain_loop(fctx *c, uint32_t l
                 uint32_t i =
                     x + (uint32_t)sec_lower(ck->sec + x, y - x, prev > from_s ? prev : from_s);
                 if (filtered & (1u << k))
-                    while (i < y && ck->sec[i] < stop && !plain_ok(p, ck, k, i))
+                    while (i < y && ck->sec[i] < stop && !step_passes(p, k, ck->ev[i].pos))
                         i++;
                 if (i == y || ck->sec[i] >= stop) break;
                 f[k] = i;
@@ -666,9 +642,9 @@ static inline __attribute__((always_inline)) void plain_loop(fctx *c, uint32_t l
              * One loop whose length the level decides, not two: its exit
              * is the branch the machine mispredicts. */
             at_level[lvl]++;
-            if (grouped && plain_group(c, id, c0, a, lvl)) goto out;
+            if (grouped && add_to_groups(c, id, c0->ev[a].pos, lvl)) goto out;
             if (who) {
-                plain_who(c, id, lvl);
+                if (wanted(p, lvl)) sy_idset_add(c->who, id);
                 continue;
             }
             if (lvl == 1) continue;
@@ -682,7 +658,7 @@ static inline __attribute__((always_inline)) void plain_loop(fctx *c, uint32_t l
                                                   next < stop ? next : stop) -
                               1;
                 if (filtered & (1u << (k - 1)))
-                    while (lp > f[k - 1] && !plain_ok(p, &col[k - 1], k - 1, lp))
+                    while (lp > f[k - 1] && !step_passes(p, k - 1, col[k - 1].ev[lp].pos))
                         lp--;
                 int64_t tp = (int64_t)col[k - 1].sec[lp] * 1000 + col[k - 1].ms[lp];
                 int64_t dt = tk - tp > 0 ? tk - tp : 0;
@@ -749,12 +725,10 @@ static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine
         for (int s = 1; s < p->n_steps && room; s++)
             if (c->cap_dt[s] < all) /* funnel_count grows them as it goes when this fails */
                 room = dts_room(c, s, all - c->n_dt[s]) == 0;
-        if (room && p->by_secs && p->bd != AN_BD_NONE) {
-            funnel_plain_grouped(c, lo, end, col, n);
-            return;
-        }
-        if (room && p->by_secs && p->bd == AN_BD_NONE) {
-            (p->filtered ? funnel_plain_filtered : funnel_plain)(c, lo, end, col, n);
+        if (room && p->by_secs) {
+            (p->bd != AN_BD_NONE ? funnel_plain_grouped
+             : p->filtered       ? funnel_plain_filtered
+                                 : funnel_plain)(c, lo, end, col, n);
             return;
         }
     }
