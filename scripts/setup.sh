@@ -21,9 +21,10 @@ if [ -n "$missing" ]; then
   echo "setup: installing$missing" >&2
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  # Mirrors drop connections now and then: let apt retry each download.
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=5 update -qq >/dev/null
   # shellcheck disable=SC2086
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=5 install -y -qq $missing >/dev/null
 fi
 
 # Node packages for the tests (and the console, once it exists), from the
@@ -33,7 +34,21 @@ npm_ci() {
   [ -f "$dir/package-lock.json" ] || return 0
   stamp="$dir/node_modules/.siyu-lock"
   if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    # The registry sometimes stalls a download (EIDLETIMEOUT) or resets the
+    # connection; npm retries a fetch only a few times, so try the whole
+    # install again (npm ci starts from an empty node_modules each time).
+    tries=0
+    until (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error \
+             --fetch-retries=5 --fetch-retry-mintimeout=2000 \
+             --fetch-retry-maxtimeout=30000 >/dev/null); do
+      tries=$((tries + 1))
+      if [ "$tries" -ge 4 ]; then
+        echo "setup: npm ci in $dir failed $tries times; giving up" >&2
+        exit 1
+      fi
+      echo "setup: npm ci in $dir failed; retrying in $((tries * 10)) s" >&2
+      sleep $((tries * 10))
+    done
     cp "$dir/package-lock.json" "$stamp"
   fi
 }
