@@ -118,8 +118,9 @@ typedef struct fplan {
     int list_types[AN_MAX_STEPS];
     uint16_t list_mask[AN_MAX_STEPS];
     int n_lists;
-    int step2_list; /* the list holding step 2's type (0: the same as step 1's) */
-    int distinct;   /* list l holds exactly step l (no type in two steps) */
+    int step2_list;              /* the list holding step 2's type (0: the same as step 1's) */
+    int step_list[AN_MAX_STEPS]; /* the list holding each step's type */
+    int distinct;                /* list l holds exactly step l (no type in two steps) */
     /* the range is whole seconds from 0 on (dates always are): the lists'
      * seconds columns answer the searches */
     int by_secs;
@@ -538,36 +539,43 @@ static void views_of(const sy_engine_tcol *col, int n, uint32_t id, const sy_eng
     }
 }
 
-/* funnel_columns for the commonest questions: steps of distinct types (a
- * filtered step searches on to its first passing event, and back to its
- * last, as funnel_single_start does), a range of whole seconds, the
- * durations' room taken unless listing contacts. funnel_single_start and
+/* funnel_columns for the commonest questions: loose order (a filtered
+ * step searches on to its first passing event, and back to its last, as
+ * funnel_single_start does), a range of whole seconds, the durations'
+ * room taken unless listing contacts. funnel_single_start and
  * funnel_count written out on the columns (no per-contact views, no
  * call); a contact with several starts in range goes through
- * funnel_lists. Compiled four times (funnel_plain…): the constant flags
+ * funnel_lists. Compiled five times (funnel_plain…): the constant flags
  * leave out what a question does not need; with the filter tests in it,
  * the unfiltered funnel's loop cost 1-2 ms more of its 17.
  *   any: some step may have filters;
  *   grouped: a breakdown (add_to_groups);
  *   who: funnel/contacts, the contacts at the level asked for (wanted),
- *        no durations. */
+ *        no durations;
+ *   shared: an event type in two steps (list p->step_list[k] holds step
+ *        k; otherwise list k does). */
 static inline __attribute__((always_inline)) void plain_loop(fctx *c, uint32_t lo, uint32_t end,
                                                              const sy_engine_tcol *col, int n,
                                                              const int any, const int grouped,
-                                                             const int who) {
+                                                             const int who, const int shared) {
     const fplan *p = c->p;
+    /* step k's list: col[k], or with a type in two steps the one of its
+     * type (the constant flag keeps the distinct copies' indexing as it
+     * was); ns steps over n lists */
+    const int ns = shared ? p->n_steps : n;
+#define SC(k) (&col[shared ? p->step_list[k] : (k)])
     const uint16_t filtered = any ? p->filtered : 0;
     const int64_t from_s = p->from_ms / 1000, to_s = p->to_ms / 1000, wsec = p->window_ms / 1000;
     uint32_t *const hist = c->dt_hist;
     const int shift = p->dt_shift;
-    const sy_engine_tcol *c0 = &col[0], *c1 = &col[1];
+    const sy_engine_tcol *c0 = &col[0], *c1 = SC(1);
     /* the counters in locals: through c they could alias the durations,
      * and every increment would go to memory */
     uint64_t reached[AN_MAX_STEPS];
     uint64_t at_level[AN_MAX_STEPS + 1] = {0}; /* one-start contacts by level */
     int64_t *dts[AN_MAX_STEPS];
     size_t nd[AN_MAX_STEPS];
-    for (int k = 0; k < n; k++)
+    for (int k = 0; k < ns; k++)
         reached[k] = c->reached[k], dts[k] = c->dts[k], nd[k] = c->n_dt[k];
     /* Contacts by the lists' bitmaps of who has events. When the range
      * holds every step-1 event (min/max seconds, a zone map), a contact
@@ -606,10 +614,10 @@ static inline __attribute__((always_inline)) void plain_loop(fctx *c, uint32_t l
                 sy_engine_tsec secs[SY_TYPELISTS_MAX];
                 size_t counts[SY_TYPELISTS_MAX];
                 views_of(col, n, id, lists, secs, counts);
-                for (int k = 0; k < n; k++)
+                for (int k = 0; k < ns; k++)
                     c->reached[k] = reached[k], c->n_dt[k] = nd[k];
                 funnel_lists(c, id, lists, secs, counts, n);
-                for (int k = 0; k < n; k++)
+                for (int k = 0; k < ns; k++)
                     reached[k] = c->reached[k], dts[k] = c->dts[k], nd[k] = c->n_dt[k];
                 continue;
             }
@@ -620,8 +628,8 @@ static inline __attribute__((always_inline)) void plain_loop(fctx *c, uint32_t l
             f[0] = a;
             int lvl = 1;
             int64_t prev = s0;
-            for (int k = 1; k < n; k++) {
-                const sy_engine_tcol *ck = &col[k];
+            for (int k = 1; k < ns; k++) {
+                const sy_engine_tcol *ck = SC(k);
                 uint32_t x = id < ck->n_ids ? ck->off[id] : 0,
                          y = id < ck->n_ids ? ck->off[id + 1] : 0;
                 ko[k] = x;
@@ -650,17 +658,18 @@ static inline __attribute__((always_inline)) void plain_loop(fctx *c, uint32_t l
             if (lvl == 1) continue;
             int k = lvl - 1;
             uint32_t li = f[k];
-            int64_t tk = (int64_t)col[k].sec[li] * 1000 + col[k].ms[li];
+            int64_t tk = (int64_t)SC(k)->sec[li] * 1000 + SC(k)->ms[li];
             for (; k >= 2; k--) {
-                int64_t next = (int64_t)col[k].sec[li] + 1;
-                uint32_t lp = ko[k - 1] +
-                              (uint32_t)sec_lower(col[k - 1].sec + ko[k - 1], kn[k - 1],
-                                                  next < stop ? next : stop) -
-                              1;
+                const sy_engine_tcol *cp = SC(k - 1);
+                int64_t next = (int64_t)SC(k)->sec[li] + 1;
+                uint32_t lp =
+                    ko[k - 1] +
+                    (uint32_t)sec_lower(cp->sec + ko[k - 1], kn[k - 1], next < stop ? next : stop) -
+                    1;
                 if (filtered & (1u << (k - 1)))
-                    while (lp > f[k - 1] && !step_passes(p, k - 1, col[k - 1].ev[lp].pos))
+                    while (lp > f[k - 1] && !step_passes(p, k - 1, cp->ev[lp].pos))
                         lp--;
-                int64_t tp = (int64_t)col[k - 1].sec[lp] * 1000 + col[k - 1].ms[lp];
+                int64_t tp = (int64_t)cp->sec[lp] * 1000 + cp->ms[lp];
                 int64_t dt = tk - tp > 0 ? tk - tp : 0;
                 dts[k][nd[k]++] = dt;
                 hist[(size_t)k * MEDIAN_BUCKETS + dt_bucket(shift, dt)]++;
@@ -676,59 +685,74 @@ static inline __attribute__((always_inline)) void plain_loop(fctx *c, uint32_t l
 out:
     /* a contact at level l reached steps 1..l */
     uint64_t above = 0;
-    for (int k = n - 1; k >= 0; k--) {
+    for (int k = ns - 1; k >= 0; k--) {
         above += at_level[k + 1];
         c->reached[k] = reached[k] + above;
         c->n_dt[k] = nd[k];
     }
+#undef SC
 }
 
 static void funnel_plain(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n) {
-    plain_loop(c, lo, end, col, n, 0, 0, 0);
+    plain_loop(c, lo, end, col, n, 0, 0, 0, 0);
 }
 
 static void funnel_plain_filtered(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col,
                                   int n) {
-    plain_loop(c, lo, end, col, n, 1, 0, 0);
+    plain_loop(c, lo, end, col, n, 1, 0, 0, 0);
 }
 
 static void funnel_plain_who(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col, int n) {
-    plain_loop(c, lo, end, col, n, 1, 0, 1);
+    plain_loop(c, lo, end, col, n, 1, 0, 1, 0);
 }
 
 static void funnel_plain_grouped(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col,
                                  int n) {
-    plain_loop(c, lo, end, col, n, 1, 1, 0);
+    plain_loop(c, lo, end, col, n, 1, 1, 0, 0);
+}
+
+/* An event type in two steps (view_item twice; order_paid, then
+ * order_paid in a channel): one copy for every form of the question, the
+ * rarer one. With a single start the searches hold as for distinct types:
+ * they need only that a second's step k-1 events come before its step k
+ * events, whatever their types (an event matching both counts for both,
+ * as in windowFunnel). */
+static void funnel_plain_shared(fctx *c, uint32_t lo, uint32_t end, const sy_engine_tcol *col,
+                                int n) {
+    plain_loop(c, lo, end, col, n, 1, c->p->bd != AN_BD_NONE, c->who != NULL, 1);
 }
 
 /* funnel_lists' loop over a range of contacts, on the lists as the engine
- * packed them. The commonest question runs as funnel_plain; every other
- * contact gets its views of the lists and goes through funnel_lists.
- * Calling back per contact cost more than the funnel itself. */
+ * packed them. Loose funnels over whole seconds run as funnel_plain (or a
+ * sibling); otherwise every contact gets its views of the lists and goes
+ * through funnel_lists. Calling back per contact cost more than the
+ * funnel itself. */
 static void funnel_columns(void *vctx, uint32_t lo, uint32_t hi, const sy_engine_tcol *col, int n) {
     fctx *c = vctx;
     const fplan *p = c->p;
     const sy_engine_tcol *c0 = &col[0];
     uint32_t end = hi < c0->n_ids ? hi : c0->n_ids;
-    if (p->distinct && c->who && p->by_secs && lo < end) {
-        funnel_plain_who(c, lo, end, col, n);
+    if (c->who && p->by_secs && lo < end) {
+        (p->distinct ? funnel_plain_who : funnel_plain_shared)(c, lo, end, col, n);
         return;
     }
-    if (p->distinct && !c->who && lo < end) {
+    if (!c->who && lo < end) {
         /* room for every duration up front, the first time a thread takes
          * a range: growing by copies cost more than the durations
          * themselves. At most one per contact with an event of the second
          * list, over all the ranges this thread may get. */
-        size_t all = col[1].off[col[1].n_ids];
+        const sy_engine_tcol *c1 = &col[p->step_list[1]];
+        size_t all = c1->off[c1->n_ids];
         if (all > c0->n_ids) all = c0->n_ids;
         int room = 1;
         for (int s = 1; s < p->n_steps && room; s++)
             if (c->cap_dt[s] < all) /* funnel_count grows them as it goes when this fails */
                 room = dts_room(c, s, all - c->n_dt[s]) == 0;
         if (room && p->by_secs) {
-            (p->bd != AN_BD_NONE ? funnel_plain_grouped
-             : p->filtered       ? funnel_plain_filtered
-                                 : funnel_plain)(c, lo, end, col, n);
+            (!p->distinct          ? funnel_plain_shared
+             : p->bd != AN_BD_NONE ? funnel_plain_grouped
+             : p->filtered         ? funnel_plain_filtered
+                                   : funnel_plain)(c, lo, end, col, n);
             return;
         }
     }
@@ -989,6 +1013,7 @@ static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, js
             l++;
         if (l == p->n_lists) p->list_types[p->n_lists++] = p->steps[k].type;
         p->list_mask[l] |= (uint16_t)(1u << k);
+        p->step_list[k] = l;
         if (k == 1) p->step2_list = l;
     }
     p->distinct = p->n_lists == p->n_steps;
