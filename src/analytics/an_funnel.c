@@ -47,17 +47,12 @@ int an_funnel_level(const int64_t *ts_ms, const uint16_t *match, size_t n, int n
     int64_t window_s = window_ms / 1000;
     size_t i = 0;
     while (i < n) {
-        int64_t sec = ts_ms[i] / 1000;
+        int64_t sec = an_floor_sec(ts_ms[i]);
         size_t j = i;
         uint16_t any = 0;
-        if (ts_ms[i] >= 0) { /* the same second, without a division per event */
-            int64_t end = (sec + 1) * 1000;
-            while (j < n && ts_ms[j] < end)
-                any |= match[j++];
-        } else {
-            while (j < n && ts_ms[j] / 1000 == sec)
-                any |= match[j++];
-        }
+        int64_t end = (sec + 1) * 1000; /* the same second, without a division per event */
+        while (j < n && ts_ms[j] < end)
+            any |= match[j++];
         for (int k = 0; k < n_steps; k++) {
             if (!(any & (1u << k))) continue;
             for (size_t x = i; x < j; x++) {
@@ -133,6 +128,14 @@ typedef struct fplan {
 #define MEDIAN_BUCKETS 4096
 _Static_assert(MEDIAN_BUCKETS == 1 << 12, "median_of's sub-buckets take 12 bits");
 
+/* One extension of a chain to a step (windowFunnel's update of the step's
+ * start time), for funnel_levels. */
+typedef struct fext {
+    int64_t sec, start; /* the event's second; its chain's start second */
+    uint32_t ev;        /* the event: its index in its step's list */
+    uint32_t back;      /* the extension of the step before that it extended */
+} fext;
+
 typedef struct fctx {
     const fplan *p;
     uint64_t reached[AN_MAX_STEPS];
@@ -148,6 +151,8 @@ typedef struct fctx {
     uint16_t *m;
     uint32_t *pos;
     size_t cap;
+    fext *ext; /* funnel_levels' extensions */
+    size_t cap_ext;
     int oom;
 } fctx;
 
@@ -399,11 +404,96 @@ funnel_single_start(fctx *c, uint32_t contact, const sy_engine_tev *const *lists
 #undef SS_SEC
 #undef SS_OK
 
-/* m without the filtered steps whose filters the event at pos fails. */
-static uint16_t filter_steps(const fplan *p, uint16_t m, uint32_t pos) {
-    for (uint16_t f = m & p->filtered; f; f &= (uint16_t)(f - 1))
-        if (!step_passes(p, __builtin_ctz(f), pos)) m &= (uint16_t) ~(f & -f);
-    return m;
+/* A contact with several starts (loose order): an_funnel_level's
+ * answer step by step, without merging its lists. windowFunnel's state for
+ * step k, the start of the chain that reached k most recently, only grows:
+ * step 1's is the latest start, and an extension copies step k-1's. So
+ * step k's extensions are, in list order, its events x such that step k-1
+ * has an extension in a second <= x's (within a second every step k-1 pair
+ * is processed first) and the latest of those started no more than the
+ * window before x's second; x extends that one. The level is the deepest
+ * step with an extension; the chain reported is that step's first
+ * extension (the first completion, or the first chain to reach the level,
+ * as an_funnel_level reports) and the extensions it extended, back to its
+ * start. Returns the level and fills ts[0..level) and, for a breakdown by an
+ * event's dimension or without secs, pos[0..level) with that chain's
+ * events; -1 (c->oom set) when out of memory. The caller counts it.
+ * test_analytics checks it against plain loops. */
+static int funnel_levels(fctx *c, const sy_engine_tev *const *lists, const sy_engine_tsec *secs,
+                         const size_t *counts, int64_t *ts, uint32_t *pos) {
+    const fplan *p = c->p;
+    const int64_t wsec = p->window_ms / 1000;
+#define LV_SEC(l, i) (secs ? (int64_t)secs[l].sec[i] : an_floor_sec(lists[l][i].ts))
+    /* each list's events in range, [at, end); from the seconds columns
+     * when given (reading lists[] costs a cache miss per contact and list) */
+    size_t at[SY_TYPELISTS_MAX], end[SY_TYPELISTS_MAX], total = 0;
+    for (int l = 0; l < p->n_lists; l++) {
+        if (secs) {
+            const uint32_t *v = secs[l].sec;
+            at[l] = sec_lower(v, counts[l], p->from_ms / 1000);
+            end[l] = at[l] + sec_lower(v + at[l], counts[l] - at[l], p->to_ms / 1000);
+        } else {
+            at[l] = tev_lower(lists[l], counts[l], p->from_ms);
+            end[l] = at[l] + tev_lower(lists[l] + at[l], counts[l] - at[l], p->to_ms);
+        }
+    }
+    for (int k = 0; k < p->n_steps; k++)
+        total += end[p->step_list[k]] - at[p->step_list[k]];
+    if (total > c->cap_ext) {
+        fext *x = realloc(c->ext, total * 2 * sizeof *x);
+        if (!x) {
+            c->oom = 1;
+            return -1;
+        }
+        c->ext = x;
+        c->cap_ext = total * 2;
+    }
+    fext *u = c->ext;
+    size_t lv[AN_MAX_STEPS + 1]; /* step k's extensions: u[lv[k]..lv[k + 1]) */
+    size_t nu = 0;
+    lv[0] = 0;
+    for (size_t i = at[0]; i < end[0]; i++) {
+        if ((p->filtered & 1) && !step_passes(p, 0, lists[0][i].pos)) continue;
+        int64_t sec = LV_SEC(0, i);
+        u[nu++] = (fext){sec, sec, (uint32_t)i, 0};
+    }
+    if (nu == 0) return 0; /* no start passes step 1's filters */
+    lv[1] = nu;
+    int lvl = 1;
+    for (int k = 1; k < p->n_steps; k++) {
+        const int l = p->step_list[k];
+        const size_t qb = lv[k - 1], pb = lv[k]; /* step k-1's extensions: [qb, pb) */
+        /* none before the first extension's second, none after the latest
+         * start's window */
+        const int64_t first = u[qb].sec, last = u[pb - 1].start + wsec;
+        size_t i = at[l] + (secs ? sec_lower(secs[l].sec + at[l], end[l] - at[l], first)
+                                 : tev_lower(lists[l] + at[l], end[l] - at[l], first * 1000));
+        size_t j = qb; /* step k-1's extensions in seconds <= x's: [qb, j) */
+        for (; i < end[l]; i++) {
+            int64_t sec = LV_SEC(l, i);
+            if (sec > last) break;
+            while (j < pb && u[j].sec <= sec)
+                j++;
+            if (sec > u[j - 1].start + wsec) continue;
+            if (((p->filtered >> k) & 1) && !step_passes(p, k, lists[l][i].pos)) continue;
+            u[nu++] = (fext){sec, u[j - 1].start, (uint32_t)i, (uint32_t)(j - 1)};
+        }
+        if (nu == pb) break;
+        lv[k + 1] = nu;
+        lvl = k + 1;
+    }
+#undef LV_SEC
+    /* the positions only for a breakdown by an event's dimension */
+    const int want_pos = !secs || p->bd == AN_BD_DIM;
+    size_t x = lv[lvl - 1];
+    for (int k = lvl - 1; k >= 0; k--) {
+        const int l = p->step_list[k];
+        const uint32_t i = u[x].ev;
+        ts[k] = secs ? (int64_t)secs[l].sec[i] * 1000 + secs[l].ms[i] : lists[l][i].ts;
+        pos[k] = want_pos ? lists[l][i].pos : 0;
+        x = u[x].back;
+    }
+    return lvl;
 }
 
 /* A contact's step events from the per-type lists (loose order): merged in
@@ -445,85 +535,16 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
         funnel_single_start(c, contact, lists, secs, counts, a0, n);
         return;
     }
-    /* Each list's events in range [at, end). Events that cannot change the
-     * level nor the reported chain are left out as well (most of a
-     * contact's events, since one step type is usually far commoner than
-     * the others): an event matching only steps k > 1 in a second before
-     * the first event of step k - 1 (no chain to extend yet), or after the
-     * last step-1 event's second + the window (every chain has expired).
-     * Whole seconds, as in an_funnel_level; trimmed only for times >= 0,
-     * where ts / 1000 is the floor. */
-    size_t at[SY_TYPELISTS_MAX], end[SY_TYPELISTS_MAX], total = 0;
-    int64_t first_sec[AN_MAX_STEPS], last0 = -1;
-    for (int k = 0; k < p->n_steps; k++)
-        first_sec[k] = INT64_MAX;
-    for (int l = 0; l < n; l++) {
-        at[l] = tev_lower(lists[l], counts[l], p->from_ms);
-        end[l] = at[l] + tev_lower(lists[l] + at[l], counts[l] - at[l], p->to_ms);
-        if (at[l] == end[l]) continue;
-        int64_t fs = lists[l][at[l]].ts / 1000, ls = lists[l][end[l] - 1].ts / 1000;
-        for (int k = 0; k < p->n_steps; k++)
-            if ((p->list_mask[l] & (1u << k)) && fs < first_sec[k]) first_sec[k] = fs;
-        if ((p->list_mask[l] & 1) && ls > last0) last0 = ls;
-    }
-    if (last0 < 0 && p->from_ms >= 0) {
-        /* level 0; counted (as the merge below would) when any step event
-         * is in range */
-        for (int l = 0; l < n; l++)
-            if (at[l] < end[l]) {
-                funnel_count(c, contact, 0, NULL, NULL, NULL);
-                break;
-            }
-        return;
-    }
-    if (p->from_ms >= 0) {
-        int64_t stop = (last0 + p->window_ms / 1000 + 1) * 1000;
-        for (int l = 0; l < n; l++) {
-            uint16_t m = p->list_mask[l];
-            if ((m & 1) || at[l] == end[l]) continue;
-            int64_t lower = INT64_MAX;
-            for (int k = 1; k < p->n_steps; k++)
-                if ((m & (1u << k)) && first_sec[k - 1] < lower) lower = first_sec[k - 1];
-            if (lower == INT64_MAX) {
-                at[l] = end[l];
-                continue;
-            }
-            at[l] += tev_lower(lists[l] + at[l], end[l] - at[l], lower * 1000);
-            if (at[l] < end[l]) end[l] = at[l] + tev_lower(lists[l] + at[l], end[l] - at[l], stop);
-        }
-    }
-    for (int l = 0; l < n; l++)
-        total += end[l] - at[l];
-    if (total > c->cap && grow_bufs(c, total)) {
-        c->oom = 1;
-        return;
-    }
-    size_t k = 0;
-    for (;;) {
-        int best = -1;
-        for (int l = 0; l < n; l++) {
-            if (at[l] >= end[l]) continue;
-            if (best < 0 || lists[l][at[l]].ts < lists[best][at[best]].ts ||
-                (lists[l][at[l]].ts == lists[best][at[best]].ts &&
-                 lists[l][at[l]].pos < lists[best][at[best]].pos))
-                best = l;
-        }
-        if (best < 0) break;
-        const sy_engine_tev *t = &lists[best][at[best]++];
-        uint16_t m = p->list_mask[best];
-        if (m & p->filtered) {
-            m = filter_steps(p, m, t->pos);
-            if (!m) continue;
-        }
-        c->ts[k] = t->ts;
-        c->m[k] = m;
-        c->pos[k] = t->pos;
-        k++;
-    }
-    if (!k) return;
+    /* without a start in range the level is 0, which counts nowhere */
+    if (!started) return;
+    int64_t ts[AN_MAX_STEPS];
+    uint32_t pos[AN_MAX_STEPS];
+    int lvl = funnel_levels(c, lists, secs, counts, ts, pos);
+    if (lvl <= 0) return;
     int reach[AN_MAX_STEPS];
-    int lvl = an_funnel_level(c->ts, c->m, k, p->n_steps, p->window_ms, 0, reach);
-    funnel_count(c, contact, lvl, reach, c->ts, c->pos);
+    for (int k = 0; k < lvl; k++)
+        reach[k] = k;
+    funnel_count(c, contact, lvl, reach, ts, pos);
 }
 
 /* Contact id's views of the packed lists, as the per-contact callback gets
@@ -608,17 +629,30 @@ static inline __attribute__((always_inline)) void plain_loop(fctx *c, uint32_t l
                 if (who && wanted(p, 1)) sy_idset_add(c->who, id);
                 continue;
             }
-            /* another step-1 event in range (passing or not): merged */
+            /* another step-1 event in range (passing or not): step by step
+             * (the durations' room holds theirs too: one per step at most,
+             * and only with a step-2 event) */
             if (a + 1 < e && c0->sec[a + 1] < to_s) {
                 const sy_engine_tev *lists[SY_TYPELISTS_MAX];
                 sy_engine_tsec secs[SY_TYPELISTS_MAX];
                 size_t counts[SY_TYPELISTS_MAX];
+                int64_t ts[AN_MAX_STEPS];
+                uint32_t pos[AN_MAX_STEPS];
                 views_of(col, n, id, lists, secs, counts);
-                for (int k = 0; k < ns; k++)
-                    c->reached[k] = reached[k], c->n_dt[k] = nd[k];
-                funnel_lists(c, id, lists, secs, counts, n);
-                for (int k = 0; k < ns; k++)
-                    reached[k] = c->reached[k], dts[k] = c->dts[k], nd[k] = c->n_dt[k];
+                const int lvl = funnel_levels(c, lists, secs, counts, ts, pos);
+                if (lvl < 0) goto out;
+                if (lvl == 0) continue;
+                at_level[lvl]++;
+                if (grouped && add_to_groups(c, id, pos[0], lvl)) goto out;
+                if (who) {
+                    if (wanted(p, lvl)) sy_idset_add(c->who, id);
+                    continue;
+                }
+                for (int k = 1; k < lvl; k++) {
+                    int64_t dt = ts[k] - ts[k - 1] > 0 ? ts[k] - ts[k - 1] : 0;
+                    dts[k][nd[k]++] = dt;
+                    hist[(size_t)k * MEDIAN_BUCKETS + dt_bucket(shift, dt)]++;
+                }
                 continue;
             }
             /* one start: as funnel_single_start */
@@ -1064,6 +1098,7 @@ static void fctx_free(fctx *c) {
     free(c->ts);
     free(c->m);
     free(c->pos);
+    free(c->ext);
 }
 
 int an_funnel(sy_analytics *an, const sy_actor *actor, json_t *body, int64_t as_of, json_t **out,

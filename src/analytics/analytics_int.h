@@ -187,6 +187,15 @@ void an_costs_register(sy_analytics *an, sy_http *h);
  * match[i] is a bitmask of the steps event i matches. When reach is not
  * NULL it receives, for each step of the level, the index (into ts_ms) of
  * the event of the first chain that reached that level. */
+int an_funnel_level(const int64_t *ts_ms, const uint16_t *match, size_t n, int n_steps,
+                    int64_t window_ms, int strict, int *reach);
+
+/* The whole second a time in ms falls in, rounded down (before 1970 too:
+ * second -1 is [-1000, -1) ms), as loose funnels count seconds. */
+static inline int64_t an_floor_sec(int64_t ts_ms) {
+    return ts_ms >= 0 ? ts_ms / 1000 : -((-ts_ms + 999) / 1000);
+}
+
 /* Tests set this to 1 so that loose funnels search the contacts' lists by
  * their millisecond times instead of the whole-second columns (the answer
  * must not change); nothing else writes it. */
@@ -197,9 +206,6 @@ extern int an_funnel_times_only;
  * second step. Returns how many were answered (a card whose question no
  * longer holds is skipped). */
 int an_warm_funnels(sy_analytics *a);
-
-int an_funnel_level(const int64_t *ts_ms, const uint16_t *match, size_t n, int n_steps,
-                    int64_t window_ms, int strict, int *reach);
 
 /* --- breakdown groups: key → a row of `width` int64 accumulators --- */
 typedef struct an_groups {

@@ -698,6 +698,54 @@ static void test_funnel_second_edges(void **state) {
     assert_int_equal(with[1] - without[1], want[1]);
 }
 
+/* Funnels over events before 1970 (the lists then hold negative times and
+ * no seconds columns): contacts with several starts, seconds rounded
+ * down as in an_funnel_level. Steps add_wechat, join_group, view_item;
+ * window 1 minute; times in ms from 1970-01-01T00:00:00Z. */
+static void test_funnel_before_1970(void **state) {
+    fixture *f = *state;
+    static const struct {
+        int type;
+        int64_t ts;
+    } ev[][4] = {
+        /* level 2: the start at -30 s reaches +20 s */
+        {{T_ADD, -90000}, {T_ADD, -30000}, {T_JOIN, 20000}, {-1, 0}},
+        /* level 1: -60.5 s is second -61; its window ends with second -1 */
+        {{T_ADD, -300000}, {T_ADD, -60500}, {T_JOIN, 500}, {-1, 0}},
+        /* level 3: second -60 reaches second 0 (999 ms) */
+        {{T_ADD, -120000}, {T_ADD, -60000}, {T_JOIN, -1}, {T_VIEW, 999}},
+        /* level 2: 1000 ms is second 1, too late */
+        {{T_ADD, -120000}, {T_ADD, -60000}, {T_JOIN, -1}, {T_VIEW, 1000}},
+        /* level 2: one start */
+        {{T_ADD, -5000}, {T_JOIN, -4000}, {-1, 0}, {-1, 0}},
+    };
+    const int n = (int)(sizeof ev / sizeof ev[0]);
+    json_t *batch = json_array();
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < 4 && ev[i][k].type >= 0; k++) {
+            char uid[16], mid[40], ts[40];
+            snprintf(uid, sizeof uid, "old%d", i);
+            snprintf(mid, sizeof mid, "old-%d-%d", i, k);
+            sy_time_format(ev[i][k].ts, ts, sizeof ts);
+            json_array_append_new(batch, json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "track",
+                                                   "userId", uid, "messageId", mid, "event",
+                                                   type_names[ev[i][k].type], "timestamp", ts));
+        }
+    assert_int_equal(ingest(f, batch, AS_OF), 0);
+    json_t *q = json_pack("{s:s,s:[{s:s},{s:s},{s:s}],s:{s:i,s:s},s:s,s:s}", "kind", "funnel",
+                          "steps", "event", type_names[T_ADD], "event", type_names[T_JOIN], "event",
+                          type_names[T_VIEW], "window", "value", 1, "unit", "minute", "from",
+                          "1969-12-31", "to", "1970-01-01");
+    json_t *out = ask(f, q);
+    const int64_t want[] = {5, 4, 1};
+    for (int s = 0; s < 3; s++)
+        assert_int_equal(json_integer_value(json_object_get(
+                             json_array_get(json_object_get(out, "steps"), (size_t)s), "count")),
+                         want[s]);
+    json_decref(out);
+    json_decref(q);
+}
+
 /* median_ms and a breakdown by an event dimension use "the chain that gave
  * them their level (the first chain to reach it)" (docs/metrics.md); this
  * once returned the last chain when a contact did not complete the funnel. */
@@ -1106,6 +1154,19 @@ static void test_funnel_level_edges(void **state) {
     (void)state;
     int reach[AN_MAX_STEPS];
     const int64_t T = 1795170600000LL; /* a whole second */
+    { /* before 1970 seconds are rounded down too: -60.5 s is second -61,
+       * whose window of 60 s ends with second -1, before 0.5 s; -59.5 s
+       * (second -60) reaches second 0 */
+        int64_t ts[] = {-60500, 500}, ts2[] = {-59500, 500};
+        uint16_t m[] = {1, 2};
+        assert_int_equal(lvl(ts, m, 2, 2, 60000, 0, NULL), 1);
+        assert_int_equal(lvl(ts2, m, 2, 2, 60000, 0, NULL), 2);
+        /* -1 ms and -999 ms share second -1; 0 ms is the next one */
+        int64_t ts3[] = {-999, -1}, ts4[] = {-1, 0};
+        uint16_t m2[] = {2, 1};
+        assert_int_equal(lvl(ts3, m2, 2, 2, 0, 0, NULL), 2);
+        assert_int_equal(lvl(ts4, m2, 2, 2, 60000, 0, NULL), 1);
+    }
     { /* same second: step 2 at .100, step 1 at .900: (second, step) order
        * puts step 1 first, so the chain is complete (loose); strict goes by
        * the millisecond order and sees step 2 before step 1 */
@@ -1367,6 +1428,7 @@ int main(void) {
         cmocka_unit_test(test_regression_day_start_midnight_dst),
         cmocka_unit_test_setup_teardown(test_regression_funnel_first_chain, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_funnel_second_edges, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_funnel_before_1970, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_regression_retention_on_or_after, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_regression_metric_breakdown_channel, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_warm_funnels, setup1, teardown),
