@@ -563,6 +563,14 @@ async function run() {
                 ch: [['funnel_filtered', (rows) => funnelFromLevels(rows, 4)]],
                 duck: [['funnel_filtered', (rows) => funnelFromLevels(rows, 4)]],
             },
+            {
+                key: 'funnel_browse', goal_ms: null, columns: 'ts,contact,type',
+                title: `3-step loose funnel view_item → order_paid → share, 7-day window (many starts per contact)`,
+                siyu: ['/api/v1/analytics/funnel', { steps: ['view_item', 'order_paid', 'share'].map((event) => ({ event })), window: { value: 7, unit: 'day' }, order: 'loose', from, to },
+                    (j) => ({ steps: j.steps.map((s) => s.count) })],
+                ch: [['funnel_browse', (rows) => funnelFromLevels(rows, 3)]],
+                duck: [['funnel_browse', (rows) => funnelFromLevels(rows, 3)]],
+            },
             ...(oneStart ? [{
                 key: 'funnel_by_channel', goal_ms: null, columns: 'ts,contact,type,dim',
                 title: `the funnel broken down by the channel of its add_wechat`,

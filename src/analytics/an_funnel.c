@@ -496,12 +496,10 @@ static int funnel_levels(fctx *c, const sy_engine_tev *const *lists, const sy_en
     return lvl;
 }
 
-/* A contact's step events from the per-type lists (loose order): merged in
- * (ts, pos) order, each filtered step's events tested against its filters
- * as they are merged, then leveled like any other. The shortcuts below
- * that take a list's events as its steps' own are for unfiltered steps;
- * the trimming bounds stay sound with filters (an event failing them only
- * makes a bound looser). */
+/* A contact's step events from the per-type lists (loose order): the level
+ * of a contact without a step-2 event, or with one start, found directly;
+ * the others' by funnel_levels. The shortcuts that take a list's events as
+ * its steps' own are for an unfiltered step 1. */
 static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *const *lists,
                          const sy_engine_tsec *secs, const size_t *counts, int n) {
     fctx *c = vctx;
@@ -566,7 +564,7 @@ static void views_of(const sy_engine_tcol *col, int n, uint32_t id, const sy_eng
  * room taken unless listing contacts. funnel_single_start and
  * funnel_count written out on the columns (no per-contact views, no
  * call); a contact with several starts in range goes through
- * funnel_lists. Compiled five times (funnel_plain…): the constant flags
+ * funnel_levels. Compiled five times (funnel_plain…): the constant flags
  * leave out what a question does not need; with the filter tests in it,
  * the unfiltered funnel's loop cost 1-2 ms more of its 17.
  *   any: some step may have filters;
