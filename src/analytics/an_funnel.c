@@ -452,16 +452,74 @@ static int funnel_levels(fctx *c, const sy_engine_tev *const *lists, const sy_en
     size_t lv[AN_MAX_STEPS + 1]; /* step k's extensions: u[lv[k]..lv[k + 1]) */
     size_t nu = 0;
     lv[0] = 0;
-    for (size_t i = at[0]; i < end[0]; i++) {
-        if ((p->filtered & 1) && !step_passes(p, 0, lists[0][i].pos)) continue;
-        int64_t sec = LV_SEC(0, i);
-        u[nu++] = (fext){sec, sec, (uint32_t)i, 0};
+    /* Without filters on step 1 its extensions are its events in range,
+     * read where they are: step 2 finds the latest start no later than
+     * each of its events (a contact may have many starts and few of them
+     * lead anywhere); with filters they are listed first. */
+    const int direct = !(p->filtered & 1);
+    if (direct) {
+        if (at[0] == end[0]) return 0;
+    } else {
+        for (size_t i = at[0]; i < end[0]; i++) {
+            if (!step_passes(p, 0, lists[0][i].pos)) continue;
+            int64_t sec = LV_SEC(0, i);
+            u[nu++] = (fext){sec, sec, (uint32_t)i, 0};
+        }
+        if (nu == 0) return 0; /* no start passes step 1's filters */
     }
-    if (nu == 0) return 0; /* no start passes step 1's filters */
     lv[1] = nu;
     int lvl = 1;
     for (int k = 1; k < p->n_steps; k++) {
         const int l = p->step_list[k];
+        if (k == 1 && direct) {
+            const int64_t last = LV_SEC(0, end[0] - 1) + wsec;
+            size_t i =
+                at[l] +
+                (secs ? sec_lower(secs[l].sec + at[l], end[l] - at[l], secs[0].sec[at[0]])
+                      : tev_lower(lists[l] + at[l], end[l] - at[l], LV_SEC(0, at[0]) * 1000));
+            size_t j = at[0]; /* the starts in seconds <= sec: [at[0], j) */
+            /* as many step-2 events as starts or more (a type in both
+             * steps): j moves one start at a time */
+            const int dense = end[l] - i >= end[0] - at[0];
+            for (; i < end[l]; i++) {
+                int64_t sec = LV_SEC(l, i);
+                if (sec > last) break;
+                if (dense) {
+                    while (j < end[0] && LV_SEC(0, j) <= sec)
+                        j++;
+                } else {
+                    /* j moves on from the previous event's: galloping,
+                     * then a binary search (a step-2 event usually lies a
+                     * few starts on, but after many when step 2 is rarer) */
+                    size_t lo = j, hi = end[0];
+                    for (size_t step = 1;; step *= 2) {
+                        size_t probe = lo + step - 1;
+                        if (probe >= end[0]) break;
+                        if (LV_SEC(0, probe) > sec) {
+                            hi = probe;
+                            break;
+                        }
+                        lo = probe + 1;
+                    }
+                    while (lo < hi) {
+                        size_t mid = lo + (hi - lo) / 2;
+                        if (LV_SEC(0, mid) <= sec)
+                            lo = mid + 1;
+                        else
+                            hi = mid;
+                    }
+                    j = lo;
+                }
+                int64_t start = LV_SEC(0, j - 1);
+                if (sec > start + wsec) continue;
+                if ((p->filtered & 2) && !step_passes(p, 1, lists[l][i].pos)) continue;
+                u[nu++] = (fext){sec, start, (uint32_t)i, (uint32_t)(j - 1)};
+            }
+            if (nu == lv[1]) break;
+            lv[2] = nu;
+            lvl = 2;
+            continue;
+        }
         const size_t qb = lv[k - 1], pb = lv[k]; /* step k-1's extensions: [qb, pb) */
         /* none before the first extension's second, none after the latest
          * start's window */
@@ -485,13 +543,17 @@ static int funnel_levels(fctx *c, const sy_engine_tev *const *lists, const sy_en
 #undef LV_SEC
     /* the positions only for a breakdown by an event's dimension */
     const int want_pos = !secs || p->bd == AN_BD_DIM;
-    size_t x = lv[lvl - 1];
+    /* (step 1's first extension, when read directly, is its first event) */
+    size_t x = lvl == 1 && direct ? at[0] : lv[lvl - 1];
     for (int k = lvl - 1; k >= 0; k--) {
         const int l = p->step_list[k];
-        const uint32_t i = u[x].ev;
+        uint32_t i = (uint32_t)x; /* step 1 read directly: x is its event */
+        if (k > 0 || !direct) {
+            i = u[x].ev;
+            x = u[x].back;
+        }
         ts[k] = secs ? (int64_t)secs[l].sec[i] * 1000 + secs[l].ms[i] : lists[l][i].ts;
         pos[k] = want_pos ? lists[l][i].pos : 0;
-        x = u[x].back;
     }
     return lvl;
 }
