@@ -113,7 +113,6 @@ typedef struct fplan {
     int list_types[AN_MAX_STEPS];
     uint16_t list_mask[AN_MAX_STEPS];
     int n_lists;
-    int step2_list;              /* the list holding step 2's type (0: the same as step 1's) */
     int step_list[AN_MAX_STEPS]; /* the list holding each step's type */
     int distinct;                /* list l holds exactly step l (no type in two steps) */
     /* the range is whole seconds from 0 on (dates always are): the lists'
@@ -581,7 +580,7 @@ static void funnel_lists(void *vctx, uint32_t contact, const sy_engine_tev *cons
         started = a0 < counts[0] && lists[0][a0].ts < p->to_ms;
         single = started && (a0 + 1 == counts[0] || lists[0][a0 + 1].ts >= p->to_ms);
     }
-    if (p->step2_list > 0 && counts[p->step2_list] == 0 && !(p->filtered & 1)) {
+    if (p->step_list[1] > 0 && counts[p->step_list[1]] == 0 && !(p->filtered & 1)) {
         /* no step-2 event at all (a third of contacts or more): the level is
          * 1 at most, reached by the first step-1 event in range */
         int reach[AN_MAX_STEPS] = {0};
@@ -1108,7 +1107,6 @@ static int funnel_parse(sy_analytics *an, sy_arena *a, const sy_actor *actor, js
         if (l == p->n_lists) p->list_types[p->n_lists++] = p->steps[k].type;
         p->list_mask[l] |= (uint16_t)(1u << k);
         p->step_list[k] = l;
-        if (k == 1) p->step2_list = l;
     }
     p->distinct = p->n_lists == p->n_steps;
     for (int l = 0; l < p->n_lists; l++)
